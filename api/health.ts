@@ -1,0 +1,15 @@
+import { reply } from "../lib/http/reply.js";
+import { route, preflight } from "../lib/http/route.js";
+import { checkHealth } from "../lib/health/service.js";
+
+// No auth and no rate limit: load balancers and uptime checks call this.
+export const GET = route("/api/health", { auth: "public" }, async ({ requestId }) => {
+  const health = await checkHealth();
+  if (health.status === "ok") return health;
+  return reply(
+    { ...health, error: { code: "unavailable", message: "The database is unreachable.", requestId } },
+    { status: 503, headers: { "Retry-After": "5", "Cache-Control": "no-store" } },
+  );
+});
+
+export const OPTIONS = preflight;

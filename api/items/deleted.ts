@@ -1,0 +1,7 @@
+import { route, preflight } from "../../lib/http/route.js";
+import { DeletedItemListQuery } from "../../lib/items/schemas.js";
+import { listDeletedItems } from "../../lib/items/service.js";
+
+export const GET = route("/api/items/deleted", { auth: "staff", query: DeletedItemListQuery }, ({ auth, query }) => listDeletedItems(auth.tenant, query));
+
+export const OPTIONS = preflight;

@@ -1,0 +1,11 @@
+import { noContent } from "../../lib/http/reply.js";
+import { route, preflight } from "../../lib/http/route.js";
+import { MemberParams } from "../../lib/members/schemas.js";
+import { removeMember } from "../../lib/members/service.js";
+
+export const DELETE = route("/api/members/[userId]", { auth: "admin", params: MemberParams }, async ({ auth, params }) => {
+  await removeMember(auth, params.userId);
+  return noContent();
+});
+
+export const OPTIONS = preflight;

@@ -1,0 +1,29 @@
+import { SignJWT } from "jose";
+
+// Local dev tokens: HS256, signed with DEV_AUTH_SECRET. Never accepted in production (see verify.ts).
+export const DEV_ISSUER = "tally-dev";
+export const DEV_AUDIENCE = "tally-dev";
+
+export interface DevTokenClaims {
+  subject: string;
+  email?: string;
+  name?: string;
+  /** Seconds until expiry; default 12 hours. */
+  ttlSeconds?: number;
+}
+
+export async function mintDevToken(secret: string, claims: DevTokenClaims): Promise<string> {
+  const jwt = new SignJWT({ email: claims.email, email_verified: claims.email !== undefined, name: claims.name })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setIssuer(DEV_ISSUER)
+    .setAudience(DEV_AUDIENCE)
+    .setSubject(claims.subject)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + (claims.ttlSeconds ?? 12 * 3600));
+  return jwt.sign(new TextEncoder().encode(secret));
+}
+
+/** The demo tenant's seeded users are `dev|demo-<role>`; the token CLI and dev server mint for them. */
+export function demoSubject(tenantSlug: string, role: string): string {
+  return `${tenantSlug}-${role}`;
+}

@@ -1,0 +1,91 @@
+import { createRemoteJWKSet, decodeJwt, jwtVerify, type JWTPayload } from "jose";
+import { config, isProduction } from "../platform/config.js";
+import { ApiError } from "../http/errors.js";
+import { log } from "../platform/log.js";
+import { DEV_AUDIENCE, DEV_ISSUER } from "./dev-tokens.js";
+
+export interface Identity {
+  issuer: string;
+  subject: string;
+  email: string | null;
+  emailVerified: boolean;
+  name: string | null;
+}
+
+const GOOGLE_ISSUERS = ["https://accounts.google.com", "accounts.google.com"];
+
+// The JWKS client caches Google's keys (and refetches on an unknown kid, rate limited by jose), so a
+// warm instance verifies without network I/O. Kept on globalThis to survive module re-evaluation.
+const slot = globalThis as typeof globalThis & { __tallyJwks?: { url: string; set: ReturnType<typeof createRemoteJWKSet> } };
+
+function googleKeys() {
+  const url = config.googleJwksUrl();
+  if (slot.__tallyJwks?.url !== url) {
+    slot.__tallyJwks = { url, set: createRemoteJWKSet(new URL(url), { cacheMaxAge: 6 * 3600_000, cooldownDuration: 30_000, timeoutDuration: 3000 }) };
+  }
+  return slot.__tallyJwks.set;
+}
+
+const invalidToken = () => new ApiError("unauthorized", "The bearer token is invalid or expired.", undefined, { "WWW-Authenticate": 'Bearer error="invalid_token"' });
+
+/** Dev auth in production is a misconfiguration: refuse to serve rather than trust dev tokens. */
+export function assertAuthConfigured(): void {
+  if (isProduction() && config.devAuthSecret()) {
+    throw new ApiError("config_error", "The server is misconfigured.");
+  }
+}
+
+export async function verifyBearer(token: string): Promise<Identity> {
+  assertAuthConfigured();
+  let issuer: string | undefined;
+  try {
+    issuer = decodeJwt(token).iss;
+  } catch {
+    throw invalidToken();
+  }
+  try {
+    const payload = issuer === DEV_ISSUER ? await verifyDev(token) : await verifyGoogle(token, issuer);
+    return {
+      issuer: payload.iss!,
+      subject: payload.sub!,
+      email: typeof payload.email === "string" ? payload.email.toLowerCase() : null,
+      emailVerified: payload.email_verified === true || payload.email_verified === "true",
+      name: typeof payload.name === "string" ? payload.name : null,
+    };
+  } catch (error) {
+    if (error instanceof ApiError && error.code !== "unauthorized") throw error;
+    const code = (error as { code?: string }).code;
+    if (code === "ERR_JWKS_TIMEOUT" || error instanceof TypeError) {
+      // Google's key endpoint is unreachable: a temporary outage, not a bad token.
+      throw new ApiError("unavailable", "Sign-in keys could not be fetched; try again shortly.", undefined, { "Retry-After": "5" });
+    }
+    log("info", "token rejected", { reason: (error as { code?: string }).code ?? (error as Error).message, issuer });
+    throw invalidToken();
+  }
+}
+
+async function verifyDev(token: string): Promise<JWTPayload> {
+  const secret = config.devAuthSecret();
+  if (!secret || isProduction()) throw invalidToken();
+  const { payload } = await jwtVerify(token, new TextEncoder().encode(secret), {
+    algorithms: ["HS256"],
+    issuer: DEV_ISSUER,
+    audience: DEV_AUDIENCE,
+    requiredClaims: ["sub", "exp"],
+    clockTolerance: config.clockToleranceSeconds(),
+  });
+  return payload;
+}
+
+async function verifyGoogle(token: string, issuer: string | undefined): Promise<JWTPayload> {
+  const audience = config.googleClientIds();
+  if (!issuer || !GOOGLE_ISSUERS.includes(issuer) || audience.length === 0) throw invalidToken();
+  const { payload } = await jwtVerify(token, googleKeys(), {
+    algorithms: ["RS256"],
+    issuer: GOOGLE_ISSUERS,
+    audience,
+    requiredClaims: ["sub", "exp", "iat"],
+    clockTolerance: config.clockToleranceSeconds(),
+  });
+  return payload;
+}

@@ -1,0 +1,70 @@
+import { classifyDbError } from "../../db/errors.js";
+
+// The closed set of error codes and their statuses. Every error response in the API uses one of these.
+export const ERROR_STATUS = {
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  not_acceptable: 406,
+  conflict: 409,
+  insufficient_stock: 409,
+  invalid_transition: 409,
+  gone: 410,
+  precondition_failed: 412,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  unprocessable: 422,
+  idempotency_mismatch: 422,
+  precondition_required: 428,
+  rate_limited: 429,
+  internal: 500,
+  config_error: 500,
+  unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface ErrorDetail {
+  path?: string;
+  message: string;
+  [key: string]: unknown;
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: ErrorDetail[],
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.status = ERROR_STATUS[code];
+  }
+}
+
+export const notFound = (what: string) => new ApiError("not_found", `${what} not found`);
+export const conflict = (message: string, details?: ErrorDetail[]) => new ApiError("conflict", message, details);
+
+/** Turns anything thrown into an ApiError; `undefined` means "unknown — log it and answer 500". */
+export function toApiError(error: unknown): ApiError | undefined {
+  if (error instanceof ApiError) return error;
+  const db = classifyDbError(error);
+  if (!db) return undefined;
+  switch (db.kind) {
+    case "unavailable":
+      return new ApiError("unavailable", "The database is unavailable; try again shortly.", undefined, { "Retry-After": "5" });
+    case "unique_violation":
+      return conflict("A resource with the same unique value already exists.");
+    case "check_violation":
+    case "foreign_key_violation":
+    case "not_null_violation":
+      return conflict("The change conflicts with the current state of the data.");
+    case "serialization_failure":
+      return new ApiError("conflict", "A concurrent change got there first; retry the request.", undefined, { "Retry-After": "1" });
+    case "invalid_input":
+      return new ApiError("bad_request", "A value is out of range or malformed.");
+  }
+}

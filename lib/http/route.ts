@@ -1,0 +1,159 @@
+import { randomUUID } from "node:crypto";
+import * as v from "valibot";
+import { withRoundTripScope, type RoundTripScope } from "../../db/round-trips.js";
+import { authenticate, type AuthContext } from "../auth/session.js";
+import type { Role } from "../auth/roles.js";
+import { config } from "../platform/config.js";
+import { log } from "../platform/log.js";
+import { waitUntil } from "../platform/wait-until.js";
+import { readJsonBody } from "./body.js";
+import { corsHeaders, preflightHeaders } from "./cors.js";
+import { ApiError, toApiError } from "./errors.js";
+import { compilePattern, matchPath } from "./path.js";
+import { matchesIfNoneMatch } from "./preconditions.js";
+import { etagFor, isReply } from "./reply.js";
+import { parseInput, type Schema } from "./validation.js";
+
+type Out<S> = S extends Schema ? v.InferOutput<S> : undefined;
+
+export interface RoutePolicy<A extends Role | "public", P, Q, B> {
+  /** Minimum role, or "public" for routes that take no token. */
+  auth: A;
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** JSON body limit in bytes (default MAX_JSON_BODY_BYTES, 100 kB). */
+  maxBodyBytes?: number;
+}
+
+export interface RouteContext<A, P, Q, B> {
+  request: Request;
+  requestId: string;
+  params: Out<P>;
+  query: Out<Q>;
+  body: Out<B>;
+  auth: A extends "public" ? undefined : AuthContext;
+  waitUntil(work: Promise<unknown>, label?: string): void;
+}
+
+export type Handler = (request: Request) => Promise<Response>;
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+const SECURITY_HEADERS: Record<string, string> = {
+  "X-Content-Type-Options": "nosniff",
+  "X-Frame-Options": "DENY",
+  "Referrer-Policy": "no-referrer",
+  "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+};
+
+/**
+ * Declares one method of one route: who may call it, what its path, query and body look like.
+ * Everything else — ids, errors, headers, CORS, logging, timing — is done here once.
+ */
+export function route<A extends Role | "public", P extends Schema | undefined = undefined, Q extends Schema | undefined = undefined, B extends Schema | undefined = undefined>(
+  path: string,
+  policy: RoutePolicy<A, P, Q, B>,
+  handler: (ctx: RouteContext<A, P, Q, B>) => unknown,
+): Handler {
+  const pattern = compilePattern(path);
+  return async (request) => {
+    const started = performance.now();
+    const incomingId = request.headers.get("x-request-id");
+    const requestId = incomingId && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+    const scope: RoundTripScope = { db: 0, dbMs: 0 };
+    const timing = { authMs: 0 };
+    let auth: AuthContext | undefined;
+    let response: Response;
+    try {
+      response = await withRoundTripScope(scope, async () => {
+        if (policy.auth !== "public") {
+          const authStart = performance.now();
+          auth = await authenticate(request, policy.auth as Role);
+          timing.authMs = performance.now() - authStart;
+        }
+        const url = new URL(request.url);
+        // Vercel also passes dynamic segments as query parameters, and a client's own ?id= wins
+        // there; so params come from the pathname only.
+        const rawParams = matchPath(pattern, url.pathname);
+        if (!rawParams) throw new ApiError("not_found", "No such route.");
+        const params = policy.params ? parseInput(policy.params, rawParams, "params") : rawParams;
+        const query = policy.query ? parseInput(policy.query, Object.fromEntries(url.searchParams), "query") : undefined;
+        const body = policy.body ? parseInput(policy.body, await readJsonBody(request, policy.maxBodyBytes ?? config.maxJsonBodyBytes()), "body") : undefined;
+        const result = await handler({ request, requestId, params, query, body, auth, waitUntil } as RouteContext<A, P, Q, B>);
+        return toResponse(request, result);
+      });
+    } catch (error) {
+      response = errorResponse(error, requestId, { method: request.method, path: safePath(request) });
+    }
+    return finish(request, response, {
+      requestId,
+      authenticated: policy.auth !== "public",
+      serverTiming: serverTiming(scope, timing.authMs, performance.now() - started),
+      logFields: {
+        method: request.method,
+        path: safePath(request),
+        status: response.status,
+        ms: round(performance.now() - started),
+        dbTrips: scope.db,
+        tenantId: auth?.tenant.id,
+        userId: auth?.userId,
+      },
+    });
+  };
+}
+
+/** The OPTIONS export of every route file: CORS preflight. */
+export async function preflight(request: Request): Promise<Response> {
+  return new Response(null, { status: 204, headers: { ...preflightHeaders(request, "GET, POST, PUT, PATCH, DELETE"), ...SECURITY_HEADERS } });
+}
+
+function toResponse(request: Request, result: unknown): Response {
+  if (result instanceof Response) return result;
+  if (!isReply(result)) return Response.json(result ?? null);
+  const headers = new Headers(result.headers);
+  if (result.version !== undefined) {
+    const etag = etagFor(result.version);
+    headers.set("ETag", etag);
+    if (request.method === "GET" && matchesIfNoneMatch(request, etag)) return new Response(null, { status: 304, headers });
+  }
+  if (result.body === undefined) return new Response(null, { status: result.status, headers });
+  return Response.json(result.body, { status: result.status, headers });
+}
+
+export function errorResponse(error: unknown, requestId: string, context: Record<string, unknown> = {}): Response {
+  const known = toApiError(error);
+  if (!known) {
+    const e = error as Error;
+    log("error", "unhandled error", { requestId, ...context, error: e?.message ?? String(error), stack: e?.stack });
+  }
+  const apiError = known ?? new ApiError("internal", "Something went wrong on our side.");
+  const body = { error: { code: apiError.code, message: apiError.message, requestId, ...(apiError.details ? { details: apiError.details } : {}) } };
+  return Response.json(body, { status: apiError.status, headers: apiError.headers });
+}
+
+function finish(request: Request, response: Response, meta: { requestId: string; authenticated: boolean; serverTiming: string; logFields: Record<string, unknown> }): Response {
+  const headers = new Headers(response.headers);
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) headers.set(name, value);
+  for (const [name, value] of Object.entries(corsHeaders(request))) headers.set(name, value);
+  headers.set("X-Request-Id", meta.requestId);
+  headers.set("Server-Timing", meta.serverTiming);
+  if (meta.authenticated && !headers.has("Cache-Control")) headers.set("Cache-Control", "private, no-store");
+  const status = response.status;
+  log(status >= 500 ? "error" : "info", "request", { requestId: meta.requestId, ...meta.logFields });
+  return new Response(response.body, { status, statusText: response.statusText, headers });
+}
+
+function serverTiming(scope: RoundTripScope, authMs: number, totalMs: number): string {
+  return [`db;dur=${round(scope.dbMs)};desc="trips=${scope.db}"`, `auth;dur=${round(authMs)}`, `total;dur=${round(totalMs)}`].join(", ");
+}
+
+function safePath(request: Request): string {
+  try {
+    return new URL(request.url).pathname;
+  } catch {
+    return "?";
+  }
+}
+
+const round = (ms: number) => Math.round(ms * 10) / 10;

@@ -1,0 +1,154 @@
+import { sql, type SQL } from "drizzle-orm";
+import { query } from "../../db/atomic.js";
+import type { Db } from "../../db/client.js";
+import { toIso, toIsoOrNull, toNumber } from "../../db/values.js";
+import type { ItemCreateInput, ItemListInput, ItemUpdateInput } from "./schemas.js";
+
+export interface Item {
+  id: string;
+  name: string;
+  description: string | null;
+  sku: string | null;
+  priceCents: number;
+  stock: number;
+  lowStockThreshold: number;
+  lowStock: boolean;
+  category: string | null;
+  imageUrl: string | null;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+  deletedAt: string | null;
+}
+
+const COLUMNS = sql.raw(
+  "i.id, i.name, i.description, i.sku, i.price_cents, i.stock, i.low_stock_threshold, i.category, i.image_url, i.version, i.created_at, i.updated_at, i.deleted_at",
+);
+
+export function toItem(row: Record<string, unknown>): Item {
+  const stock = toNumber(row.stock);
+  const lowStockThreshold = toNumber(row.low_stock_threshold);
+  return {
+    id: String(row.id),
+    name: String(row.name),
+    description: (row.description as string | null) ?? null,
+    sku: (row.sku as string | null) ?? null,
+    priceCents: toNumber(row.price_cents),
+    stock,
+    lowStockThreshold,
+    lowStock: stock <= lowStockThreshold,
+    category: (row.category as string | null) ?? null,
+    imageUrl: (row.image_url as string | null) ?? null,
+    version: toNumber(row.version),
+    createdAt: toIso(row.created_at),
+    updatedAt: toIso(row.updated_at),
+    deletedAt: toIsoOrNull(row.deleted_at),
+  };
+}
+
+/** LIKE pattern matching `term` literally anywhere. */
+function containing(term: string): string {
+  return `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** A page and the total in one round trip; the LEFT JOIN keeps the total when the page is empty. */
+async function pageOf(db: Db, where: SQL, order: SQL, pageNumber: number, limit: number) {
+  const rows = await query(
+    db,
+    sql`
+    WITH matching AS (SELECT i.* FROM items i WHERE ${where})
+    SELECT t.total, ${COLUMNS}
+    FROM (SELECT count(*) AS total FROM matching) t
+    LEFT JOIN LATERAL (SELECT * FROM matching i ORDER BY ${order} LIMIT ${limit} OFFSET ${(pageNumber - 1) * limit}) i ON true`,
+  );
+  const total = toNumber(rows[0]?.total ?? 0);
+  return { total, items: rows.filter((r) => r.id !== null).map(toItem) };
+}
+
+export function listLiveItems(db: Db, tenantId: string, input: ItemListInput) {
+  const filters = [sql`i.tenant_id = ${tenantId}`, sql`i.deleted_at IS NULL`];
+  if (input.search) filters.push(sql`(i.name ILIKE ${containing(input.search)} OR i.sku ILIKE ${containing(input.search)})`);
+  if (input.lowStock !== undefined) filters.push(input.lowStock ? sql`i.stock <= i.low_stock_threshold` : sql`i.stock > i.low_stock_threshold`);
+  if (input.category) filters.push(sql`lower(i.category) = lower(${input.category})`);
+  return pageOf(db, sql.join(filters, sql` AND `), sql`i.created_at DESC, i.id DESC`, input.page, input.limit);
+}
+
+export function listDeletedItems(db: Db, tenantId: string, pageNumber: number, limit: number) {
+  return pageOf(db, sql`i.tenant_id = ${tenantId} AND i.deleted_at IS NOT NULL`, sql`i.deleted_at DESC, i.id DESC`, pageNumber, limit);
+}
+
+export async function findLiveItem(db: Db, tenantId: string, id: string): Promise<Item | undefined> {
+  const rows = await query(db, sql`SELECT ${COLUMNS} FROM items i WHERE i.tenant_id = ${tenantId} AND i.id = ${id} AND i.deleted_at IS NULL`);
+  return rows[0] ? toItem(rows[0]) : undefined;
+}
+
+export async function insertItem(db: Db, tenantId: string, id: string, input: ItemCreateInput): Promise<Item> {
+  const rows = await query(
+    db,
+    sql`
+    INSERT INTO items AS i (id, tenant_id, name, description, sku, price_cents, stock, low_stock_threshold, category)
+    VALUES (${id}, ${tenantId}, ${input.name}, ${input.description ?? null}, ${input.sku ?? null}, ${input.priceCents}, ${input.stock}, ${input.lowStockThreshold}, ${input.category ?? null})
+    RETURNING ${COLUMNS}`,
+  );
+  return toItem(rows[0]!);
+}
+
+/** Outcome of a guarded write: the row after the write, or why it did not happen. */
+export type Guarded = { item: Item } | { missing: true } | { wrongState: true } | { staleVersion: number };
+
+const SETTABLE: Record<keyof Omit<ItemUpdateInput, "version">, string> = {
+  name: "name",
+  description: "description",
+  sku: "sku",
+  priceCents: "price_cents",
+  stock: "stock",
+  lowStockThreshold: "low_stock_threshold",
+  category: "category",
+};
+
+/**
+ * Runs `change` (an UPDATE ... RETURNING over items aliased i, limited to the target row) only if the
+ * row is in the expected state, and tells missing from stale in the same round trip.
+ */
+async function guardedWrite(db: Db, tenantId: string, id: string, live: boolean, expected: number | undefined, change: SQL): Promise<Guarded> {
+  const state = live ? sql`i.deleted_at IS NULL` : sql`i.deleted_at IS NOT NULL`;
+  const rows = await query(
+    db,
+    sql`
+    WITH target AS (
+      SELECT i.version, ${state} AS in_state FROM items i WHERE i.tenant_id = ${tenantId} AND i.id = ${id}
+    ), changed AS (
+      ${change} AND i.tenant_id = ${tenantId} AND i.id = ${id} AND ${state}
+        AND (${expected ?? null}::int IS NULL OR i.version = ${expected ?? null}::int)
+      RETURNING ${COLUMNS}
+    )
+    SELECT t.version AS current_version, t.in_state, c.*
+    FROM (SELECT 1) one LEFT JOIN target t ON true LEFT JOIN changed c ON true`,
+  );
+  const row = rows[0]!;
+  if (row.id !== null && row.id !== undefined) return { item: toItem(row) };
+  if (row.current_version === null || row.current_version === undefined) return { missing: true };
+  if (!row.in_state) return { wrongState: true };
+  return { staleVersion: toNumber(row.current_version) };
+}
+
+export function updateLiveItem(db: Db, tenantId: string, id: string, input: ItemUpdateInput, expected: number | undefined) {
+  const sets = Object.entries(SETTABLE)
+    .filter(([key]) => (input as Record<string, unknown>)[key] !== undefined)
+    .map(([key, column]) => sql`${sql.raw(column)} = ${(input as Record<string, unknown>)[key]}`);
+  sets.push(sql`version = i.version + 1`, sql`updated_at = now()`);
+  return guardedWrite(db, tenantId, id, true, expected, sql`UPDATE items i SET ${sql.join(sets, sql`, `)} WHERE true`);
+}
+
+export function softDeleteItem(db: Db, tenantId: string, id: string, expected: number | undefined) {
+  return guardedWrite(db, tenantId, id, true, expected, sql`UPDATE items i SET deleted_at = now(), version = i.version + 1, updated_at = now() WHERE true`);
+}
+
+export function restoreItem(db: Db, tenantId: string, id: string, expected: number | undefined) {
+  return guardedWrite(db, tenantId, id, false, expected, sql`UPDATE items i SET deleted_at = NULL, version = i.version + 1, updated_at = now() WHERE true`);
+}
+
+/** Hard delete, allowed only for a soft-deleted item. */
+export function purgeDeletedItem(db: Db, tenantId: string, id: string, expected: number | undefined) {
+  return guardedWrite(db, tenantId, id, false, expected, sql`DELETE FROM items i WHERE true`);
+}

@@ -1,0 +1,51 @@
+import * as v from "valibot";
+import { booleanField, limitField, nonNegativeInt, optionalText, pageField, requiredText } from "../http/inputs.js";
+
+const fields = {
+  name: requiredText(1, 100),
+  description: optionalText(500),
+  sku: optionalText(50),
+  priceCents: nonNegativeInt(),
+  stock: nonNegativeInt(),
+  lowStockThreshold: nonNegativeInt(),
+  category: optionalText(50),
+};
+
+export const ItemCreate = v.strictObject({
+  name: fields.name,
+  description: fields.description,
+  sku: fields.sku,
+  priceCents: fields.priceCents,
+  stock: v.optional(fields.stock, 0),
+  lowStockThreshold: v.optional(fields.lowStockThreshold, 10),
+  category: fields.category,
+});
+export type ItemCreateInput = v.InferOutput<typeof ItemCreate>;
+
+// PUT updates the fields it is given (a partial update); `version` is the optimistic-concurrency
+// alternative to If-Match for clients that cannot set headers.
+export const ItemUpdate = v.pipe(
+  v.strictObject({
+    name: v.optional(fields.name),
+    description: fields.description,
+    sku: fields.sku,
+    priceCents: v.optional(fields.priceCents),
+    stock: v.optional(fields.stock),
+    lowStockThreshold: v.optional(fields.lowStockThreshold),
+    category: fields.category,
+    version: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  }),
+  v.check((input) => Object.keys(input).some((key) => key !== "version"), "send at least one field to change"),
+);
+export type ItemUpdateInput = v.InferOutput<typeof ItemUpdate>;
+
+export const ItemListQuery = v.object({
+  page: pageField,
+  limit: limitField,
+  search: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(100, "must be at most 100 characters"))),
+  lowStock: booleanField,
+  category: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(50, "must be at most 50 characters"))),
+});
+export type ItemListInput = v.InferOutput<typeof ItemListQuery>;
+
+export const DeletedItemListQuery = v.object({ page: pageField, limit: limitField });

@@ -1,0 +1,76 @@
+import { getDb } from "../../db/client.js";
+import { classifyDbError } from "../../db/errors.js";
+import { newId } from "../../db/ids.js";
+import type { Tenant } from "../auth/session.js";
+import { ApiError, conflict, notFound } from "../http/errors.js";
+import { page } from "../http/inputs.js";
+import * as repo from "./repo.js";
+import type { ItemCreateInput, ItemListInput, ItemUpdateInput } from "./schemas.js";
+
+const SKU_TAKEN = () => conflict("Another live item already uses this SKU.", [{ path: "sku", message: "already in use" }]);
+
+/** A duplicate SKU is the one constraint a caller can fix, so it gets a precise answer. */
+async function withSkuCheck<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    const failure = classifyDbError(error);
+    if (failure?.kind === "unique_violation" && failure.constraint === "items_tenant_sku_live_key") throw SKU_TAKEN();
+    throw error;
+  }
+}
+
+function settle(outcome: repo.Guarded, wrongState: () => ApiError): repo.Item {
+  if ("item" in outcome) return outcome.item;
+  if ("missing" in outcome) throw notFound("Item");
+  if ("wrongState" in outcome) throw wrongState();
+  throw new ApiError("precondition_failed", `The item has changed (current version ${outcome.staleVersion}); reload and retry.`, [
+    { path: "version", message: "stale", currentVersion: outcome.staleVersion },
+  ]);
+}
+
+const deletedIsMissing = () => notFound("Item");
+
+export async function listItems(tenant: Tenant, input: ItemListInput) {
+  const { db } = await getDb();
+  const { items, total } = await repo.listLiveItems(db, tenant.id, input);
+  return page(items, total, input.page, input.limit);
+}
+
+export async function listDeletedItems(tenant: Tenant, input: { page: number; limit: number }) {
+  const { db } = await getDb();
+  const { items, total } = await repo.listDeletedItems(db, tenant.id, input.page, input.limit);
+  return page(items, total, input.page, input.limit);
+}
+
+export async function getItem(tenant: Tenant, id: string) {
+  const { db } = await getDb();
+  const item = await repo.findLiveItem(db, tenant.id, id);
+  if (!item) throw notFound("Item");
+  return item;
+}
+
+export async function createItem(tenant: Tenant, input: ItemCreateInput) {
+  const { db } = await getDb();
+  return withSkuCheck(() => repo.insertItem(db, tenant.id, newId(), input));
+}
+
+export async function updateItem(tenant: Tenant, id: string, input: ItemUpdateInput, expectedVersion: number | undefined) {
+  const { db } = await getDb();
+  return settle(await withSkuCheck(() => repo.updateLiveItem(db, tenant.id, id, input, expectedVersion)), deletedIsMissing);
+}
+
+export async function deleteItem(tenant: Tenant, id: string, expectedVersion: number | undefined) {
+  const { db } = await getDb();
+  return settle(await repo.softDeleteItem(db, tenant.id, id, expectedVersion), deletedIsMissing);
+}
+
+export async function restoreItem(tenant: Tenant, id: string, expectedVersion: number | undefined) {
+  const { db } = await getDb();
+  return settle(await withSkuCheck(() => repo.restoreItem(db, tenant.id, id, expectedVersion)), () => conflict("The item is not deleted."));
+}
+
+export async function purgeItem(tenant: Tenant, id: string, expectedVersion: number | undefined) {
+  const { db } = await getDb();
+  settle(await repo.purgeDeletedItem(db, tenant.id, id, expectedVersion), () => conflict("Only a soft-deleted item can be deleted permanently; delete it first."));
+}

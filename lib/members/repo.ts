@@ -1,0 +1,87 @@
+import { sql } from "drizzle-orm";
+import { query } from "../../db/atomic.js";
+import type { Db } from "../../db/client.js";
+import { toIso } from "../../db/values.js";
+import type { Role } from "../../db/schema.js";
+
+export interface Member {
+  /** The user's id once the invitation is accepted; null while it is pending. */
+  userId: string | null;
+  /** The invitation's id; DELETE accepts it to revoke a pending invitation. */
+  invitationId: string;
+  email: string | null;
+  name: string | null;
+  role: Role;
+  status: "active" | "invited";
+  createdAt: string;
+}
+
+function toMember(row: Record<string, unknown>): Member {
+  return {
+    userId: (row.user_id as string | null) ?? null,
+    invitationId: String(row.id),
+    email: ((row.email ?? row.invited_email) as string | null) ?? null,
+    name: (row.name as string | null) ?? null,
+    role: row.role as Role,
+    status: row.user_id ? "active" : "invited",
+    createdAt: toIso(row.created_at),
+  };
+}
+
+export async function listMembers(db: Db, tenantId: string): Promise<Member[]> {
+  const rows = await query(
+    db,
+    sql`SELECT m.id, m.user_id, m.invited_email, m.role, m.created_at, u.email, u.name
+        FROM memberships m LEFT JOIN users u ON u.id = m.user_id
+        WHERE m.tenant_id = ${tenantId} ORDER BY m.created_at, m.id`,
+  );
+  return rows.map(toMember);
+}
+
+/** Inserts a pending invitation unless the email is already a member or invited; one round trip. */
+export async function insertInvitation(db: Db, tenantId: string, id: string, email: string, role: Role, invitedBy: string): Promise<Member | undefined> {
+  const rows = await query(
+    db,
+    sql`INSERT INTO memberships (id, tenant_id, invited_email, role, invited_by)
+        SELECT ${id}, ${tenantId}, ${email}, ${role}, ${invitedBy}
+        WHERE NOT EXISTS (
+          SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
+          WHERE m.tenant_id = ${tenantId} AND lower(u.email) = ${email}
+        )
+        ON CONFLICT DO NOTHING
+        RETURNING id, user_id, invited_email, role, created_at`,
+  );
+  return rows[0] ? toMember(rows[0]) : undefined;
+}
+
+export type Removal = { removed: true } | { missing: true } | { outranked: true } | { lastOwner: true };
+
+/**
+ * Removes a member (by user id) or a pending invitation (by its id). An admin cannot remove an
+ * owner, and the last active owner cannot be removed; the owner rows are locked so two owners
+ * removing each other at once cannot leave the tenant ownerless.
+ */
+export async function removeMember(db: Db, tenantId: string, id: string, actorRole: Role): Promise<Removal> {
+  const rows = await query(
+    db,
+    sql`
+    WITH target AS (
+      SELECT m.id, m.role, m.user_id FROM memberships m
+      WHERE m.tenant_id = ${tenantId} AND (m.user_id = ${id} OR (m.user_id IS NULL AND m.id = ${id}))
+    ), owners AS (
+      SELECT count(*) AS n FROM (SELECT 1 FROM memberships o WHERE o.tenant_id = ${tenantId} AND o.role = 'owner' AND o.user_id IS NOT NULL FOR UPDATE) locked
+    ), removed AS (
+      DELETE FROM memberships m USING target t
+      WHERE m.id = t.id
+        AND (t.role <> 'owner' OR ${actorRole} = 'owner')
+        AND (t.role <> 'owner' OR t.user_id IS NULL OR (SELECT n FROM owners) > 1)
+      RETURNING m.id
+    )
+    SELECT (SELECT role FROM target) AS role, (SELECT count(*) FROM removed) AS removed`,
+  );
+  const row = rows[0]!;
+  if (Number(row.removed) > 0) return { removed: true };
+  if (row.role === null || row.role === undefined) return { missing: true };
+  if (row.role === "owner" && actorRole !== "owner") return { outranked: true };
+  return { lastOwner: true };
+}

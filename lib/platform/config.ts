@@ -1,0 +1,27 @@
+// Configuration read from the environment. Read per call (cheap) so tests and the dev server can
+// change the environment without module reloads.
+export function isProduction(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.NODE_ENV === "production" || env.VERCEL_ENV === "production";
+}
+
+function int(value: string | undefined, fallback: number): number {
+  const parsed = Number(value);
+  return value && Number.isFinite(parsed) && parsed >= 0 ? parsed : fallback;
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+export const config = {
+  devAuthSecret: () => process.env.DEV_AUTH_SECRET || undefined,
+  googleClientIds: () => list(process.env.GOOGLE_CLIENT_ID),
+  googleJwksUrl: () => process.env.GOOGLE_JWKS_URL || "https://www.googleapis.com/oauth2/v3/certs",
+  /** Allowed browser origins; `*` matches within one DNS label, e.g. https://*-myteam.vercel.app. */
+  corsOrigins: () => (process.env.CORS_ORIGINS !== undefined ? list(process.env.CORS_ORIGINS) : isProduction() ? [] : ["http://localhost:*", "http://127.0.0.1:*"]),
+  maxJsonBodyBytes: () => int(process.env.MAX_JSON_BODY_BYTES, 100_000),
+  authCacheTtlMs: () => int(process.env.AUTH_CACHE_TTL_MS, 60_000),
+  /** Clock skew accepted on exp/nbf/iat. */
+  clockToleranceSeconds: () => int(process.env.AUTH_CLOCK_TOLERANCE_S, 30),
+  logLevel: () => process.env.LOG_LEVEL || (isProduction() ? "info" : "info"),
+};

@@ -1,0 +1,53 @@
+import { createLocalApp, type LocalApp } from "../../lib/dev/app.js";
+
+export interface CallOptions {
+  token?: string;
+  body?: unknown;
+  /** Sent as-is instead of JSON-encoding `body`. */
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+export interface CallResult {
+  status: number;
+  headers: Headers;
+  json: any;
+  text: string;
+  /** Database round trips the request made, as the driver counted them (from Server-Timing). */
+  dbTrips: number;
+}
+
+let shared: LocalApp | undefined;
+export const app = () => (shared ??= createLocalApp());
+
+export async function call(method: string, path: string, options: CallOptions = {}): Promise<CallResult> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let body: string | undefined;
+  if (options.rawBody !== undefined) {
+    body = options.rawBody;
+    headers["content-type"] ??= "application/json";
+  } else if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers["content-type"] ??= "application/json";
+  }
+  const response = await app().fetch(new Request(`http://localhost${path}`, { method, headers, body }));
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  const trips = /db;dur=[\d.]+;desc="trips=(\d+)"/.exec(response.headers.get("server-timing") ?? "");
+  return { status: response.status, headers: response.headers, json, text, dbTrips: trips ? Number(trips[1]) : Number.NaN };
+}
+
+/** Asserts the one error shape and returns the error object. */
+export function errorOf(result: CallResult) {
+  const error = result.json?.error;
+  if (!error || typeof error.code !== "string" || typeof error.message !== "string" || typeof error.requestId !== "string") {
+    throw new Error(`expected the error shape, got ${result.status} ${result.text.slice(0, 300)}`);
+  }
+  return error as { code: string; message: string; requestId: string; details?: { path: string; message: string }[] };
+}

@@ -1,0 +1,56 @@
+import { randomUUID } from "node:crypto";
+import { sql } from "drizzle-orm";
+import { atomic } from "../../db/atomic.js";
+import type { Db } from "../../db/client.js";
+import { newId } from "../../db/ids.js";
+import { DEV_ISSUER, mintDevToken } from "../../lib/auth/dev-tokens.js";
+import type { Role } from "../../lib/auth/roles.js";
+
+export interface TestTenant {
+  id: string;
+  slug: string;
+  users: Record<Role, { id: string; subject: string; email: string; token: string }>;
+}
+
+export const devSecret = () => process.env.DEV_AUTH_SECRET!;
+
+export function tokenFor(subject: string, email?: string, extra: { ttlSeconds?: number } = {}) {
+  return mintDevToken(devSecret(), { subject, email, name: subject, ...extra });
+}
+
+/** A tenant of its own per test keeps tests independent on a shared database. */
+export async function createTenant(db: Db, label = "t"): Promise<TestTenant> {
+  const id = newId();
+  const slug = `${label}-${randomUUID().slice(0, 8)}`;
+  const roles: Role[] = ["owner", "admin", "staff"];
+  const users = Object.fromEntries(
+    await Promise.all(
+      roles.map(async (role) => {
+        const subject = `${slug}-${role}`;
+        const email = `${role}@${slug}.test`;
+        return [role, { id: newId(), subject, email, token: await tokenFor(subject, email) }] as const;
+      }),
+    ),
+  ) as TestTenant["users"];
+  await atomic(db, [
+    sql`INSERT INTO tenants (id, slug, name) VALUES (${id}, ${slug}, ${`Tenant ${slug}`})`,
+    ...roles.map((role) => sql`INSERT INTO users (id, issuer, subject, email) VALUES (${users[role].id}, ${DEV_ISSUER}, ${users[role].subject}, ${users[role].email})`),
+    ...roles.map((role) => sql`INSERT INTO memberships (id, tenant_id, user_id, role) VALUES (${newId()}, ${id}, ${users[role].id}, ${role})`),
+  ]);
+  return { id, slug, users };
+}
+
+export const SAMPLE_ITEM = { name: "Sample mug", sku: "MUG-1", priceCents: 1250, stock: 20, lowStockThreshold: 5, category: "Kitchen" };
+
+let skuCounter = 0;
+
+/** Inserts an item straight into the database (no API), optionally already soft-deleted. */
+export async function insertItem(db: Db, tenantId: string, overrides: { deleted?: boolean; stock?: number; name?: string; sku?: string | null } = {}) {
+  const id = newId();
+  const sku = overrides.sku === undefined ? `SKU-${process.pid}-${++skuCounter}` : overrides.sku;
+  await atomic(db, [
+    sql`INSERT INTO items (id, tenant_id, name, sku, price_cents, stock, deleted_at)
+        VALUES (${id}, ${tenantId}, ${overrides.name ?? "Fixture item"}, ${sku}, 500, ${overrides.stock ?? 10}, ${overrides.deleted ? sql`now()` : null})`,
+  ]);
+  return id;
+}

@@ -1,0 +1,66 @@
+import { readFileSync } from "node:fs";
+import { PGlite } from "@electric-sql/pglite";
+import { createDb, installDb, type DbHandle } from "../../db/client.js";
+import { forgetPrincipals } from "../../lib/auth/session.js";
+import { pgExecutor, pgliteExecutor, startNeonBridge } from "./neon-bridge.js";
+
+export const TEMPLATE_FILE = ".data/test-template.tar";
+
+/**
+ * Where the database suites run. By default PGlite directly and the production neon-http driver
+ * through the local SQL-over-HTTP bridge onto PGlite; with TEST_DATABASE_URL, also node-postgres and
+ * neon-http onto that real Postgres.
+ */
+export type TargetName = "pglite" | "neon-http→pglite" | "node-postgres" | "neon-http→postgres";
+
+export function dbTargets(): TargetName[] {
+  const targets: TargetName[] = ["pglite", "neon-http→pglite"];
+  if (process.env.TEST_DATABASE_URL) targets.push("node-postgres", "neon-http→postgres");
+  return targets;
+}
+
+export interface OpenTarget {
+  name: TargetName;
+  handle: DbHandle;
+  close(): Promise<void>;
+}
+
+async function templatePglite(): Promise<PGlite> {
+  const dump = new Blob([readFileSync(TEMPLATE_FILE)]);
+  return PGlite.create({ loadDataDir: dump });
+}
+
+export async function openTarget(name: TargetName): Promise<OpenTarget> {
+  const url = process.env.TEST_DATABASE_URL;
+  switch (name) {
+    case "pglite": {
+      const pglite = await templatePglite();
+      const handle = await createDb({ pglite });
+      return { name, handle, close: () => handle.close() };
+    }
+    case "neon-http→pglite": {
+      const pglite = await templatePglite();
+      const bridge = await startNeonBridge(pgliteExecutor(pglite));
+      const handle = await createDb({ neonFetchEndpoint: bridge.endpoint, timeoutMs: 5000 });
+      return { name, handle, close: async () => { await bridge.close(); await pglite.close(); } };
+    }
+    case "node-postgres": {
+      const handle = await createDb({ url: url! });
+      return { name, handle, close: () => handle.close() };
+    }
+    case "neon-http→postgres": {
+      const executor = pgExecutor(url!);
+      const bridge = await startNeonBridge(executor);
+      const handle = await createDb({ neonFetchEndpoint: bridge.endpoint, url, timeoutMs: 5000 });
+      return { name, handle, close: async () => { await bridge.close(); await executor.close(); } };
+    }
+  }
+}
+
+/** Installs the target as the app's database for the duration of a describe block. */
+export async function useTarget(name: TargetName): Promise<OpenTarget> {
+  const target = await openTarget(name);
+  installDb(target.handle);
+  forgetPrincipals();
+  return target;
+}

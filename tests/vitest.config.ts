@@ -1,0 +1,21 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    root: fileURLToPath(new URL("..", import.meta.url)),
+    include: ["tests/**/*.test.ts"],
+    globalSetup: ["tests/support/global-setup.ts"],
+    pool: "forks",
+    testTimeout: 30_000,
+    hookTimeout: 120_000,
+    env: {
+      LOG_LEVEL: "silent",
+      NODE_ENV: "test",
+      DEV_AUTH_SECRET: "test-dev-secret-0123456789abcdef",
+      GOOGLE_CLIENT_ID: "test-client.apps.googleusercontent.com",
+      CORS_ORIGINS: "https://app.tally.test,https://*-tally.vercel.app",
+      DB_TIMEOUT_MS: "2000",
+    },
+  },
+});
