@@ -46,7 +46,8 @@ export async function verifyBearer(token: string): Promise<Identity> {
   try {
     const payload = issuer === DEV_ISSUER ? await verifyDev(token) : await verifyGoogle(token, issuer);
     return {
-      issuer: payload.iss!,
+      // Google uses two spellings of its issuer for the same accounts; one user must stay one row.
+      issuer: payload.iss === "accounts.google.com" ? "https://accounts.google.com" : payload.iss!,
       subject: payload.sub!,
       email: typeof payload.email === "string" ? payload.email.toLowerCase() : null,
       emailVerified: payload.email_verified === true || payload.email_verified === "true",

@@ -1,0 +1,132 @@
+import { createServer } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDb, installDb } from "../db/client.js";
+import { forgetPrincipals } from "../lib/auth/session.js";
+import { setLogSink } from "../lib/platform/log.js";
+import { ROUTES } from "./support/catalog.js";
+import { app, call, errorOf } from "./support/client.js";
+import { withTarget } from "./support/suite.js";
+
+describe("HTTP conventions", () => {
+  const ctx = withTarget("pglite");
+
+  it("sends security headers, a request id and Server-Timing on every response", async () => {
+    const t = await ctx.tenant();
+    for (const result of [await call("GET", "/api/health"), await call("GET", "/api/items", { token: t.users.staff.token }), await call("GET", "/api/items")]) {
+      expect(result.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(result.headers.get("x-frame-options")).toBe("DENY");
+      expect(result.headers.get("referrer-policy")).toBe("no-referrer");
+      expect(result.headers.get("x-request-id")).toBeTruthy();
+      expect(result.headers.get("server-timing")).toMatch(/db;dur=[\d.]+;desc="trips=\d+", auth;dur=[\d.]+, total;dur=[\d.]+/);
+    }
+  });
+
+  it("allows CORS only for listed origins, with wildcard preview deployments", async () => {
+    const t = await ctx.tenant();
+    const origin = async (value: string) =>
+      (await call("GET", "/api/items", { token: t.users.staff.token, headers: { origin: value } })).headers.get("access-control-allow-origin");
+    expect(await origin("https://app.tally.test")).toBe("https://app.tally.test");
+    expect(await origin("https://tally-git-feature-x-tally.vercel.app")).toBe("https://tally-git-feature-x-tally.vercel.app");
+    expect(await origin("https://evil.example.com")).toBeNull();
+    expect(await origin("https://a.b-tally.vercel.app")).toBeNull();
+    expect(await origin("https://x-tally.vercel.app.evil.com")).toBeNull();
+    expect(await origin("http://app.tally.test")).toBeNull();
+
+    const preflight = await call("OPTIONS", "/api/items/deleted", { headers: { origin: "https://pr-12-tally.vercel.app", "access-control-request-method": "GET" } });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("https://pr-12-tally.vercel.app");
+    expect(preflight.headers.get("access-control-allow-headers")).toContain("Authorization");
+    expect(preflight.headers.get("access-control-allow-headers")).toContain("Idempotency-Key");
+    const refused = await call("OPTIONS", "/api/items", { headers: { origin: "https://evil.example.com" } });
+    expect(refused.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("stops reading a body past the limit even without Content-Length", async () => {
+    const t = await ctx.tenant();
+    const chunk = new TextEncoder().encode(" ".repeat(64 * 1024));
+    let sent = 0;
+    const stream = new ReadableStream({
+      pull(controller) {
+        sent += 1;
+        if (sent > 50) controller.close();
+        else controller.enqueue(chunk);
+      },
+    });
+    const response = await app().fetch(
+      new Request("http://localhost/api/items", {
+        method: "POST",
+        headers: { authorization: `Bearer ${t.users.admin.token}`, "content-type": "application/json" },
+        body: stream,
+        duplex: "half",
+      } as RequestInit),
+    );
+    expect(response.status).toBe(413);
+    expect(sent).toBeLessThan(10);
+  });
+
+  it("logs one JSON line per request with its id, and never the token or the body", async () => {
+    const t = await ctx.tenant();
+    await call("GET", "/api/items", { token: t.users.admin.token });
+    const lines: string[] = [];
+    setLogSink((line) => lines.push(line));
+    try {
+      await call("POST", "/api/items", { token: t.users.admin.token, body: { name: "Secret recipe", priceCents: 1 }, headers: { "x-request-id": "log-test-1" } });
+      await call("GET", "/api/items", { token: "forged.token.value" });
+    } finally {
+      setLogSink(undefined);
+    }
+    const all = lines.join("\n");
+    expect(all).not.toContain(t.users.admin.token);
+    expect(all).not.toContain("forged.token.value");
+    expect(all).not.toContain("Secret recipe");
+    const request = lines.map((l) => JSON.parse(l)).find((l) => l.requestId === "log-test-1");
+    expect(request).toMatchObject({ level: "info", msg: "request", method: "POST", path: "/api/items", status: 201, dbTrips: 1, tenantId: t.id });
+  });
+});
+
+describe("database outage", () => {
+  let hanging: ReturnType<typeof createServer>;
+  let hangingUrl: string;
+  beforeAll(async () => {
+    // Accepts the connection and never answers: the worst kind of outage.
+    hanging = createServer(() => {});
+    await new Promise<void>((resolve) => hanging.listen(0, "127.0.0.1", resolve));
+    hangingUrl = `http://127.0.0.1:${(hanging.address() as { port: number }).port}/sql`;
+  });
+  afterAll(() => {
+    hanging.closeAllConnections();
+    hanging.close();
+  });
+
+  for (const [label, endpoint] of [["refused", () => "http://127.0.0.1:1/sql"], ["hanging", () => hangingUrl]] as const) {
+    it(`answers 503 unavailable quickly when the database is ${label}`, async () => {
+      installDb(await createDb({ neonFetchEndpoint: endpoint(), timeoutMs: 300 }));
+      forgetPrincipals();
+      const started = Date.now();
+      const health = await call("GET", "/api/health");
+      expect(health.status).toBe(503);
+      expect(health.json).toMatchObject({ status: "down", database: { status: "down" }, error: { code: "unavailable" } });
+      const items = await call("GET", "/api/items", { token: "x" });
+      expect(items.status).toBe(401);
+      const { tokenFor } = await import("./support/fixtures.js");
+      const authed = await call("GET", "/api/items", { token: await tokenFor("someone") });
+      expect(authed.status).toBe(503);
+      expect(errorOf(authed).code).toBe("unavailable");
+      expect(authed.headers.get("retry-after")).toBe("5");
+      // Generous bound: proves a timeout exists (the default fetch would wait minutes), not speed.
+      expect(Date.now() - started).toBeLessThan(5000);
+    });
+  }
+});
+
+describe("route catalog", () => {
+  it("lists every method every api/ file exports, and every file answers preflight", async () => {
+    const exported: string[] = [];
+    for (const route of app().routes) {
+      const module = await import(route.file);
+      expect(typeof module.OPTIONS, route.pattern).toBe("function");
+      for (const method of ["GET", "POST", "PUT", "PATCH", "DELETE"]) if (typeof module[method] === "function") exported.push(`${method} ${route.pattern}`);
+    }
+    expect(exported.sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.pattern}`).sort());
+  });
+});
