@@ -1,5 +1,5 @@
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
-import { countRoundTrip } from "./round-trips.js";
+import { countRoundTrip, startRoundTrip } from "./round-trips.js";
 
 // Repositories see only the common PgDatabase surface; atomic() is the one place that knows
 // whether the driver can batch.
@@ -64,10 +64,17 @@ async function createNeonHttp(options: DbOptions, timeoutMs: number): Promise<Db
 async function createNodePostgres(url: string, timeoutMs: number): Promise<DbHandle> {
   const [{ default: pg }, { drizzle }] = await Promise.all([import("pg"), import("drizzle-orm/node-postgres")]);
   class CountingClient extends pg.Client {
+    // pg-pool calls client.query with a callback; transactions call it with promises.
     override query(...args: unknown[]): any {
-      const callback = args.find((a) => typeof a === "function");
-      if (callback) return (super.query as (...a: unknown[]) => unknown)(...args);
-      return countRoundTrip(() => (super.query as (...a: unknown[]) => Promise<unknown>)(...args));
+      const callbackAt = args.findIndex((a) => typeof a === "function");
+      if (callbackAt === -1) return countRoundTrip(() => (super.query as (...a: unknown[]) => Promise<unknown>)(...args));
+      const done = startRoundTrip();
+      const callback = args[callbackAt] as (...r: unknown[]) => void;
+      args[callbackAt] = (...result: unknown[]) => {
+        done();
+        callback(...result);
+      };
+      return (super.query as (...a: unknown[]) => unknown)(...args);
     }
   }
   const pool = new pg.Pool({

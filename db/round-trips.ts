@@ -20,15 +20,23 @@ export function currentRoundTripScope(): RoundTripScope | undefined {
   return scopes.getStore();
 }
 
-export async function countRoundTrip<T>(trip: () => Promise<T>): Promise<T> {
+/** Records the start of one trip; call the returned function when it ends. */
+export function startRoundTrip(): () => void {
   totals.db += 1;
   const scope = scopes.getStore();
   if (scope) scope.db += 1;
   const started = performance.now();
+  return () => {
+    if (scope) scope.dbMs += performance.now() - started;
+  };
+}
+
+export async function countRoundTrip<T>(trip: () => Promise<T>): Promise<T> {
+  const done = startRoundTrip();
   try {
     return await trip();
   } finally {
-    if (scope) scope.dbMs += performance.now() - started;
+    done();
   }
 }
 

@@ -12,5 +12,7 @@ export default async function setup() {
   mkdirSync(".data", { recursive: true });
   writeFileSync(TEMPLATE_FILE, Buffer.from(await dump.arrayBuffer()));
   const url = process.env.TEST_DATABASE_URL;
+  // Locally the real-Postgres suites are optional; in CI skipping them would hide failures.
+  if (process.env.CI && !url) throw new Error("CI must set TEST_DATABASE_URL (see .ci/run)");
   if (url) await migrate({ url });
 }
