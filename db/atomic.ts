@@ -1,4 +1,4 @@
-import type { SQL } from "drizzle-orm";
+import type { SQL } from "drizzle-orm/sql/sql";
 import type { Db } from "./client.js";
 
 export interface Rows {

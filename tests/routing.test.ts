@@ -79,3 +79,18 @@ describe("local runtime follows Vercel's file routing", () => {
     expect(replaced).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
+
+describe("waitUntil on Vercel", () => {
+  it("hands background work to the platform's request context", async () => {
+    const key = Symbol.for("@vercel/request-context");
+    const handed: Promise<unknown>[] = [];
+    (globalThis as Record<symbol, unknown>)[key] = { get: () => ({ waitUntil: (p: Promise<unknown>) => handed.push(p) }) };
+    try {
+      await get("/api/boom", { method: "POST" });
+      expect(handed).toHaveLength(1);
+      await handed[0];
+    } finally {
+      delete (globalThis as Record<symbol, unknown>)[key];
+    }
+  });
+});

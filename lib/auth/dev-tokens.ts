@@ -1,8 +1,8 @@
-import { SignJWT } from "jose";
+import { SignJWT } from "jose/jwt/sign";
+import { DEV_AUDIENCE, DEV_ISSUER } from "./dev-issuer.js";
 
 // Local dev tokens: HS256, signed with DEV_AUTH_SECRET. Never accepted in production (see verify.ts).
-export const DEV_ISSUER = "tally-dev";
-export const DEV_AUDIENCE = "tally-dev";
+export { DEV_AUDIENCE, DEV_ISSUER };
 
 export interface DevTokenClaims {
   subject: string;

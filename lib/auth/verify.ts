@@ -1,8 +1,12 @@
-import { createRemoteJWKSet, decodeJwt, jwtVerify, type JWTPayload } from "jose";
+// jose's subpath entries: the package root loads every JOSE feature (~15 ms more cold start).
+import { createRemoteJWKSet } from "jose/jwks/remote";
+import { decodeJwt } from "jose/jwt/decode";
+import { jwtVerify } from "jose/jwt/verify";
+import type { JWTPayload } from "jose";
 import { config, isProduction } from "../platform/config.js";
 import { ApiError } from "../http/errors.js";
 import { log } from "../platform/log.js";
-import { DEV_AUDIENCE, DEV_ISSUER } from "./dev-tokens.js";
+import { DEV_AUDIENCE, DEV_ISSUER } from "./dev-issuer.js";
 
 export interface Identity {
   issuer: string;

@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { sql } from "drizzle-orm/sql/sql";
 import { query } from "../../db/atomic.js";
 import { getDb } from "../../db/client.js";
 import pkg from "../../package.json" with { type: "json" };

@@ -1,4 +1,4 @@
-import { sql, type SQL } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm/sql/sql";
 import { query } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
 import { toIso, toIsoOrNull, toNumber } from "../../db/values.js";

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { sql } from "drizzle-orm";
+import { sql } from "drizzle-orm/sql/sql";
 import { atomic } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
 import { newId } from "../../db/ids.js";
