@@ -112,7 +112,7 @@ export interface RunningBridge {
 }
 
 export async function startNeonBridge(executor: SqlExecutor): Promise<RunningBridge> {
-  const server: Server = createServer(getRequestListener(neonBridgeHandler(executor)));
+  const server: Server = createServer(getRequestListener(neonBridgeHandler(executor), { overrideGlobalObjects: false }));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as { port: number };
   return {
