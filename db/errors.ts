@@ -7,12 +7,15 @@ export type DbFailureKind =
   | "not_null_violation"
   | "serialization_failure"
   | "invalid_input"
-  | "unavailable";
+  | "unavailable"
+  | "rule_failed";
 
 export interface DbFailure {
   kind: DbFailureKind;
   sqlState?: string;
   constraint?: string;
+  /** For rule_failed: the code and JSON detail passed to tally_fail() (see migrations/0002). */
+  rule?: { code: string; detail: unknown };
 }
 
 const BY_SQLSTATE: Record<string, DbFailureKind> = {
@@ -56,6 +59,15 @@ function* causes(error: unknown): Generator<Record<string, unknown>> {
 export function classifyDbError(error: unknown): DbFailure | undefined {
   for (const e of causes(error)) {
     const code = typeof e.code === "string" ? e.code : undefined;
+    if (code === "P0001" && typeof e.message === "string") {
+      let detail: unknown = null;
+      try {
+        detail = typeof e.detail === "string" ? JSON.parse(e.detail) : null;
+      } catch {
+        detail = null;
+      }
+      return { kind: "rule_failed", sqlState: code, rule: { code: e.message, detail } };
+    }
     if (code && /^[0-9A-Z]{5}$/.test(code)) {
       const kind = BY_SQLSTATE[code] ?? (code.startsWith("08") ? "unavailable" : undefined);
       if (kind) return { kind, sqlState: code, constraint: typeof e.constraint === "string" ? e.constraint : undefined };

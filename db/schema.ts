@@ -1,9 +1,11 @@
 import { sql } from "drizzle-orm/sql/sql";
 import {
   check,
+  date,
   index,
   integer,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -93,4 +95,128 @@ export const items = pgTable(
     check("items_price_nonnegative", sql`${t.priceCents} >= 0`),
     check("items_low_stock_threshold_nonnegative", sql`${t.lowStockThreshold} >= 0`),
   ],
+);
+
+export const CHANNELS = ["instagram", "facebook", "whatsapp", "call", "offline", "web"] as const;
+export const ORDER_STATUSES = ["pending", "confirmed", "preparing", "ready", "completed", "cancelled"] as const;
+export const PRIORITIES = ["low", "normal", "high", "urgent"] as const;
+export const MOVEMENT_REASONS = ["order", "cancel", "edit", "adjustment"] as const;
+
+export const customers = pgTable(
+  "customers",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    phone: text("phone"),
+    email: text("email"),
+    socialHandle: text("social_handle"),
+    notes: text("notes"),
+    version: integer("version").notNull().default(1),
+    ...timestamps,
+  },
+  (t) => [
+    index("customers_tenant_name_idx").on(t.tenantId, sql`lower(${t.name})`),
+    index("customers_tenant_phone_idx").on(t.tenantId, t.phone),
+  ],
+);
+
+// Per-tenant order numbers. The counter row is bumped inside the order's own statement, so a failed
+// order rolls its number back: numbers are consecutive, with no gaps from failed attempts.
+export const orderCounters = pgTable("order_counters", {
+  tenantId: uuid("tenant_id").primaryKey().references(() => tenants.id, { onDelete: "cascade" }),
+  lastNumber: integer("last_number").notNull(),
+});
+
+export const orders = pgTable(
+  "orders",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    number: integer("number").notNull(),
+    channel: text("channel").notNull(),
+    status: text("status").notNull().default("pending"),
+    priority: text("priority").notNull().default("normal"),
+    customerId: uuid("customer_id").references(() => customers.id),
+    expectedDeliveryDate: date("expected_delivery_date", { mode: "string" }),
+    notes: text("notes"),
+    totalCents: integer("total_cents").notNull(),
+    units: integer("units").notNull(),
+    version: integer("version").notNull().default(1),
+    createdBy: uuid("created_by"),
+    ...timestamps,
+    cancelledAt: timestamp("cancelled_at", { withTimezone: true, mode: "string" }),
+    completedAt: timestamp("completed_at", { withTimezone: true, mode: "string" }),
+  },
+  (t) => [
+    uniqueIndex("orders_tenant_number_key").on(t.tenantId, t.number),
+    // Ids are UUIDv7 (time-ordered), so "newest first" is id order and keyset pages seek on it.
+    index("orders_tenant_id_idx").on(t.tenantId, t.id.desc()),
+    index("orders_tenant_status_idx").on(t.tenantId, t.status, t.id.desc()),
+    index("orders_tenant_customer_idx").on(t.tenantId, t.customerId, t.id.desc()),
+    index("orders_tenant_delivery_idx").on(t.tenantId, sql`coalesce(${t.expectedDeliveryDate}, 'infinity'::date)`, t.id),
+    check("orders_channel_check", sql`${t.channel} IN ('instagram', 'facebook', 'whatsapp', 'call', 'offline', 'web')`),
+    check("orders_status_check", sql`${t.status} IN ('pending', 'confirmed', 'preparing', 'ready', 'completed', 'cancelled')`),
+    check("orders_priority_check", sql`${t.priority} IN ('low', 'normal', 'high', 'urgent')`),
+    check("orders_totals_check", sql`${t.totalCents} >= 0 AND ${t.units} >= 0`),
+  ],
+);
+
+export const orderLines = pgTable(
+  "order_lines",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    orderId: uuid("order_id").notNull().references(() => orders.id, { onDelete: "cascade" }),
+    itemId: uuid("item_id").notNull().references(() => items.id),
+    name: text("name").notNull(),
+    sku: text("sku"),
+    unitPriceCents: integer("unit_price_cents").notNull(),
+    quantity: integer("quantity").notNull(),
+    position: integer("position").notNull(),
+  },
+  (t) => [
+    index("order_lines_order_idx").on(t.orderId, t.position),
+    index("order_lines_item_idx").on(t.itemId),
+    check("order_lines_quantity_check", sql`${t.quantity} > 0`),
+  ],
+);
+
+// The ledger: every stock change, in the same atomic write as the change, so stock can always be
+// explained (sum of deltas per item = current stock - initial stock).
+export const stockMovements = pgTable(
+  "stock_movements",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    itemId: uuid("item_id").notNull().references(() => items.id),
+    delta: integer("delta").notNull(),
+    reason: text("reason").notNull(),
+    orderId: uuid("order_id").references(() => orders.id),
+    note: text("note"),
+    createdBy: uuid("created_by"),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
+  },
+  (t) => [
+    index("stock_movements_item_idx").on(t.tenantId, t.itemId, t.id.desc()),
+    index("stock_movements_order_idx").on(t.orderId),
+    check("stock_movements_reason_check", sql`${t.reason} IN ('order', 'cancel', 'edit', 'adjustment')`),
+    check("stock_movements_delta_check", sql`${t.delta} <> 0`),
+  ],
+);
+
+// Idempotency-Key records, written in the same statement as the resource they protect. Only
+// successful requests leave a record (a failure rolls it back), so a failed request may be retried
+// with the same key.
+export const idempotencyKeys = pgTable(
+  "idempotency_keys",
+  {
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    scope: text("scope").notNull(),
+    key: text("key").notNull(),
+    requestHash: text("request_hash").notNull(),
+    resourceId: uuid("resource_id").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.scope, t.key] })],
 );

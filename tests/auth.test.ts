@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { sql } from "drizzle-orm/sql/sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { atomic } from "../db/atomic.js";
 import { newId } from "../db/ids.js";

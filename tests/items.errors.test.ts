@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { sql } from "drizzle-orm";
+import { sql } from "drizzle-orm/sql/sql";
 import { describe, expect, it } from "vitest";
 import { query } from "../db/atomic.js";
 import { call, errorOf } from "./support/client.js";

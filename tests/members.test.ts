@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { sql } from "drizzle-orm/sql/sql";
 import { describe, expect, it } from "vitest";
 import { query } from "../db/atomic.js";
 import { call, errorOf } from "./support/client.js";

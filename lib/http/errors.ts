@@ -66,5 +66,8 @@ export function toApiError(error: unknown): ApiError | undefined {
       return new ApiError("conflict", "A concurrent change got there first; retry the request.", undefined, { "Retry-After": "1" });
     case "invalid_input":
       return new ApiError("bad_request", "A value is out of range or malformed.");
+    case "rule_failed":
+      // Domain code translates the rules it raises; one that escapes is a bug, not the client's fault.
+      return undefined;
   }
 }

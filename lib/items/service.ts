@@ -72,5 +72,13 @@ export async function restoreItem(tenant: Tenant, id: string, expectedVersion: n
 
 export async function purgeItem(tenant: Tenant, id: string, expectedVersion: number | undefined) {
   const { db } = await getDb();
-  settle(await repo.purgeDeletedItem(db, tenant.id, id, expectedVersion), () => conflict("Only a soft-deleted item can be deleted permanently; delete it first."));
+  let outcome: repo.Guarded;
+  try {
+    outcome = await repo.purgeDeletedItem(db, tenant.id, id, expectedVersion);
+  } catch (error) {
+    // Orders and the stock ledger keep referring to the item; history is never rewritten.
+    if (classifyDbError(error)?.kind === "foreign_key_violation") throw conflict("The item has order or stock history, so it stays soft-deleted.");
+    throw error;
+  }
+  settle(outcome, () => conflict("Only a soft-deleted item can be deleted permanently; delete it first."));
 }

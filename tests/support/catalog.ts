@@ -1,6 +1,6 @@
 import type { Db } from "../../db/client.js";
 import type { Role } from "../../lib/auth/roles.js";
-import { insertItem, SAMPLE_ITEM, type TestTenant } from "./fixtures.js";
+import { insertCustomer, insertItem, insertOrder, SAMPLE_ITEM, type TestTenant } from "./fixtures.js";
 
 /**
  * Every route the API serves, with what the shared checks need to exercise it. A test fails when an
@@ -17,6 +17,8 @@ export interface RouteSpec {
 }
 
 const liveItem = async (db: Db, t: TestTenant) => `/api/items/${await insertItem(db, t.id)}`;
+const order = async (db: Db, t: TestTenant) => `/api/orders/${await insertOrder(db, t)}`;
+const customer = async (db: Db, t: TestTenant) => `/api/customers/${await insertCustomer(db, t.id)}`;
 const deletedItem = async (db: Db, t: TestTenant) => `/api/items/${await insertItem(db, t.id, { deleted: true })}`;
 
 export const ROUTES: RouteSpec[] = [
@@ -42,6 +44,60 @@ export const ROUTES: RouteSpec[] = [
   { method: "DELETE", pattern: "/api/items/[id]", role: "admin", target: liveItem },
   { method: "POST", pattern: "/api/items/[id]/restore", role: "admin", target: async (db, t) => `${await deletedItem(db, t)}/restore` },
   { method: "DELETE", pattern: "/api/items/[id]/permanent", role: "admin", target: async (db, t) => `${await deletedItem(db, t)}/permanent` },
+  {
+    method: "POST",
+    pattern: "/api/items/[id]/stock-adjustments",
+    role: "admin",
+    target: async (db, t) => `${await liveItem(db, t)}/stock-adjustments`,
+    body: { delta: 5, reason: "Recount" },
+    invalid: { body: { delta: 0, reason: "", note: 1 }, paths: ["delta", "reason", "note"] },
+  },
+  { method: "GET", pattern: "/api/items/[id]/stock-movements", role: "staff", target: async (db, t) => `${await liveItem(db, t)}/stock-movements` },
+  { method: "GET", pattern: "/api/customers", role: "staff" },
+  {
+    method: "POST",
+    pattern: "/api/customers",
+    role: "staff",
+    body: { name: "Dana", phone: "+44 20 7946 0000" },
+    invalid: { body: { name: "", phone: "call me", email: "nope" }, paths: ["name", "phone", "email"] },
+  },
+  { method: "GET", pattern: "/api/customers/[id]", role: "staff", target: customer },
+  {
+    method: "PUT",
+    pattern: "/api/customers/[id]",
+    role: "staff",
+    target: customer,
+    body: { notes: "Prefers pickup" },
+    invalid: { body: { name: 5, socialHandle: "x".repeat(101) }, paths: ["name", "socialHandle"] },
+  },
+  { method: "GET", pattern: "/api/orders", role: "staff" },
+  {
+    method: "POST",
+    pattern: "/api/orders",
+    role: "staff",
+    body: { channel: "instagram", items: [{ itemId: "01a20813-0118-73be-a81c-b59c7a651c18", quantity: 1 }] },
+    invalid: { body: { channel: "fax", items: [{ itemId: "x", quantity: 0 }], priority: "asap" }, paths: ["channel", "items.0.itemId", "items.0.quantity", "priority"] },
+  },
+  { method: "GET", pattern: "/api/orders/all", role: "staff" },
+  { method: "GET", pattern: "/api/orders/priority", role: "staff" },
+  { method: "GET", pattern: "/api/orders/[id]", role: "staff", target: order },
+  {
+    method: "PUT",
+    pattern: "/api/orders/[id]",
+    role: "staff",
+    target: order,
+    body: { notes: "Leave at the door" },
+    invalid: { body: { items: [], expectedDeliveryDate: "2026-02-30" }, paths: ["items", "expectedDeliveryDate"] },
+  },
+  {
+    method: "PATCH",
+    pattern: "/api/orders/[id]/status",
+    role: "staff",
+    target: async (db, t) => `${await order(db, t)}/status`,
+    body: { status: "confirmed" },
+    invalid: { body: { status: "shipped" }, paths: ["status"] },
+  },
+  { method: "POST", pattern: "/api/orders/[id]/cancel", role: "staff", target: async (db, t) => `${await order(db, t)}/cancel` },
   { method: "GET", pattern: "/api/members", role: "admin" },
   {
     method: "POST",

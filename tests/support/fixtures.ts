@@ -54,3 +54,22 @@ export async function insertItem(db: Db, tenantId: string, overrides: { deleted?
   ]);
   return id;
 }
+
+export async function insertCustomer(db: Db, tenantId: string, name = "Fixture customer") {
+  const id = newId();
+  await atomic(db, [sql`INSERT INTO customers (id, tenant_id, name) VALUES (${id}, ${tenantId}, ${name})`]);
+  return id;
+}
+
+let orderCounter = 5000;
+
+/** An order with one line (stock not touched): enough for routes that only need an order to exist. */
+export async function insertOrder(db: Db, tenant: TestTenant, status = "pending") {
+  const id = newId();
+  const itemId = await insertItem(db, tenant.id);
+  await atomic(db, [
+    sql`INSERT INTO orders (id, tenant_id, number, channel, status, total_cents, units) VALUES (${id}, ${tenant.id}, ${++orderCounter}, 'call', ${status}, 500, 1)`,
+    sql`INSERT INTO order_lines (id, tenant_id, order_id, item_id, name, unit_price_cents, quantity, position) VALUES (${newId()}, ${tenant.id}, ${id}, ${itemId}, 'Fixture item', 500, 1, 0)`,
+  ]);
+  return id;
+}

@@ -1,0 +1,15 @@
+import { created } from "../../lib/http/reply.js";
+import { route, preflight } from "../../lib/http/route.js";
+import { CustomerFields, CustomerListQuery } from "../../lib/customers/schemas.js";
+import { createCustomer, listCustomers } from "../../lib/customers/service.js";
+
+const path = "/api/customers";
+
+export const GET = route(path, { auth: "staff", query: CustomerListQuery }, ({ auth, query }) => listCustomers(auth.tenant, query));
+
+export const POST = route(path, { auth: "staff", body: CustomerFields }, async ({ auth, body }) => {
+  const customer = await createCustomer(auth.tenant, body);
+  return created(customer, `/api/customers/${customer.id}`, customer.version);
+});
+
+export const OPTIONS = preflight;

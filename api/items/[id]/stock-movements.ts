@@ -1,0 +1,10 @@
+import { IdParams } from "../../../lib/http/inputs.js";
+import { route, preflight } from "../../../lib/http/route.js";
+import { MovementListQuery } from "../../../lib/stock/schemas.js";
+import { listMovements } from "../../../lib/stock/service.js";
+
+export const GET = route("/api/items/[id]/stock-movements", { auth: "staff", params: IdParams, query: MovementListQuery }, ({ auth, params, query }) =>
+  listMovements(auth.tenant, params.id, query),
+);
+
+export const OPTIONS = preflight;

@@ -1,0 +1,21 @@
+import { idempotencyFrom } from "../../lib/idempotency/keys.js";
+import { reply } from "../../lib/http/reply.js";
+import { route, preflight } from "../../lib/http/route.js";
+import { OrderCreate, OrderListQuery } from "../../lib/orders/schemas.js";
+import { createOrder, listOrders } from "../../lib/orders/service.js";
+
+const path = "/api/orders";
+
+// Never cached: the order book changes all day and staff need it exact.
+export const GET = route(path, { auth: "staff", query: OrderListQuery }, ({ auth, query }) => listOrders(auth.tenant, query));
+
+export const POST = route(path, { auth: "staff", body: OrderCreate }, async ({ auth, body, request }) => {
+  const { order, replayed } = await createOrder(auth, body, idempotencyFrom(request, "POST /api/orders", body));
+  return reply(order, {
+    status: 201,
+    version: order.version,
+    headers: { Location: `/api/orders/${order.id}`, ...(replayed ? { "Idempotent-Replayed": "true" } : {}) },
+  });
+});
+
+export const OPTIONS = preflight;

@@ -1,0 +1,41 @@
+import * as v from "valibot";
+import { limitField, optionalText, pageField, requiredText } from "../http/inputs.js";
+
+const phone = v.optional(
+  v.nullable(
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.maxLength(30, "must be at most 30 characters"),
+      v.regex(/^$|^[+0-9 ().-]*[0-9][+0-9 ().-]*$/, "must be a phone number"),
+      v.transform((s) => (s === "" ? null : s)),
+    ),
+  ),
+);
+const email = v.optional(
+  v.nullable(v.pipe(v.string(), v.trim(), v.toLowerCase(), v.maxLength(254, "must be at most 254 characters"), v.email("must be an email address"))),
+);
+
+const fields = {
+  name: requiredText(1, 100),
+  phone,
+  email,
+  socialHandle: optionalText(100),
+  notes: optionalText(1000),
+};
+
+export const CustomerFields = v.strictObject(fields);
+export type CustomerInput = v.InferOutput<typeof CustomerFields>;
+
+export const CustomerUpdate = v.pipe(
+  v.strictObject({ ...fields, name: v.optional(fields.name), version: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))) }),
+  v.check((input) => Object.keys(input).some((key) => key !== "version"), "send at least one field to change"),
+);
+export type CustomerUpdateInput = v.InferOutput<typeof CustomerUpdate>;
+
+export const CustomerListQuery = v.object({
+  page: pageField,
+  limit: limitField,
+  search: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(100, "must be at most 100 characters"))),
+});
+export type CustomerListInput = v.InferOutput<typeof CustomerListQuery>;

@@ -1,0 +1,73 @@
+import { createHash } from "node:crypto";
+import { sql, type SQL } from "drizzle-orm/sql/sql";
+import { ApiError } from "../http/errors.js";
+
+export interface IdempotencyRequest {
+  key: string;
+  /** What the key protects, e.g. "POST /api/orders"; the same key may be reused in another scope. */
+  scope: string;
+  hash: string;
+}
+
+const KEY = /^[\x21-\x7e]{1,255}$/;
+
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
+  }
+  return value;
+}
+
+/** Reads Idempotency-Key; the request hash covers the scope and the parsed body, key order ignored. */
+export function idempotencyFrom(request: Request, scope: string, body: unknown): IdempotencyRequest | undefined {
+  const key = request.headers.get("idempotency-key");
+  if (key === null) return undefined;
+  if (!KEY.test(key)) throw new ApiError("bad_request", "Idempotency-Key must be 1-255 visible ASCII characters.", [{ path: "Idempotency-Key", message: "invalid" }]);
+  const hash = createHash("sha256").update(scope).update("\n").update(JSON.stringify(canonical(body ?? null))).digest("hex");
+  return { key, scope, hash };
+}
+
+/**
+ * The `go` CTE every idempotent write is gated on: one row when this request should do the work.
+ * With a key, the row exists only if the key was new — inserting it is part of the same statement,
+ * so concurrent duplicates wait on the unique key and exactly one does the work.
+ */
+export function gate(tenantId: string, idem: IdempotencyRequest | undefined, resourceId: string): SQL {
+  if (!idem) return sql`go AS (SELECT 1 AS ok)`;
+  return sql`go AS (
+    INSERT INTO idempotency_keys (tenant_id, scope, key, request_hash, resource_id)
+    VALUES (${tenantId}, ${idem.scope}, ${idem.key}, ${idem.hash}, ${resourceId})
+    ON CONFLICT DO NOTHING
+    RETURNING 1 AS ok)`;
+}
+
+/** Columns telling a replay apart: the earlier request's hash and resource, if it was committed. */
+export function replayColumns(tenantId: string, idem: IdempotencyRequest | undefined): SQL {
+  if (!idem) return sql`NULL::text AS replay_hash, NULL::uuid AS replay_id`;
+  const earlier = sql`FROM idempotency_keys k WHERE k.tenant_id = ${tenantId} AND k.scope = ${idem.scope} AND k.key = ${idem.key} AND NOT EXISTS (SELECT 1 FROM go)`;
+  return sql`(SELECT k.request_hash ${earlier}) AS replay_hash, (SELECT k.resource_id ${earlier}) AS replay_id`;
+}
+
+export type Replay = { fresh: true } | { fresh: false; resourceId: string } | { fresh: false; inFlight: true };
+
+/**
+ * What a gated statement's result means for the request. A key whose first use committed while this
+ * statement ran is invisible to its snapshot (`inFlight`): the caller looks it up again.
+ */
+export function replayOutcome(row: Record<string, unknown>, idem: IdempotencyRequest | undefined): Replay {
+  if (row.fresh === true || row.fresh === "t" || !idem) return { fresh: true };
+  if (row.replay_hash === null || row.replay_hash === undefined) return { fresh: false, inFlight: true };
+  if (row.replay_hash !== idem.hash) {
+    throw new ApiError("idempotency_mismatch", "This Idempotency-Key was used with a different request.", [{ path: "Idempotency-Key", message: "reused with a different body" }]);
+  }
+  return { fresh: false, resourceId: String(row.replay_id) };
+}
+
+export async function findReplay(run: (statement: SQL) => Promise<Record<string, unknown>[]>, tenantId: string, idem: IdempotencyRequest): Promise<string | undefined> {
+  const rows = await run(sql`SELECT request_hash, resource_id FROM idempotency_keys WHERE tenant_id = ${tenantId} AND scope = ${idem.scope} AND key = ${idem.key}`);
+  const row = rows[0];
+  if (!row) return undefined;
+  if (row.request_hash !== idem.hash) throw new ApiError("idempotency_mismatch", "This Idempotency-Key was used with a different request.", [{ path: "Idempotency-Key", message: "reused with a different body" }]);
+  return String(row.resource_id);
+}

@@ -1,0 +1,116 @@
+import { sql, type SQL } from "drizzle-orm/sql/sql";
+import { query } from "../../db/atomic.js";
+import type { Db } from "../../db/client.js";
+import { toNumber } from "../../db/values.js";
+import { ApiError } from "../http/errors.js";
+import { orderJson, toOrder, type Order } from "./json.js";
+import type { OrderListInput } from "./schemas.js";
+
+// Keyset cursors: opaque base64url JSON of the last row's sort key. Ids are UUIDv7, so "newest
+// first" is simply id order and a page costs the same at row 10 and row 10 million.
+type CursorKey = { s: "created"; id: string } | { s: "delivery"; d: string; id: string };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DAY = /^(\d{4}-\d{2}-\d{2}|infinity)$/;
+
+function encodeCursor(key: CursorKey): string {
+  return Buffer.from(JSON.stringify(key)).toString("base64url");
+}
+
+function decodeCursor(cursor: string, sort: string): CursorKey {
+  const bad = () => new ApiError("bad_request", "Invalid query.", [{ path: "cursor", message: "is not a valid cursor for this sort" }]);
+  let key: Record<string, unknown>;
+  try {
+    key = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+  } catch {
+    throw bad();
+  }
+  if (!key || key.s !== sort || typeof key.id !== "string" || !UUID.test(key.id)) throw bad();
+  if (sort === "delivery" && (typeof key.d !== "string" || !DAY.test(key.d))) throw bad();
+  return key as CursorKey;
+}
+
+const deliveryKey = sql.raw("coalesce(o.expected_delivery_date, 'infinity'::date)");
+
+function filtersOf(tenantId: string, input: OrderListInput): SQL[] {
+  const filters = [sql`o.tenant_id = ${tenantId}`];
+  const anyOf = (column: string, values: string[]) => sql`${sql.raw(column)} IN (${sql.join(values.map((v) => sql`${v}`), sql`, `)})`;
+  if (input.status) filters.push(anyOf("o.status", input.status));
+  if (input.channel) filters.push(anyOf("o.channel", input.channel));
+  if (input.priority) filters.push(anyOf("o.priority", input.priority));
+  if (input.customerId) filters.push(sql`o.customer_id = ${input.customerId}`);
+  // Dates are UTC calendar days, both ends inclusive.
+  if (input.from) filters.push(sql`o.created_at >= ${input.from}::date`);
+  if (input.to) filters.push(sql`o.created_at < (${input.to}::date + 1)`);
+  return filters;
+}
+
+export interface OrderPage {
+  items: Order[];
+  pagination: { limit: number; nextCursor: string | null; page?: number; total?: number; totalPages?: number };
+}
+
+/** One statement: the page with lines and customers, plus the total in page mode (keyset mode skips the count). */
+export async function listOrders(db: Db, tenantId: string, input: OrderListInput): Promise<OrderPage> {
+  const filters = filtersOf(tenantId, input);
+  const byDelivery = input.sort === "delivery";
+  const order = byDelivery ? sql`${deliveryKey}, o.id` : sql`o.id DESC`;
+  const keyset = input.cursor !== undefined;
+  if (keyset) {
+    const key = decodeCursor(input.cursor!, input.sort);
+    filters.push(key.s === "delivery" ? sql`(${deliveryKey}, o.id) > (${key.d}::date, ${key.id}::uuid)` : sql`o.id < ${key.id}`);
+  }
+  const where = sql.join(filters, sql` AND `);
+  const offset = keyset ? 0 : (input.page - 1) * input.limit;
+  const total = keyset ? sql`NULL::bigint` : sql`(SELECT count(*) FROM orders o WHERE ${where})`;
+  const rows = await query(
+    db,
+    sql`
+    WITH page AS (SELECT o.* FROM orders o WHERE ${where} ORDER BY ${order} LIMIT ${input.limit} OFFSET ${offset})
+    SELECT ${total} AS total,
+           (SELECT count(*) FROM page) AS n,
+           (SELECT json_agg(${orderJson("p")} ORDER BY ${byDelivery ? sql.raw("coalesce(p.expected_delivery_date, 'infinity'::date), p.id") : sql.raw("p.id DESC")}) FROM page p) AS items,
+           (SELECT json_build_object('id', l.id, 'd', coalesce(l.expected_delivery_date, 'infinity'::date)::text)
+              FROM page l ORDER BY ${byDelivery ? sql.raw("coalesce(l.expected_delivery_date, 'infinity'::date) DESC, l.id DESC") : sql.raw("l.id")} LIMIT 1) AS last`,
+  );
+  const row = rows[0]!;
+  const items = ((typeof row.items === "string" ? JSON.parse(row.items) : row.items) ?? []).map(toOrder);
+  const last = (typeof row.last === "string" ? JSON.parse(row.last) : row.last) as { id: string; d: string } | null;
+  const full = toNumber(row.n) === input.limit;
+  const nextCursor = last && full ? encodeCursor(byDelivery ? { s: "delivery", d: last.d, id: last.id } : { s: "created", id: last.id }) : null;
+  if (keyset) return { items, pagination: { limit: input.limit, nextCursor } };
+  const count = toNumber(row.total);
+  return { items, pagination: { page: input.page, limit: input.limit, total: count, totalPages: Math.ceil(count / input.limit), nextCursor } };
+}
+
+export const ALL_ORDERS_CAP = 5000;
+
+/** Every order of the tenant, newest first (capped; use the paged list beyond that). */
+export async function allOrders(db: Db, tenantId: string): Promise<{ items: Order[]; truncated: boolean }> {
+  const rows = await query(
+    db,
+    sql`WITH page AS (SELECT o.* FROM orders o WHERE o.tenant_id = ${tenantId} ORDER BY o.id DESC LIMIT ${ALL_ORDERS_CAP + 1})
+        SELECT (SELECT count(*) FROM page) AS n, (SELECT json_agg(${orderJson("p")} ORDER BY p.id DESC) FROM (SELECT * FROM page ORDER BY id DESC LIMIT ${ALL_ORDERS_CAP}) p) AS items`,
+  );
+  const row = rows[0]!;
+  const items = ((typeof row.items === "string" ? JSON.parse(row.items) : row.items) ?? []).map(toOrder);
+  return { items, truncated: toNumber(row.n) > ALL_ORDERS_CAP };
+}
+
+export const PRIORITY_LIMIT = 100;
+
+/**
+ * Open orders due soonest: overdue first (they have the earliest dates), then by date, then by
+ * priority (urgent first), then oldest first. Orders without a date come last.
+ */
+export async function priorityOrders(db: Db, tenantId: string): Promise<(Order & { overdue: boolean })[]> {
+  const rows = await query(
+    db,
+    sql`SELECT ${orderJson("o")} AS order, (o.expected_delivery_date < current_date) AS overdue
+        FROM orders o
+        WHERE o.tenant_id = ${tenantId} AND o.status IN ('pending', 'confirmed', 'preparing', 'ready')
+        ORDER BY ${deliveryKey}, CASE o.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, o.id
+        LIMIT ${PRIORITY_LIMIT}`,
+  );
+  return rows.map((r) => ({ ...toOrder(r.order), overdue: r.overdue === true }));
+}

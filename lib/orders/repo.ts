@@ -1,0 +1,286 @@
+import { sql, type SQL } from "drizzle-orm/sql/sql";
+import { query } from "../../db/atomic.js";
+import type { Db } from "../../db/client.js";
+import { gate, replayColumns, type IdempotencyRequest } from "../idempotency/keys.js";
+import type { CustomerInput } from "../customers/schemas.js";
+import { orderJson, toOrder, type Order } from "./json.js";
+import type { OrderLine } from "./schemas.js";
+
+// Every write here is ONE statement: a chain of CTEs that locks the items it touches in id order,
+// moves stock with conditional UPDATEs (never read-then-write), writes the order, its lines and the
+// ledger, and — if a rule fails — calls tally_fail(), which aborts the statement so nothing at all
+// changes. One statement is atomic on every driver and is one round trip on neon-http.
+
+const FIRST_ORDER_NUMBER = 1001;
+
+/** Lines as a JSON recordset (portable across drivers, unlike array parameters). */
+const linesInput = (lines: OrderLine[]) =>
+  sql`SELECT * FROM jsonb_to_recordset(${JSON.stringify(lines.map((l, position) => ({ item_id: l.itemId, quantity: l.quantity, position })))}::jsonb)
+      AS x(item_id uuid, quantity int, position int)`;
+
+/** Raises unknown_items / insufficient_stock from a `problems` CTE (item_id, quantity, position, stock, missing). */
+const stockFailures = sql`
+  WHEN EXISTS (SELECT 1 FROM problems WHERE missing) THEN tally_fail('unknown_items',
+    (SELECT jsonb_agg(jsonb_build_object('itemId', item_id, 'position', position) ORDER BY position) FROM problems WHERE missing))
+  WHEN EXISTS (SELECT 1 FROM problems) THEN tally_fail('insufficient_stock',
+    (SELECT jsonb_agg(jsonb_build_object('itemId', item_id, 'requested', quantity, 'available', stock, 'position', position) ORDER BY position) FROM problems))`;
+
+export type CustomerRef = { kind: "none" } | { kind: "existing"; id: string } | { kind: "inline"; id: string; input: CustomerInput };
+
+export interface NewOrder {
+  tenantId: string;
+  orderId: string;
+  userId: string;
+  channel: string;
+  priority: string;
+  expectedDeliveryDate: string | null;
+  notes: string | null;
+  lines: OrderLine[];
+  customer: CustomerRef;
+  idempotency?: IdempotencyRequest;
+}
+
+function customerSource(tenantId: string, ref: CustomerRef): SQL {
+  switch (ref.kind) {
+    case "none":
+      return sql`SELECT * FROM customers WHERE false`;
+    case "existing":
+      return sql`SELECT * FROM customers WHERE tenant_id = ${tenantId} AND id = ${ref.id}`;
+    case "inline": {
+      const c = ref.input;
+      return sql`INSERT INTO customers (id, tenant_id, name, phone, email, social_handle, notes)
+        SELECT ${ref.id}, ${tenantId}, ${c.name}, ${c.phone ?? null}, ${c.email ?? null}, ${c.socialHandle ?? null}, ${c.notes ?? null} FROM go
+        RETURNING *`;
+    }
+  }
+}
+
+export interface WriteResult {
+  row: Record<string, unknown>;
+  order: Order | undefined;
+}
+
+function result(rows: Record<string, unknown>[]): WriteResult {
+  const row = rows[0]!;
+  return { row, order: row.order ? toOrder(row.order) : undefined };
+}
+
+export async function insertOrder(db: Db, o: NewOrder): Promise<WriteResult> {
+  const t = o.tenantId;
+  const customerMissing = o.customer.kind === "existing" ? sql`WHEN EXISTS (SELECT 1 FROM go) AND NOT EXISTS (SELECT 1 FROM customer_row) THEN tally_fail('unknown_customer', '{}'::jsonb)` : sql``;
+  const rows = await query(
+    db,
+    sql`
+    WITH ${gate(t, o.idempotency, o.orderId)},
+    input AS (${linesInput(o.lines)}),
+    locked AS (
+      SELECT i.id, i.stock FROM items i
+      WHERE i.tenant_id = ${t} AND i.id IN (SELECT item_id FROM input) AND i.deleted_at IS NULL AND EXISTS (SELECT 1 FROM go)
+      ORDER BY i.id FOR UPDATE
+    ),
+    taken AS (
+      UPDATE items i SET stock = i.stock - x.quantity, version = i.version + 1, updated_at = now()
+      FROM input x
+      WHERE i.id = x.item_id AND i.id IN (SELECT id FROM locked) AND i.stock >= x.quantity
+      RETURNING i.id, i.name, i.sku, i.price_cents, x.quantity, x.position
+    ),
+    counter AS (
+      INSERT INTO order_counters (tenant_id, last_number) SELECT ${t}, ${FIRST_ORDER_NUMBER} FROM go
+      ON CONFLICT (tenant_id) DO UPDATE SET last_number = order_counters.last_number + 1
+      RETURNING last_number
+    ),
+    customer_row AS (${customerSource(t, o.customer)}),
+    placed AS (
+      INSERT INTO orders (id, tenant_id, number, channel, status, priority, customer_id, expected_delivery_date, notes, total_cents, units, created_by)
+      SELECT ${o.orderId}, ${t}, (SELECT last_number FROM counter), ${o.channel}, 'pending', ${o.priority}, (SELECT id FROM customer_row),
+             ${o.expectedDeliveryDate}::date, ${o.notes},
+             (SELECT coalesce(sum(price_cents::bigint * quantity), 0) FROM taken), (SELECT coalesce(sum(quantity), 0) FROM taken), ${o.userId}
+      FROM go
+      RETURNING *
+    ),
+    lines AS (
+      INSERT INTO order_lines (id, tenant_id, order_id, item_id, name, sku, unit_price_cents, quantity, position)
+      SELECT gen_random_uuid(), ${t}, p.id, x.id, x.name, x.sku, x.price_cents, x.quantity, x.position FROM taken x CROSS JOIN placed p
+      RETURNING *
+    ),
+    moves AS (
+      INSERT INTO stock_movements (id, tenant_id, item_id, delta, reason, order_id, created_by)
+      SELECT gen_random_uuid(), ${t}, x.id, -x.quantity, 'order', p.id, ${o.userId} FROM taken x CROSS JOIN placed p
+      RETURNING 1
+    ),
+    problems AS (
+      SELECT x.item_id, x.quantity, x.position, l.stock, l.id IS NULL AS missing
+      FROM input x LEFT JOIN locked l ON l.id = x.item_id
+      WHERE EXISTS (SELECT 1 FROM go) AND x.item_id NOT IN (SELECT id FROM taken)
+    )
+    SELECT
+      CASE ${stockFailures} ${customerMissing} END AS failed,
+      EXISTS (SELECT 1 FROM go) AS fresh,
+      (SELECT count(*) FROM moves) AS moved,
+      (SELECT ${orderJson("p", "lines", "customer_row")} FROM placed p) AS order,
+      ${replayColumns(t, o.idempotency)}`,
+  );
+  return result(rows);
+}
+
+export async function findOrder(db: Db, tenantId: string, id: string): Promise<Order | undefined> {
+  const rows = await query(db, sql`SELECT ${orderJson("o")} AS order FROM orders o WHERE o.tenant_id = ${tenantId} AND o.id = ${id}`);
+  return rows[0] ? toOrder(rows[0].order) : undefined;
+}
+
+export interface OrderChanges {
+  lines?: OrderLine[];
+  customerId?: string | null;
+  priority?: string;
+  channel?: string;
+  expectedDeliveryDate?: string | null;
+  notes?: string | null;
+}
+
+/** Lines can change while an order is pending or confirmed; its other fields until it is final. */
+export const LINE_EDITABLE = ["pending", "confirmed"];
+export const FINAL = ["completed", "cancelled"];
+
+export async function updateOrder(db: Db, tenantId: string, userId: string, id: string, changes: OrderChanges, expected: number | undefined): Promise<WriteResult> {
+  const t = tenantId;
+  const editable = changes.lines ? LINE_EDITABLE : ["pending", "confirmed", "preparing", "ready"];
+  const sets: SQL[] = [];
+  if (changes.priority !== undefined) sets.push(sql`priority = ${changes.priority}`);
+  if (changes.channel !== undefined) sets.push(sql`channel = ${changes.channel}`);
+  if (changes.notes !== undefined) sets.push(sql`notes = ${changes.notes}`);
+  if (changes.expectedDeliveryDate !== undefined) sets.push(sql`expected_delivery_date = ${changes.expectedDeliveryDate}::date`);
+  if (changes.customerId !== undefined) sets.push(sql`customer_id = (SELECT id FROM customer_row)`);
+
+  const customerCte = changes.customerId
+    ? sql`customer_row AS (SELECT * FROM customers WHERE tenant_id = ${t} AND id = ${changes.customerId}),`
+    : sql`customer_row AS (SELECT * FROM customers WHERE false),`;
+  const customerMissing = changes.customerId
+    ? sql`WHEN EXISTS (SELECT 1 FROM ok) AND NOT EXISTS (SELECT 1 FROM customer_row) THEN tally_fail('unknown_customer', '{}'::jsonb)`
+    : sql``;
+
+  let lineCtes = sql``;
+  let lineFailures = sql``;
+  let linesFrom = "order_lines";
+  if (changes.lines) {
+    sets.push(sql`total_cents = (SELECT coalesce(sum(price::bigint * quantity), 0) FROM final_lines)`, sql`units = (SELECT coalesce(sum(quantity), 0) FROM final_lines)`);
+    linesFrom = "added";
+    lineCtes = sql`
+    input AS (${linesInput(changes.lines)}),
+    old AS (SELECT l.* FROM order_lines l WHERE l.order_id = ${id} AND EXISTS (SELECT 1 FROM ok)),
+    changes AS (
+      SELECT coalesce(x.item_id, o.item_id) AS item_id, coalesce(x.quantity, 0) - coalesce(o.quantity, 0) AS delta,
+             coalesce(x.quantity, 0) AS quantity, coalesce(x.position, 0) AS position
+      FROM input x FULL JOIN old o ON o.item_id = x.item_id
+      WHERE EXISTS (SELECT 1 FROM ok) AND coalesce(x.quantity, 0) <> coalesce(o.quantity, 0)
+    ),
+    locked AS (
+      SELECT i.id, i.stock, i.deleted_at FROM items i
+      WHERE i.tenant_id = ${t} AND i.id IN (SELECT item_id FROM changes)
+      ORDER BY i.id FOR UPDATE
+    ),
+    moved AS (
+      UPDATE items i SET stock = i.stock - c.delta, version = i.version + 1, updated_at = now()
+      FROM changes c
+      WHERE i.id = c.item_id AND i.id IN (SELECT id FROM locked) AND (c.delta < 0 OR (i.stock >= c.delta AND i.deleted_at IS NULL))
+      RETURNING i.id, c.delta
+    ),
+    problems AS (
+      SELECT c.item_id, c.delta AS quantity, c.position, l.stock, (l.id IS NULL OR l.deleted_at IS NOT NULL) AS missing
+      FROM changes c LEFT JOIN locked l ON l.id = c.item_id
+      WHERE c.item_id NOT IN (SELECT id FROM moved)
+    ),
+    final_lines AS (
+      SELECT x.item_id, x.quantity, x.position, coalesce(o.name, i.name) AS name, CASE WHEN o.item_id IS NULL THEN i.sku ELSE o.sku END AS sku,
+             coalesce(o.unit_price_cents, i.price_cents) AS price
+      FROM input x LEFT JOIN old o ON o.item_id = x.item_id LEFT JOIN items i ON i.tenant_id = ${t} AND i.id = x.item_id
+    ),
+    dropped AS (DELETE FROM order_lines l WHERE l.order_id = ${id} AND EXISTS (SELECT 1 FROM ok) RETURNING 1),
+    added AS (
+      INSERT INTO order_lines (id, tenant_id, order_id, item_id, name, sku, unit_price_cents, quantity, position)
+      SELECT gen_random_uuid(), ${t}, ${id}, f.item_id, f.name, f.sku, f.price, f.quantity, f.position
+      FROM final_lines f WHERE f.price IS NOT NULL AND EXISTS (SELECT 1 FROM ok)
+      RETURNING *
+    ),
+    moves AS (
+      INSERT INTO stock_movements (id, tenant_id, item_id, delta, reason, order_id, created_by)
+      SELECT gen_random_uuid(), ${t}, m.id, -m.delta, 'edit', ${id}, ${userId} FROM moved m
+      RETURNING 1
+    ),`;
+    lineFailures = stockFailures;
+  }
+
+  const rows = await query(
+    db,
+    sql`
+    WITH target AS (SELECT o.status, o.version FROM orders o WHERE o.tenant_id = ${t} AND o.id = ${id} FOR UPDATE),
+    ok AS (SELECT 1 FROM target WHERE status IN (${sql.join(editable.map((s) => sql`${s}`), sql`, `)}) AND (${expected ?? null}::int IS NULL OR version = ${expected ?? null}::int)),
+    ${customerCte}
+    ${lineCtes}
+    updated AS (
+      UPDATE orders o SET ${sql.join([...sets, sql`version = o.version + 1`, sql`updated_at = now()`], sql`, `)}
+      WHERE o.tenant_id = ${t} AND o.id = ${id} AND EXISTS (SELECT 1 FROM ok)
+      RETURNING *
+    )
+    SELECT
+      CASE WHEN false THEN NULL ${lineFailures} ${customerMissing} END AS failed,
+      (SELECT status FROM target) AS current_status,
+      (SELECT version FROM target) AS current_version,
+      (SELECT ${orderJson("u", linesFrom, changes.customerId ? "customer_row" : "customers")} FROM updated u) AS order`,
+  );
+  return result(rows);
+}
+
+export async function cancelOrder(db: Db, tenantId: string, userId: string, id: string, expected: number | undefined, idem: IdempotencyRequest | undefined): Promise<WriteResult> {
+  const t = tenantId;
+  const rows = await query(
+    db,
+    sql`
+    WITH ${gate(t, idem, id)},
+    target AS (SELECT o.status, o.version FROM orders o WHERE o.tenant_id = ${t} AND o.id = ${id}),
+    cancelled AS (
+      UPDATE orders o SET status = 'cancelled', cancelled_at = now(), version = o.version + 1, updated_at = now()
+      WHERE o.tenant_id = ${t} AND o.id = ${id} AND o.status NOT IN ('completed', 'cancelled')
+        AND (${expected ?? null}::int IS NULL OR o.version = ${expected ?? null}::int) AND EXISTS (SELECT 1 FROM go)
+      RETURNING *
+    ),
+    returned AS (SELECT l.item_id, sum(l.quantity)::int AS quantity FROM order_lines l WHERE l.order_id IN (SELECT id FROM cancelled) GROUP BY l.item_id),
+    locked AS (SELECT i.id FROM items i WHERE i.id IN (SELECT item_id FROM returned) ORDER BY i.id FOR UPDATE),
+    restocked AS (
+      UPDATE items i SET stock = i.stock + r.quantity, version = i.version + 1, updated_at = now()
+      FROM returned r WHERE i.id = r.item_id AND i.id IN (SELECT id FROM locked)
+      RETURNING i.id, r.quantity
+    ),
+    moves AS (
+      INSERT INTO stock_movements (id, tenant_id, item_id, delta, reason, order_id, created_by)
+      SELECT gen_random_uuid(), ${t}, r.id, r.quantity, 'cancel', ${id}, ${userId} FROM restocked r
+      RETURNING 1
+    )
+    SELECT
+      EXISTS (SELECT 1 FROM go) AS fresh,
+      (SELECT status FROM target) AS current_status,
+      (SELECT version FROM target) AS current_version,
+      (SELECT count(*) FROM moves) AS moved,
+      (SELECT ${orderJson("c")} FROM cancelled c) AS order,
+      ${replayColumns(t, idem)}`,
+  );
+  return result(rows);
+}
+
+/** Moves an order one step along pending → confirmed → preparing → ready → completed. */
+export async function advanceOrder(db: Db, tenantId: string, id: string, from: string, to: string, expected: number | undefined): Promise<WriteResult> {
+  const rows = await query(
+    db,
+    sql`
+    WITH target AS (SELECT o.status, o.version FROM orders o WHERE o.tenant_id = ${tenantId} AND o.id = ${id}),
+    moved AS (
+      UPDATE orders o SET status = ${to}, version = o.version + 1, updated_at = now(),
+        completed_at = CASE WHEN ${to} = 'completed' THEN now() ELSE o.completed_at END
+      WHERE o.tenant_id = ${tenantId} AND o.id = ${id} AND o.status = ${from}
+        AND (${expected ?? null}::int IS NULL OR o.version = ${expected ?? null}::int)
+      RETURNING *
+    )
+    SELECT (SELECT status FROM target) AS current_status, (SELECT version FROM target) AS current_version,
+           (SELECT ${orderJson("m")} FROM moved m) AS order`,
+  );
+  return result(rows);
+}

@@ -1,0 +1,101 @@
+import * as v from "valibot";
+import { CHANNELS, ORDER_STATUSES, PRIORITIES } from "../../db/schema.js";
+import { limitField, optionalText, pageField, requiredText, uuid } from "../http/inputs.js";
+import { CustomerFields } from "../customers/schemas.js";
+
+export const MAX_LINES = 100;
+export const MAX_QUANTITY = 100_000;
+/** Delivery dates more than this far from today are typos, not plans. */
+export const DELIVERY_WINDOW_DAYS = 2 * 366;
+
+const calendarDate = v.pipe(
+  v.string("must be a date (YYYY-MM-DD)"),
+  v.regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date (YYYY-MM-DD)"),
+  v.check((s) => {
+    const d = new Date(`${s}T00:00:00Z`);
+    return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(s);
+  }, "is not a calendar date"),
+);
+
+const deliveryDate = v.pipe(
+  calendarDate,
+  v.check((s) => Math.abs(Date.parse(`${s}T00:00:00Z`) - Date.now()) <= DELIVERY_WINDOW_DAYS * 86_400_000, `must be within ${DELIVERY_WINDOW_DAYS} days of today`),
+);
+
+const Line = v.strictObject({
+  itemId: uuid,
+  quantity: v.pipe(v.number("must be a number"), v.integer("must be an integer"), v.minValue(1, "must be at least 1"), v.maxValue(MAX_QUANTITY, `must be at most ${MAX_QUANTITY}`)),
+});
+
+const Lines = v.pipe(
+  v.array(Line, "must be a list of { itemId, quantity }"),
+  v.minLength(1, "must have at least one line"),
+  v.maxLength(MAX_LINES, `must have at most ${MAX_LINES} lines`),
+);
+
+export const OrderCreate = v.pipe(
+  v.strictObject({
+    channel: v.picklist(CHANNELS, `must be one of ${CHANNELS.join(", ")}`),
+    items: Lines,
+    customerId: v.optional(uuid),
+    customer: v.optional(CustomerFields),
+    priority: v.optional(v.picklist(PRIORITIES, `must be one of ${PRIORITIES.join(", ")}`), "normal"),
+    expectedDeliveryDate: v.optional(v.nullable(deliveryDate)),
+    notes: optionalText(1000),
+  }),
+  v.forward(
+    v.check((o) => !(o.customerId && o.customer), "send customerId or customer, not both"),
+    ["customer"],
+  ),
+);
+export type OrderCreateInput = v.InferOutput<typeof OrderCreate>;
+
+export const OrderUpdate = v.pipe(
+  v.strictObject({
+    items: v.optional(Lines),
+    customerId: v.optional(v.nullable(uuid)),
+    priority: v.optional(v.picklist(PRIORITIES, `must be one of ${PRIORITIES.join(", ")}`)),
+    channel: v.optional(v.picklist(CHANNELS, `must be one of ${CHANNELS.join(", ")}`)),
+    expectedDeliveryDate: v.optional(v.nullable(deliveryDate)),
+    notes: optionalText(1000),
+    version: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  }),
+  v.check((input) => Object.keys(input).some((key) => key !== "version"), "send at least one field to change"),
+);
+export type OrderUpdateInput = v.InferOutput<typeof OrderUpdate>;
+
+export const OrderStatusChange = v.strictObject({
+  status: v.picklist(ORDER_STATUSES, `must be one of ${ORDER_STATUSES.join(", ")}`),
+  version: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+});
+
+export const OrderCancel = v.optional(v.strictObject({ reason: optionalText(500) }), {});
+
+const csvOf = <T extends readonly string[]>(values: T, label: string) =>
+  v.optional(
+    v.pipe(
+      v.string(),
+      v.transform((s) => s.split(",").map((p) => p.trim()).filter(Boolean)),
+      v.array(v.picklist(values, `must be ${label}: ${values.join(", ")}`)),
+      v.minLength(1, "must not be empty"),
+    ),
+  );
+
+export const OrderListQuery = v.object({
+  page: pageField,
+  limit: limitField,
+  cursor: v.optional(v.pipe(v.string(), v.maxLength(200, "is not a valid cursor"))),
+  status: csvOf(ORDER_STATUSES, "one or more of"),
+  channel: csvOf(CHANNELS, "one or more of"),
+  priority: csvOf(PRIORITIES, "one or more of"),
+  customerId: v.optional(uuid),
+  from: v.optional(calendarDate),
+  to: v.optional(calendarDate),
+  sort: v.optional(v.picklist(["created", "delivery"], "must be created or delivery"), "created"),
+});
+export type OrderListInput = v.InferOutput<typeof OrderListQuery>;
+
+export const OrderLinesInput = v.array(Line);
+export type OrderLine = v.InferOutput<typeof Line>;
+
+export { requiredText };

@@ -1,0 +1,91 @@
+import { sql } from "drizzle-orm/sql/sql";
+import { query } from "../../db/atomic.js";
+import type { Db } from "../../db/client.js";
+import { toIso, toNumber } from "../../db/values.js";
+import { gate, replayColumns, type IdempotencyRequest } from "../idempotency/keys.js";
+import { toItem } from "../items/repo.js";
+
+export interface Movement {
+  id: string;
+  itemId: string;
+  delta: number;
+  reason: string;
+  orderId: string | null;
+  note: string | null;
+  createdBy: string | null;
+  createdAt: string;
+}
+
+export function toMovement(row: Record<string, unknown>): Movement {
+  return {
+    id: String(row.id),
+    itemId: String(row.item_id),
+    delta: toNumber(row.delta),
+    reason: String(row.reason),
+    orderId: (row.order_id as string | null) ?? null,
+    note: (row.note as string | null) ?? null,
+    createdBy: (row.created_by as string | null) ?? null,
+    createdAt: toIso(row.created_at),
+  };
+}
+
+const ITEM = "i.id, i.name, i.description, i.sku, i.price_cents, i.stock, i.low_stock_threshold, i.category, i.image_url, i.version, i.created_at, i.updated_at, i.deleted_at";
+
+/**
+ * A manual stock change and its ledger row in one statement; stock never goes below zero (the
+ * UPDATE is conditional, the CHECK constraint is the backstop).
+ */
+export async function adjustStock(db: Db, tenantId: string, userId: string, itemId: string, movementId: string, delta: number, reason: string, idem: IdempotencyRequest | undefined) {
+  const rows = await query(
+    db,
+    sql`
+    WITH ${gate(tenantId, idem, movementId)},
+    target AS (SELECT i.stock FROM items i WHERE i.tenant_id = ${tenantId} AND i.id = ${itemId} AND i.deleted_at IS NULL),
+    adjusted AS (
+      UPDATE items i SET stock = i.stock + ${delta}::int, version = i.version + 1, updated_at = now()
+      WHERE i.tenant_id = ${tenantId} AND i.id = ${itemId} AND i.deleted_at IS NULL AND i.stock + ${delta}::int >= 0 AND EXISTS (SELECT 1 FROM go)
+      RETURNING ${sql.raw(ITEM)}
+    ),
+    moved AS (
+      INSERT INTO stock_movements (id, tenant_id, item_id, delta, reason, note, created_by)
+      SELECT ${movementId}, ${tenantId}, a.id, ${delta}::int, 'adjustment', ${reason}, ${userId} FROM adjusted a
+      RETURNING *
+    )
+    SELECT EXISTS (SELECT 1 FROM go) AS fresh, (SELECT stock FROM target) AS current_stock,
+           (SELECT row_to_json(a) FROM adjusted a) AS item, (SELECT row_to_json(m) FROM moved m) AS movement,
+           ${replayColumns(tenantId, idem)}`,
+  );
+  const row = rows[0]!;
+  const json = (v: unknown) => (typeof v === "string" ? JSON.parse(v) : v) as Record<string, unknown> | null;
+  const item = json(row.item);
+  const movement = json(row.movement);
+  return { row, item: item ? toItem(item) : undefined, movement: movement ? toMovement(movement) : undefined };
+}
+
+export async function findAdjustment(db: Db, tenantId: string, movementId: string) {
+  const rows = await query(
+    db,
+    sql`SELECT row_to_json(i) AS item, row_to_json(m) AS movement
+        FROM stock_movements m JOIN items i ON i.id = m.item_id
+        WHERE m.tenant_id = ${tenantId} AND m.id = ${movementId}`,
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  const json = (v: unknown) => (typeof v === "string" ? JSON.parse(v) : v) as Record<string, unknown>;
+  return { item: toItem(json(row.item)), movement: toMovement(json(row.movement)) };
+}
+
+/** The ledger of one item, newest first; the item must exist (deleted ones too: history stays). */
+export async function listMovements(db: Db, tenantId: string, itemId: string, page: number, limit: number) {
+  const rows = await query(
+    db,
+    sql`
+    WITH item AS (SELECT id FROM items WHERE tenant_id = ${tenantId} AND id = ${itemId}),
+    matching AS (SELECT m.* FROM stock_movements m WHERE m.tenant_id = ${tenantId} AND m.item_id IN (SELECT id FROM item))
+    SELECT (SELECT count(*) FROM item) AS found, t.total, m.*
+    FROM (SELECT count(*) AS total FROM matching) t
+    LEFT JOIN LATERAL (SELECT * FROM matching ORDER BY created_at DESC, id DESC LIMIT ${limit} OFFSET ${(page - 1) * limit}) m ON true`,
+  );
+  const first = rows[0]!;
+  return { found: toNumber(first.found) > 0, total: toNumber(first.total), items: rows.filter((r) => r.id !== null).map(toMovement) };
+}

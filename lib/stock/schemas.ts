@@ -1,0 +1,18 @@
+import * as v from "valibot";
+import { limitField, pageField, requiredText } from "../http/inputs.js";
+
+export const MAX_ADJUSTMENT = 1_000_000;
+
+export const StockAdjustment = v.strictObject({
+  delta: v.pipe(
+    v.number("must be a number"),
+    v.integer("must be an integer"),
+    v.minValue(-MAX_ADJUSTMENT, `must be at least -${MAX_ADJUSTMENT}`),
+    v.maxValue(MAX_ADJUSTMENT, `must be at most ${MAX_ADJUSTMENT}`),
+    v.check((n) => n !== 0, "must not be 0"),
+  ),
+  reason: requiredText(1, 200),
+});
+export type StockAdjustmentInput = v.InferOutput<typeof StockAdjustment>;
+
+export const MovementListQuery = v.object({ page: pageField, limit: limitField });

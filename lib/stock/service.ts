@@ -1,0 +1,34 @@
+import { query } from "../../db/atomic.js";
+import { getDb } from "../../db/client.js";
+import { newId } from "../../db/ids.js";
+import type { AuthContext, Tenant } from "../auth/session.js";
+import { ApiError, notFound } from "../http/errors.js";
+import { page } from "../http/inputs.js";
+import { findReplay, replayOutcome, type IdempotencyRequest } from "../idempotency/keys.js";
+import * as repo from "./repo.js";
+import type { StockAdjustmentInput } from "./schemas.js";
+
+export async function adjustStock(auth: AuthContext, itemId: string, input: StockAdjustmentInput, idem: IdempotencyRequest | undefined) {
+  const { db } = await getDb();
+  const { row, item, movement } = await repo.adjustStock(db, auth.tenant.id, auth.userId, itemId, newId(), input.delta, input.reason, idem);
+  const outcome = replayOutcome(row, idem);
+  if (!outcome.fresh) {
+    const movementId = "resourceId" in outcome ? outcome.resourceId : await findReplay((s) => query(db, s), auth.tenant.id, idem!);
+    const earlier = movementId ? await repo.findAdjustment(db, auth.tenant.id, movementId) : undefined;
+    if (!earlier) throw new ApiError("conflict", "A request with this Idempotency-Key is still in progress; retry shortly.", undefined, { "Retry-After": "1" });
+    return { ...earlier, replayed: true };
+  }
+  if (item && movement) return { item, movement, replayed: false };
+  if (row.current_stock === null || row.current_stock === undefined) throw notFound("Item");
+  const available = Number(row.current_stock);
+  throw new ApiError("insufficient_stock", `Stock cannot go below zero (${available} in stock).`, [
+    { path: "delta", message: `${-input.delta} requested, ${available} available`, itemId, requested: -input.delta, available },
+  ]);
+}
+
+export async function listMovements(tenant: Tenant, itemId: string, input: { page: number; limit: number }) {
+  const { db } = await getDb();
+  const { found, total, items } = await repo.listMovements(db, tenant.id, itemId, input.page, input.limit);
+  if (!found) throw notFound("Item");
+  return page(items, total, input.page, input.limit);
+}
