@@ -16,6 +16,7 @@ export default defineConfig({
       GOOGLE_CLIENT_ID: "test-client.apps.googleusercontent.com",
       CORS_ORIGINS: "https://app.tally.test,https://*-tally.vercel.app",
       DB_TIMEOUT_MS: "2000",
+      DB_POOL_MAX: "30",
     },
   },
 });

@@ -42,11 +42,14 @@ export function gate(tenantId: string, idem: IdempotencyRequest | undefined, res
     RETURNING 1 AS ok)`;
 }
 
-/** Columns telling a replay apart: the earlier request's hash and resource, if it was committed. */
-export function replayColumns(tenantId: string, idem: IdempotencyRequest | undefined): SQL {
-  if (!idem) return sql`NULL::text AS replay_hash, NULL::uuid AS replay_id`;
+/**
+ * Columns telling a replay apart: the earlier request's hash and resource, if it was committed, and
+ * `render(resourceId)` of that resource, so a replay costs no extra round trip.
+ */
+export function replayColumns(tenantId: string, idem: IdempotencyRequest | undefined, render: (resourceId: SQL) => SQL): SQL {
+  if (!idem) return sql`NULL::text AS replay_hash, NULL::uuid AS replay_id, NULL::json AS replayed`;
   const earlier = sql`FROM idempotency_keys k WHERE k.tenant_id = ${tenantId} AND k.scope = ${idem.scope} AND k.key = ${idem.key} AND NOT EXISTS (SELECT 1 FROM go)`;
-  return sql`(SELECT k.request_hash ${earlier}) AS replay_hash, (SELECT k.resource_id ${earlier}) AS replay_id`;
+  return sql`(SELECT k.request_hash ${earlier}) AS replay_hash, (SELECT k.resource_id ${earlier}) AS replay_id, (${render(sql`(SELECT k.resource_id ${earlier})`)}) AS replayed`;
 }
 
 export type Replay = { fresh: true } | { fresh: false; resourceId: string } | { fresh: false; inFlight: true };

@@ -58,12 +58,16 @@ function customerSource(tenantId: string, ref: CustomerRef): SQL {
 export interface WriteResult {
   row: Record<string, unknown>;
   order: Order | undefined;
+  /** The order an earlier request with the same Idempotency-Key made, when this one is a replay. */
+  replayed?: Order;
 }
 
 function result(rows: Record<string, unknown>[]): WriteResult {
   const row = rows[0]!;
-  return { row, order: row.order ? toOrder(row.order) : undefined };
+  return { row, order: row.order ? toOrder(row.order) : undefined, replayed: row.replayed ? toOrder(row.replayed) : undefined };
 }
+
+const renderOrder = (tenantId: string) => (id: SQL) => sql`SELECT ${orderJson("r")} FROM orders r WHERE r.tenant_id = ${tenantId} AND r.id = ${id}`;
 
 export async function insertOrder(db: Db, o: NewOrder): Promise<WriteResult> {
   const t = o.tenantId;
@@ -118,7 +122,7 @@ export async function insertOrder(db: Db, o: NewOrder): Promise<WriteResult> {
       EXISTS (SELECT 1 FROM go) AS fresh,
       (SELECT count(*) FROM moves) AS moved,
       (SELECT ${orderJson("p", "lines", "customer_row")} FROM placed p) AS order,
-      ${replayColumns(t, o.idempotency)}`,
+      ${replayColumns(t, o.idempotency, renderOrder(t))}`,
   );
   return result(rows);
 }
@@ -261,7 +265,7 @@ export async function cancelOrder(db: Db, tenantId: string, userId: string, id: 
       (SELECT version FROM target) AS current_version,
       (SELECT count(*) FROM moves) AS moved,
       (SELECT ${orderJson("c")} FROM cancelled c) AS order,
-      ${replayColumns(t, idem)}`,
+      ${replayColumns(t, idem, renderOrder(t))}`,
   );
   return result(rows);
 }

@@ -78,9 +78,11 @@ export interface Written {
 }
 
 /** Resolves a write that an Idempotency-Key turned into a replay: the resource the first request made. */
-async function replayed(tenant: Tenant, row: Record<string, unknown>, idem: IdempotencyRequest | undefined): Promise<Written | undefined> {
+async function replayed(tenant: Tenant, { row, replayed: earlier }: repo.WriteResult, idem: IdempotencyRequest | undefined): Promise<Written | undefined> {
   const outcome = replayOutcome(row, idem);
   if (outcome.fresh) return undefined;
+  if (earlier) return { order: earlier, replayed: true };
+  // The first request committed while ours ran, so our snapshot could not see it: look again.
   const { db } = await getDb();
   const resourceId = "resourceId" in outcome ? outcome.resourceId : await findReplay((s) => query(db, s), tenant.id, idem!);
   if (!resourceId) throw new ApiError("conflict", "A request with this Idempotency-Key is still in progress; retry shortly.", undefined, { "Retry-After": "1" });
@@ -98,7 +100,7 @@ export async function createOrder(auth: AuthContext, input: OrderCreateInput, id
     : input.customer
       ? { kind: "inline", id: newId(), input: input.customer }
       : { kind: "none" };
-  const { row, order } = await attempt(
+  const written = await attempt(
     () =>
       repo.insertOrder(db, {
         tenantId: auth.tenant.id,
@@ -114,9 +116,9 @@ export async function createOrder(auth: AuthContext, input: OrderCreateInput, id
       }),
     positions,
   );
-  const replay = await replayed(auth.tenant, row, idempotency);
+  const replay = await replayed(auth.tenant, written, idempotency);
   if (replay) return replay;
-  return { order: order!, replayed: false };
+  return { order: written.order!, replayed: false };
 }
 
 export async function getOrder(tenant: Tenant, id: string) {
@@ -179,8 +181,9 @@ export async function updateOrder(auth: AuthContext, id: string, input: Omit<Ord
 
 export async function cancelOrder(auth: AuthContext, id: string, expected: number | undefined, idempotency: IdempotencyRequest | undefined): Promise<Written> {
   const { db } = await getDb();
-  const { row, order } = await repo.cancelOrder(db, auth.tenant.id, auth.userId, id, expected, idempotency);
-  const replay = await replayed(auth.tenant, row, idempotency);
+  const written = await repo.cancelOrder(db, auth.tenant.id, auth.userId, id, expected, idempotency);
+  const { row, order } = written;
+  const replay = await replayed(auth.tenant, written, idempotency);
   if (replay) return replay;
   if (!order) throw refusal(row, expected, "be cancelled");
   return { order, replayed: false };

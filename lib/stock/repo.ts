@@ -53,13 +53,19 @@ export async function adjustStock(db: Db, tenantId: string, userId: string, item
     )
     SELECT EXISTS (SELECT 1 FROM go) AS fresh, (SELECT stock FROM target) AS current_stock,
            (SELECT row_to_json(a) FROM adjusted a) AS item, (SELECT row_to_json(m) FROM moved m) AS movement,
-           ${replayColumns(tenantId, idem)}`,
+           ${replayColumns(tenantId, idem, (id) => sql`SELECT json_build_object('item', row_to_json(i), 'movement', row_to_json(m)) FROM stock_movements m JOIN items i ON i.id = m.item_id WHERE m.tenant_id = ${tenantId} AND m.id = ${id}`)}`,
   );
   const row = rows[0]!;
   const json = (v: unknown) => (typeof v === "string" ? JSON.parse(v) : v) as Record<string, unknown> | null;
   const item = json(row.item);
   const movement = json(row.movement);
-  return { row, item: item ? toItem(item) : undefined, movement: movement ? toMovement(movement) : undefined };
+  const replayed = json(row.replayed) as { item: Record<string, unknown>; movement: Record<string, unknown> } | null;
+  return {
+    row,
+    item: item ? toItem(item) : undefined,
+    movement: movement ? toMovement(movement) : undefined,
+    replayed: replayed ? { item: toItem(replayed.item), movement: toMovement(replayed.movement) } : undefined,
+  };
 }
 
 export async function findAdjustment(db: Db, tenantId: string, movementId: string) {

@@ -10,9 +10,11 @@ import type { StockAdjustmentInput } from "./schemas.js";
 
 export async function adjustStock(auth: AuthContext, itemId: string, input: StockAdjustmentInput, idem: IdempotencyRequest | undefined) {
   const { db } = await getDb();
-  const { row, item, movement } = await repo.adjustStock(db, auth.tenant.id, auth.userId, itemId, newId(), input.delta, input.reason, idem);
+  const { row, item, movement, replayed } = await repo.adjustStock(db, auth.tenant.id, auth.userId, itemId, newId(), input.delta, input.reason, idem);
   const outcome = replayOutcome(row, idem);
   if (!outcome.fresh) {
+    if (replayed) return { ...replayed, replayed: true };
+    // The first request committed while ours ran, so our snapshot could not see it: look again.
     const movementId = "resourceId" in outcome ? outcome.resourceId : await findReplay((s) => query(db, s), auth.tenant.id, idem!);
     const earlier = movementId ? await repo.findAdjustment(db, auth.tenant.id, movementId) : undefined;
     if (!earlier) throw new ApiError("conflict", "A request with this Idempotency-Key is still in progress; retry shortly.", undefined, { "Retry-After": "1" });
