@@ -17,3 +17,13 @@ export function toIsoOrNull(value: unknown): string | null {
 export function toNumber(value: unknown): number {
   return typeof value === "number" ? value : Number(value);
 }
+
+/** json/jsonb columns: parsed by most drivers, text from some raw paths. */
+export function fromJson<T = Record<string, unknown>>(value: unknown): T {
+  return (typeof value === "string" ? JSON.parse(value) : value) as T;
+}
+
+/** A LIKE/ILIKE pattern that matches `term` literally anywhere (its % _ \ escaped). */
+export function likeContaining(term: string): string {
+  return `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}

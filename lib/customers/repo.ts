@@ -1,7 +1,8 @@
 import { sql } from "drizzle-orm/sql/sql";
 import { query } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
-import { toIso, toNumber } from "../../db/values.js";
+import { pageWithTotal } from "../../db/paging.js";
+import { likeContaining, toIso, toNumber } from "../../db/values.js";
 import type { CustomerInput, CustomerListInput, CustomerUpdateInput } from "./schemas.js";
 
 export interface Customer {
@@ -33,24 +34,16 @@ export function toCustomer(row: Record<string, unknown>): Customer {
   };
 }
 
-const containing = (term: string) => `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-
 export async function listCustomers(db: Db, tenantId: string, input: CustomerListInput) {
   const filters = [sql`c.tenant_id = ${tenantId}`];
   if (input.search) {
     const digits = input.search.replace(/\D/g, "");
-    const byPhone = digits.length >= 3 ? sql` OR regexp_replace(c.phone, '\\D', '', 'g') LIKE ${containing(digits)}` : sql``;
-    filters.push(sql`(c.name ILIKE ${containing(input.search)} OR c.social_handle ILIKE ${containing(input.search)} OR c.email ILIKE ${containing(input.search)}${byPhone})`);
+    const byPhone = digits.length >= 3 ? sql` OR regexp_replace(c.phone, '\\D', '', 'g') LIKE ${likeContaining(digits)}` : sql``;
+    filters.push(sql`(c.name ILIKE ${likeContaining(input.search)} OR c.social_handle ILIKE ${likeContaining(input.search)} OR c.email ILIKE ${likeContaining(input.search)}${byPhone})`);
   }
-  const rows = await query(
-    db,
-    sql`
-    WITH matching AS (SELECT c.* FROM customers c WHERE ${sql.join(filters, sql` AND `)})
-    SELECT t.total, ${COLUMNS}
-    FROM (SELECT count(*) AS total FROM matching) t
-    LEFT JOIN LATERAL (SELECT * FROM matching c ORDER BY lower(c.name), c.id LIMIT ${input.limit} OFFSET ${(input.page - 1) * input.limit}) c ON true`,
-  );
-  return { total: toNumber(rows[0]?.total ?? 0), items: rows.filter((r) => r.id !== null).map(toCustomer) };
+  const matching = sql`SELECT c.* FROM customers c WHERE ${sql.join(filters, sql` AND `)}`;
+  const { total, rows } = await pageWithTotal(db, matching, sql`lower(name), id`, input.page, input.limit);
+  return { total, items: rows.map(toCustomer) };
 }
 
 export async function findCustomer(db: Db, tenantId: string, id: string) {

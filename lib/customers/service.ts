@@ -1,7 +1,7 @@
 import { getDb } from "../../db/client.js";
 import { newId } from "../../db/ids.js";
 import type { Tenant } from "../auth/session.js";
-import { ApiError, notFound } from "../http/errors.js";
+import { notFound, staleVersion } from "../http/errors.js";
 import { page } from "../http/inputs.js";
 import * as repo from "./repo.js";
 import type { CustomerInput, CustomerListInput, CustomerUpdateInput } from "./schemas.js";
@@ -29,7 +29,5 @@ export async function updateCustomer(tenant: Tenant, id: string, input: Customer
   const outcome = await repo.updateCustomer(db, tenant.id, id, input, expectedVersion);
   if ("customer" in outcome) return outcome.customer;
   if ("missing" in outcome) throw notFound("Customer");
-  throw new ApiError("precondition_failed", `The customer has changed (current version ${outcome.staleVersion}); reload and retry.`, [
-    { path: "version", message: "stale", currentVersion: outcome.staleVersion },
-  ]);
+  throw staleVersion("customer", outcome.staleVersion);
 }

@@ -46,6 +46,9 @@ export class ApiError extends Error {
 }
 
 export const notFound = (what: string) => new ApiError("not_found", `${what} not found`);
+export const staleVersion = (what: string, current: number) =>
+  new ApiError("precondition_failed", `The ${what} has changed (current version ${current}); reload and retry.`, [{ path: "version", message: "stale", currentVersion: current }]);
+
 export const conflict = (message: string, details?: ErrorDetail[]) => new ApiError("conflict", message, details);
 
 /** Turns anything thrown into an ApiError; `undefined` means "unknown — log it and answer 500". */

@@ -1,7 +1,8 @@
 import { sql, type SQL } from "drizzle-orm/sql/sql";
 import { query } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
-import { toIso, toIsoOrNull, toNumber } from "../../db/values.js";
+import { pageWithTotal } from "../../db/paging.js";
+import { likeContaining, toIso, toIsoOrNull, toNumber } from "../../db/values.js";
 import type { ItemCreateInput, ItemListInput, ItemUpdateInput } from "./schemas.js";
 
 export interface Item {
@@ -46,35 +47,21 @@ export function toItem(row: Record<string, unknown>): Item {
   };
 }
 
-/** LIKE pattern matching `term` literally anywhere. */
-function containing(term: string): string {
-  return `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
-
-/** A page and the total in one round trip; the LEFT JOIN keeps the total when the page is empty. */
 async function pageOf(db: Db, where: SQL, order: SQL, pageNumber: number, limit: number) {
-  const rows = await query(
-    db,
-    sql`
-    WITH matching AS (SELECT i.* FROM items i WHERE ${where})
-    SELECT t.total, ${COLUMNS}
-    FROM (SELECT count(*) AS total FROM matching) t
-    LEFT JOIN LATERAL (SELECT * FROM matching i ORDER BY ${order} LIMIT ${limit} OFFSET ${(pageNumber - 1) * limit}) i ON true`,
-  );
-  const total = toNumber(rows[0]?.total ?? 0);
-  return { total, items: rows.filter((r) => r.id !== null).map(toItem) };
+  const { total, rows } = await pageWithTotal(db, sql`SELECT i.* FROM items i WHERE ${where}`, order, pageNumber, limit);
+  return { total, items: rows.map(toItem) };
 }
 
 export function listLiveItems(db: Db, tenantId: string, input: ItemListInput) {
   const filters = [sql`i.tenant_id = ${tenantId}`, sql`i.deleted_at IS NULL`];
-  if (input.search) filters.push(sql`(i.name ILIKE ${containing(input.search)} OR i.sku ILIKE ${containing(input.search)})`);
+  if (input.search) filters.push(sql`(i.name ILIKE ${likeContaining(input.search)} OR i.sku ILIKE ${likeContaining(input.search)})`);
   if (input.lowStock !== undefined) filters.push(input.lowStock ? sql`i.stock <= i.low_stock_threshold` : sql`i.stock > i.low_stock_threshold`);
   if (input.category) filters.push(sql`lower(i.category) = lower(${input.category})`);
-  return pageOf(db, sql.join(filters, sql` AND `), sql`i.created_at DESC, i.id DESC`, input.page, input.limit);
+  return pageOf(db, sql.join(filters, sql` AND `), sql`created_at DESC, id DESC`, input.page, input.limit);
 }
 
 export function listDeletedItems(db: Db, tenantId: string, pageNumber: number, limit: number) {
-  return pageOf(db, sql`i.tenant_id = ${tenantId} AND i.deleted_at IS NOT NULL`, sql`i.deleted_at DESC, i.id DESC`, pageNumber, limit);
+  return pageOf(db, sql`i.tenant_id = ${tenantId} AND i.deleted_at IS NOT NULL`, sql`deleted_at DESC, id DESC`, pageNumber, limit);
 }
 
 export async function findLiveItem(db: Db, tenantId: string, id: string): Promise<Item | undefined> {

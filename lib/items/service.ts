@@ -2,7 +2,7 @@ import { getDb } from "../../db/client.js";
 import { classifyDbError } from "../../db/errors.js";
 import { newId } from "../../db/ids.js";
 import type { Tenant } from "../auth/session.js";
-import { ApiError, conflict, notFound } from "../http/errors.js";
+import { conflict, notFound, staleVersion, type ApiError } from "../http/errors.js";
 import { page } from "../http/inputs.js";
 import * as repo from "./repo.js";
 import type { ItemCreateInput, ItemListInput, ItemUpdateInput } from "./schemas.js";
@@ -24,9 +24,7 @@ function settle(outcome: repo.Guarded, wrongState: () => ApiError): repo.Item {
   if ("item" in outcome) return outcome.item;
   if ("missing" in outcome) throw notFound("Item");
   if ("wrongState" in outcome) throw wrongState();
-  throw new ApiError("precondition_failed", `The item has changed (current version ${outcome.staleVersion}); reload and retry.`, [
-    { path: "version", message: "stale", currentVersion: outcome.staleVersion },
-  ]);
+  throw staleVersion("item", outcome.staleVersion);
 }
 
 const deletedIsMissing = () => notFound("Item");

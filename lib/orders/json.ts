@@ -1,5 +1,5 @@
 import { sql, type SQL } from "drizzle-orm/sql/sql";
-import { toIso, toIsoOrNull, toNumber } from "../../db/values.js";
+import { fromJson, toIso, toIsoOrNull, toNumber } from "../../db/values.js";
 import { toCustomer, type Customer } from "../customers/repo.js";
 
 // Orders leave the database as JSON built in SQL (lines and customer included), so every order
@@ -50,12 +50,8 @@ export function orderJson(o: string, linesFrom = "order_lines", customersFrom = 
       FROM ${linesFrom} ol WHERE ol.order_id = ${o}.id), '[]'::json))`);
 }
 
-function parsed(value: unknown): Record<string, unknown> {
-  return (typeof value === "string" ? JSON.parse(value) : value) as Record<string, unknown>;
-}
-
 export function toOrder(value: unknown): Order {
-  const o = parsed(value);
+  const o = fromJson(value);
   const lines = (o.lines as Record<string, unknown>[]).map((l) => ({
     itemId: String(l.itemId),
     name: String(l.name),

@@ -1,7 +1,7 @@
 import { sql, type SQL } from "drizzle-orm/sql/sql";
 import { query } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
-import { toNumber } from "../../db/values.js";
+import { fromJson, toNumber } from "../../db/values.js";
 import { ApiError } from "../http/errors.js";
 import { orderJson, toOrder, type Order } from "./json.js";
 import type { OrderListInput } from "./schemas.js";
@@ -74,8 +74,8 @@ export async function listOrders(db: Db, tenantId: string, input: OrderListInput
               FROM page l ORDER BY ${byDelivery ? sql.raw("coalesce(l.expected_delivery_date, 'infinity'::date) DESC, l.id DESC") : sql.raw("l.id")} LIMIT 1) AS last`,
   );
   const row = rows[0]!;
-  const items = ((typeof row.items === "string" ? JSON.parse(row.items) : row.items) ?? []).map(toOrder);
-  const last = (typeof row.last === "string" ? JSON.parse(row.last) : row.last) as { id: string; d: string } | null;
+  const items = (fromJson<unknown[] | null>(row.items) ?? []).map(toOrder);
+  const last = fromJson<{ id: string; d: string } | null>(row.last);
   const full = toNumber(row.n) === input.limit;
   const nextCursor = last && full ? encodeCursor(byDelivery ? { s: "delivery", d: last.d, id: last.id } : { s: "created", id: last.id }) : null;
   if (keyset) return { items, pagination: { limit: input.limit, nextCursor } };
@@ -93,7 +93,7 @@ export async function allOrders(db: Db, tenantId: string): Promise<{ items: Orde
         SELECT (SELECT count(*) FROM page) AS n, (SELECT json_agg(${orderJson("p")} ORDER BY p.id DESC) FROM (SELECT * FROM page ORDER BY id DESC LIMIT ${ALL_ORDERS_CAP}) p) AS items`,
   );
   const row = rows[0]!;
-  const items = ((typeof row.items === "string" ? JSON.parse(row.items) : row.items) ?? []).map(toOrder);
+  const items = (fromJson<unknown[] | null>(row.items) ?? []).map(toOrder);
   return { items, truncated: toNumber(row.n) > ALL_ORDERS_CAP };
 }
 

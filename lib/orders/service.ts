@@ -4,7 +4,7 @@ import { classifyDbError } from "../../db/errors.js";
 import { newId } from "../../db/ids.js";
 import { toNumber } from "../../db/values.js";
 import type { AuthContext, Tenant } from "../auth/session.js";
-import { ApiError, notFound, type ErrorDetail } from "../http/errors.js";
+import { ApiError, notFound, staleVersion, type ErrorDetail } from "../http/errors.js";
 import { findReplay, replayOutcome, type IdempotencyRequest } from "../idempotency/keys.js";
 import type { Order } from "./json.js";
 import * as list from "./list.js";
@@ -148,7 +148,7 @@ function refusal(row: Record<string, unknown>, expected: number | undefined, wha
   if (row.current_status === null || row.current_status === undefined) return notFound("Order");
   const version = toNumber(row.current_version);
   if (expected !== undefined && version !== expected) {
-    return new ApiError("precondition_failed", `The order has changed (current version ${version}); reload and retry.`, [{ path: "version", message: "stale", currentVersion: version }]);
+    return staleVersion("order", version);
   }
   return new ApiError("invalid_transition", `An order that is ${row.current_status} cannot ${what}.`, [{ path: "status", message: String(row.current_status) }]);
 }

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm/sql/sql";
 import { query } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
-import { toIso, toNumber } from "../../db/values.js";
+import { fromJson, toIso, toNumber } from "../../db/values.js";
 import { gate, replayColumns, type IdempotencyRequest } from "../idempotency/keys.js";
 import { toItem } from "../items/repo.js";
 
@@ -56,10 +56,9 @@ export async function adjustStock(db: Db, tenantId: string, userId: string, item
            ${replayColumns(tenantId, idem, (id) => sql`SELECT json_build_object('item', row_to_json(i), 'movement', row_to_json(m)) FROM stock_movements m JOIN items i ON i.id = m.item_id WHERE m.tenant_id = ${tenantId} AND m.id = ${id}`)}`,
   );
   const row = rows[0]!;
-  const json = (v: unknown) => (typeof v === "string" ? JSON.parse(v) : v) as Record<string, unknown> | null;
-  const item = json(row.item);
-  const movement = json(row.movement);
-  const replayed = json(row.replayed) as { item: Record<string, unknown>; movement: Record<string, unknown> } | null;
+  const item = fromJson<Record<string, unknown> | null>(row.item);
+  const movement = fromJson<Record<string, unknown> | null>(row.movement);
+  const replayed = fromJson<{ item: Record<string, unknown>; movement: Record<string, unknown> } | null>(row.replayed);
   return {
     row,
     item: item ? toItem(item) : undefined,
@@ -77,8 +76,7 @@ export async function findAdjustment(db: Db, tenantId: string, movementId: strin
   );
   const row = rows[0];
   if (!row) return undefined;
-  const json = (v: unknown) => (typeof v === "string" ? JSON.parse(v) : v) as Record<string, unknown>;
-  return { item: toItem(json(row.item)), movement: toMovement(json(row.movement)) };
+  return { item: toItem(fromJson(row.item)), movement: toMovement(fromJson(row.movement)) };
 }
 
 /** The ledger of one item, newest first; the item must exist (deleted ones too: history stays). */
