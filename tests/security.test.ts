@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { call } from "./support/client.js";
-import { insertItem } from "./support/fixtures.js";
+import { insertCustomer, insertItem, insertOrder } from "./support/fixtures.js";
 import { withTarget } from "./support/suite.js";
 import { dbTargets } from "./support/targets.js";
 
@@ -27,6 +27,23 @@ describe.each(dbTargets())("tenant isolation on %s", (name) => {
     // Members of B are invisible to A too.
     const members = await call("GET", "/api/members", { token });
     expect(members.text).not.toContain(b.users.owner.id);
+  });
+
+  it("never shows one tenant's orders, customers or stock movements to another", async () => {
+    const a = await ctx.tenant("a");
+    const b = await ctx.tenant("b");
+    const theirOrder = await insertOrder(ctx.db, b);
+    const theirCustomer = await insertCustomer(ctx.db, b.id, "Secret customer");
+    await insertOrder(ctx.db, a);
+    const token = a.users.staff.token;
+    for (const path of ["/api/orders?limit=100", "/api/orders?limit=100&cursor=" + Buffer.from(JSON.stringify({ s: "created", id: "ffffffff-ffff-7fff-bfff-ffffffffffff" })).toString("base64url"), "/api/orders/all", "/api/orders/priority", "/api/customers?limit=100", "/api/customers?search=secret", `/api/orders?customerId=${theirCustomer}`]) {
+      const result = await call("GET", path, { token });
+      expect(result.status, path).toBe(200);
+      expect(result.text, path).not.toContain(theirOrder);
+      expect(result.text, path).not.toContain(theirCustomer);
+      expect(result.text, path).not.toContain("Secret");
+    }
+    expect((await call("GET", "/api/orders", { token })).json.pagination.total).toBe(1);
   });
 
   it("takes the item id from the path, never from a ?id= query parameter", async () => {
