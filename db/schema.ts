@@ -220,3 +220,18 @@ export const idempotencyKeys = pgTable(
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.scope, t.key] })],
 );
+
+// Blobs to delete (an item's replaced or purged image). Queued in the same statement that drops the
+// reference, deleted right after the response (waitUntil), retried by the blob-cleanup cron if that
+// fails — so a crash between the two can never leave an orphan nobody knows about.
+export const blobDeletions = pgTable(
+  "blob_deletions",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    url: text("url").notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
+  },
+  (t) => [index("blob_deletions_created_idx").on(t.createdAt)],
+);

@@ -17,6 +17,7 @@ export default defineConfig({
       CORS_ORIGINS: "https://app.tally.test,https://*-tally.vercel.app",
       DB_TIMEOUT_MS: "2000",
       DB_POOL_MAX: "30",
+      CRON_SECRET: "test-cron-secret",
     },
   },
 });

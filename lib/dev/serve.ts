@@ -17,6 +17,8 @@ if (isProduction()) {
 }
 
 process.env.DEV_AUTH_SECRET = devSecret();
+// Lets you run the cron routes by hand: curl -H "Authorization: Bearer $CRON_SECRET" .../api/cron/...
+process.env.CRON_SECRET ??= `dev-cron-${process.env.DEV_AUTH_SECRET.slice(0, 16)}`;
 if (!process.env.DATABASE_URL && !process.env.NEON_DATABASE_URL) {
   mkdirSync(DATA_DIR, { recursive: true });
   process.env.PGLITE_DATA_DIR ??= join(DATA_DIR, "pglite");

@@ -6,9 +6,13 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   if (!/^application\/([a-z0-9.+-]*\+)?json\b/i.test(type)) {
     throw new ApiError("unsupported_media_type", "Send the body as application/json.");
   }
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > maxBytes) throw tooLarge(maxBytes);
-  const text = await readLimited(request, maxBytes);
+  const bytes = await readBytes(request, maxBytes);
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new ApiError("bad_request", "The body is not valid UTF-8.");
+  }
   if (text.trim() === "") throw new ApiError("bad_request", "A JSON body is required.");
   try {
     return JSON.parse(text);
@@ -21,8 +25,11 @@ function tooLarge(maxBytes: number): ApiError {
   return new ApiError("payload_too_large", `The body is larger than ${maxBytes} bytes.`);
 }
 
-async function readLimited(request: Request, maxBytes: number): Promise<string> {
-  if (!request.body) return "";
+/** Reads the raw body; 413 as soon as it is known to exceed `maxBytes` (Content-Length or streamed count). */
+export async function readBytes(request: Request, maxBytes: number): Promise<Uint8Array> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > maxBytes) throw tooLarge(maxBytes);
+  if (!request.body) return new Uint8Array(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -36,9 +43,5 @@ async function readLimited(request: Request, maxBytes: number): Promise<string> 
     }
     chunks.push(value);
   }
-  try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks));
-  } catch {
-    throw new ApiError("bad_request", "The body is not valid UTF-8.");
-  }
+  return Buffer.concat(chunks);
 }

@@ -4,6 +4,7 @@ import { withRoundTripScope, type RoundTripScope } from "../../db/round-trips.js
 import { authenticate, type AuthContext } from "../auth/session.js";
 import type { Role } from "../auth/roles.js";
 import { config } from "../platform/config.js";
+import { assertCronRequest } from "../auth/cron.js";
 import { log } from "../platform/log.js";
 import { waitUntil } from "../platform/wait-until.js";
 import { readJsonBody } from "./body.js";
@@ -16,8 +17,8 @@ import { parseInput, type Schema } from "./validation.js";
 
 type Out<S> = S extends Schema ? v.InferOutput<S> : undefined;
 
-export interface RoutePolicy<A extends Role | "public", P, Q, B> {
-  /** Minimum role, or "public" for routes that take no token. */
+export interface RoutePolicy<A extends Role | "public" | "cron", P, Q, B> {
+  /** Minimum role; "public" for routes that take no token; "cron" for Vercel Cron (Bearer CRON_SECRET). */
   auth: A;
   params?: P;
   query?: Q;
@@ -32,7 +33,7 @@ export interface RouteContext<A, P, Q, B> {
   params: Out<P>;
   query: Out<Q>;
   body: Out<B>;
-  auth: A extends "public" ? undefined : AuthContext;
+  auth: A extends "public" | "cron" ? undefined : AuthContext;
   waitUntil(work: Promise<unknown>, label?: string): void;
 }
 
@@ -51,7 +52,7 @@ const SECURITY_HEADERS: Record<string, string> = {
  * Declares one method of one route: who may call it, what its path, query and body look like.
  * Everything else — ids, errors, headers, CORS, logging, timing — is done here once.
  */
-export function route<A extends Role | "public", P extends Schema | undefined = undefined, Q extends Schema | undefined = undefined, B extends Schema | undefined = undefined>(
+export function route<A extends Role | "public" | "cron", P extends Schema | undefined = undefined, Q extends Schema | undefined = undefined, B extends Schema | undefined = undefined>(
   path: string,
   policy: RoutePolicy<A, P, Q, B>,
   handler: (ctx: RouteContext<A, P, Q, B>) => unknown,
@@ -67,7 +68,8 @@ export function route<A extends Role | "public", P extends Schema | undefined = 
     let response: Response;
     try {
       response = await withRoundTripScope(scope, async () => {
-        if (policy.auth !== "public") {
+        if (policy.auth === "cron") assertCronRequest(request);
+        else if (policy.auth !== "public") {
           const authStart = performance.now();
           auth = await authenticate(request, policy.auth as Role);
           timing.authMs = performance.now() - authStart;

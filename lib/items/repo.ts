@@ -2,7 +2,7 @@ import { sql, type SQL } from "drizzle-orm/sql/sql";
 import { query } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
 import { pageWithTotal } from "../../db/paging.js";
-import { likeContaining, toIso, toIsoOrNull, toNumber } from "../../db/values.js";
+import { fromJson, likeContaining, toIso, toIsoOrNull, toNumber } from "../../db/values.js";
 import type { ItemCreateInput, ItemListInput, ItemUpdateInput } from "./schemas.js";
 
 export interface Item {
@@ -81,7 +81,21 @@ export async function insertItem(db: Db, tenantId: string, id: string, input: It
 }
 
 /** Outcome of a guarded write: the row after the write, or why it did not happen. */
-export type Guarded = { item: Item } | { missing: true } | { wrongState: true } | { staleVersion: number };
+/** A blob whose reference was dropped in the same statement; delete it after the response. */
+export interface QueuedDeletion {
+  id: string;
+  url: string;
+}
+
+export type Guarded = { item: Item; queued: QueuedDeletion[] } | { missing: true } | { wrongState: true } | { staleVersion: number };
+
+/** CTE `queued`: puts the non-null URLs `urls` selects into the blob deletion queue. */
+function queueDeletion(tenantId: string, urls: SQL): SQL {
+  return sql`, queued AS (
+      INSERT INTO blob_deletions (id, tenant_id, url)
+      SELECT gen_random_uuid(), ${tenantId}, u.image_url FROM (${urls}) u WHERE u.image_url IS NOT NULL
+      RETURNING id, url)`;
+}
 
 const SETTABLE: Record<keyof Omit<ItemUpdateInput, "version">, string> = {
   name: "name",
@@ -97,23 +111,32 @@ const SETTABLE: Record<keyof Omit<ItemUpdateInput, "version">, string> = {
  * Runs `change` (an UPDATE ... RETURNING over items aliased i, limited to the target row) only if the
  * row is in the expected state, and tells missing from stale in the same round trip.
  */
-async function guardedWrite(db: Db, tenantId: string, id: string, live: boolean, expected: number | undefined, change: SQL): Promise<Guarded> {
+/** Which image a guarded write leaves behind: none, the one it replaced, or the purged item's. */
+type ImageFate = "kept" | "replaced" | "removed";
+
+const QUEUE_FROM: Record<Exclude<ImageFate, "kept">, SQL> = {
+  replaced: sql`SELECT t.image_url FROM target t JOIN changed c ON true WHERE t.image_url IS DISTINCT FROM c.image_url`,
+  removed: sql`SELECT t.image_url FROM target t WHERE EXISTS (SELECT 1 FROM changed)`,
+};
+
+async function guardedWrite(db: Db, tenantId: string, id: string, live: boolean, expected: number | undefined, change: SQL, image: ImageFate = "kept"): Promise<Guarded> {
   const state = live ? sql`i.deleted_at IS NULL` : sql`i.deleted_at IS NOT NULL`;
   const rows = await query(
     db,
     sql`
     WITH target AS (
-      SELECT i.version, ${state} AS in_state FROM items i WHERE i.tenant_id = ${tenantId} AND i.id = ${id}
+      SELECT i.version, i.image_url, ${state} AS in_state FROM items i WHERE i.tenant_id = ${tenantId} AND i.id = ${id}
     ), changed AS (
       ${change} AND i.tenant_id = ${tenantId} AND i.id = ${id} AND ${state}
         AND (${expected ?? null}::int IS NULL OR i.version = ${expected ?? null}::int)
       RETURNING ${COLUMNS}
     )
-    SELECT t.version AS current_version, t.in_state, c.*
+    ${image === "kept" ? sql`, queued AS (SELECT NULL::uuid AS id, NULL::text AS url WHERE false)` : queueDeletion(tenantId, QUEUE_FROM[image])}
+    SELECT t.version AS current_version, t.in_state, (SELECT json_agg(q) FROM queued q) AS queued, c.*
     FROM (SELECT 1) one LEFT JOIN target t ON true LEFT JOIN changed c ON true`,
   );
   const row = rows[0]!;
-  if (row.id !== null && row.id !== undefined) return { item: toItem(row) };
+  if (row.id !== null && row.id !== undefined) return { item: toItem(row), queued: fromJson<QueuedDeletion[] | null>(row.queued) ?? [] };
   if (row.current_version === null || row.current_version === undefined) return { missing: true };
   if (!row.in_state) return { wrongState: true };
   return { staleVersion: toNumber(row.current_version) };
@@ -137,5 +160,10 @@ export function restoreItem(db: Db, tenantId: string, id: string, expected: numb
 
 /** Hard delete, allowed only for a soft-deleted item. */
 export function purgeDeletedItem(db: Db, tenantId: string, id: string, expected: number | undefined) {
-  return guardedWrite(db, tenantId, id, false, expected, sql`DELETE FROM items i WHERE true`);
+  return guardedWrite(db, tenantId, id, false, expected, sql`DELETE FROM items i WHERE true`, "removed");
+}
+
+/** Sets (or clears) a live item's image; the image it replaces is queued for deletion. */
+export function setItemImage(db: Db, tenantId: string, id: string, url: string | null) {
+  return guardedWrite(db, tenantId, id, true, undefined, sql`UPDATE items i SET image_url = ${url}, version = i.version + 1, updated_at = now() WHERE true`, "replaced");
 }

@@ -4,6 +4,8 @@ import { newId } from "../../db/ids.js";
 import type { Tenant } from "../auth/session.js";
 import { conflict, notFound, staleVersion, type ApiError } from "../http/errors.js";
 import { page } from "../http/inputs.js";
+import { deleteQueuedBlobs } from "../images/service.js";
+import { waitUntil } from "../platform/wait-until.js";
 import * as repo from "./repo.js";
 import type { ItemCreateInput, ItemListInput, ItemUpdateInput } from "./schemas.js";
 
@@ -79,4 +81,5 @@ export async function purgeItem(tenant: Tenant, id: string, expectedVersion: num
     throw error;
   }
   settle(outcome, () => conflict("Only a soft-deleted item can be deleted permanently; delete it first."));
+  if ("item" in outcome) waitUntil(deleteQueuedBlobs(outcome.queued), "delete purged item's image");
 }

@@ -16,6 +16,22 @@ import { DEMO_TENANT } from "../../lib/dev/seed.js";
 import { buildForNode, coldImportSummary, IMPORT_BUDGET_MS, measureColdImports, measurePackageImports, type ColdImportRow } from "./cold-import.js";
 import { cleanupBenchWrites, EXTRA_ITEMS, itemCounts, liveBenchItemIds, openPglite, openPostgres, type DriverRun } from "./fixtures.js";
 import { exchange, itemScenarios, measureScenario, requestInit, type LatencyOptions, type RowResult, type Send } from "./latency.js";
+import {
+  ensurePagingTenant,
+  HOT_STOCK,
+  measureOrderCreation,
+  measurePaging,
+  MID_CURSORS,
+  PAGING_TENANTS,
+  pagingToken,
+  prepareHotItem,
+  removeHotItem,
+  sendAs,
+  STATUS_MIX,
+  type CreateOptions,
+  type CreateResult,
+  type PagingMeasure,
+} from "./orders.js";
 import { describeCounts, markdownTable, median, ms, percentile, thousands } from "./stats.js";
 import { closeServer, measureThroughput, startHelloServer, type ThroughputOptions } from "./throughput.js";
 
@@ -27,6 +43,12 @@ const LATENCY: LatencyOptions = QUICK
   : { warmup: 50, iterations: 400, minIterations: 100, maxMsPerScenario: 8_000 };
 const THROUGHPUT: ThroughputOptions = QUICK ? { concurrency: 20, durationMs: 1_000, warmupMs: 300 } : { concurrency: 20, durationMs: 3_000, warmupMs: 500 };
 const COLD_RUNS = QUICK ? 3 : 5;
+const ORDER_CLIENTS = [1, 20];
+const ORDER_CREATE: CreateOptions = QUICK ? { durationMs: 1_000, warmupMs: 200 } : { durationMs: 3_000, warmupMs: 500 };
+const PAGING: LatencyOptions = QUICK
+  ? { warmup: 5, iterations: 40, minIterations: 20, maxMsPerScenario: 2_000 }
+  : { warmup: 20, iterations: 300, minIterations: 50, maxMsPerScenario: 5_000 };
+const KEYSET_BUDGET = 1.5;
 
 const progress = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
@@ -37,6 +59,14 @@ interface DriverResult {
   httpRequests: number;
   httpConnections: number;
 }
+
+interface OrderCreateRun {
+  label: string;
+  realPostgres: boolean;
+  results: CreateResult[];
+}
+
+type PagingOutcome = { skipped: string } | { sizes: PagingMeasure[]; notes: string[] };
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -84,7 +114,51 @@ async function main(): Promise<void> {
     return result;
   };
 
+  // POST /api/orders for one hot item, in process, from 1 and from 20 concurrent clients.
+  const benchOrderCreation = async (run: DriverRun, realPostgres = false): Promise<OrderCreateRun> => {
+    installDb(run.handle);
+    const itemId = await prepareHotItem(run.handle.db);
+    try {
+      await exchange(inProcess, { method: "GET", path: "/api/orders?limit=10", expect: 200 }); // membership cache warm
+      const results: CreateResult[] = [];
+      for (const clients of ORDER_CLIENTS) {
+        progress(`order creation over ${run.label}: ${clients} client${clients === 1 ? "" : "s"} × ${ORDER_CREATE.durationMs / 1000} s`);
+        results.push(await measureOrderCreation(inProcess, run.handle.db, itemId, clients, ORDER_CREATE));
+      }
+      return { label: run.label, realPostgres, results };
+    } finally {
+      await removeHotItem(run.handle.db, itemId);
+    }
+  };
+
+  // GET /api/orders in a tenant with 10k orders and in one with 1M (node-postgres, in process).
+  const benchPaging = async (run: DriverRun, url: string): Promise<PagingOutcome> => {
+    const sizes: PagingMeasure[] = [];
+    const notes: string[] = [];
+    for (const tenant of PAGING_TENANTS) {
+      const mayLoad = !(QUICK && tenant.orders > 100_000);
+      const setup = await ensurePagingTenant(url, tenant, progress, mayLoad);
+      if (!setup.ready) {
+        notes.push(`${tenant.key} tenant skipped: BENCH_QUICK does not load it (run the full bench once; later quick runs reuse it).`);
+        continue;
+      }
+      notes.push(
+        setup.loaded
+          ? `${tenant.key} tenant: loaded ${thousands(setup.loaded)} orders in ${(setup.ms / 1000).toFixed(0)} s this run (then VACUUM ANALYZE).`
+          : `${tenant.key} tenant: reused from an earlier run.`,
+      );
+      installDb(run.handle);
+      forgetPrincipals();
+      const send = sendAs(app.fetch, await pagingToken(BENCH_SECRET, tenant));
+      progress(`paging GET /api/orders in the ${tenant.key} tenant over ${run.label}`);
+      sizes.push(await measurePaging(send, run.handle.db, tenant, PAGING));
+    }
+    return { sizes, notes };
+  };
+
   const drivers: DriverResult[] = [];
+  const orderRuns: OrderCreateRun[] = [];
+  let paging: PagingOutcome = { skipped: "no BENCH_DATABASE_URL / TEST_DATABASE_URL: the paging comparison needs a real Postgres." };
   let throughput: { api: number; hello: number; errors: number } | undefined;
   let dataset = "";
 
@@ -93,6 +167,7 @@ async function main(): Promise<void> {
     const counts = await itemCounts(pglite.direct.handle.db);
     dataset = `demo tenant with ${thousands(counts.live)} live and ${thousands(counts.deleted)} soft-deleted items (seedDemo + ${thousands(EXTRA_ITEMS)} inserted)`;
     drivers.push(await benchDriver(pglite.direct));
+    orderRuns.push(await benchOrderCreation(pglite.direct));
 
     progress(`throughput: GET /api/items/:id vs node:http hello world, ${THROUGHPUT.concurrency} loops × ${THROUGHPUT.durationMs / 1000} s each`);
     installDb(pglite.direct.handle);
@@ -109,6 +184,7 @@ async function main(): Promise<void> {
     const bridged = await pglite.bridged();
     try {
       drivers.push(await benchDriver(bridged));
+      orderRuns.push(await benchOrderCreation(bridged));
     } finally {
       await bridged.close();
     }
@@ -118,12 +194,15 @@ async function main(): Promise<void> {
       const postgres = await openPostgres(POSTGRES_URL);
       try {
         drivers.push(await benchDriver(postgres.direct));
+        orderRuns.push(await benchOrderCreation(postgres.direct, true));
         const viaBridge = await postgres.bridged();
         try {
           drivers.push(await benchDriver(viaBridge));
+          orderRuns.push(await benchOrderCreation(viaBridge, true));
         } finally {
           await viaBridge.close();
         }
+        paging = await benchPaging(postgres.direct, POSTGRES_URL);
       } finally {
         await postgres.direct.close();
       }
@@ -134,7 +213,7 @@ async function main(): Promise<void> {
     await pglite.close();
   }
 
-  const report = render({ date, drivers, coldRows, packageRows, throughput: throughput!, dataset, seconds: (performance.now() - started) / 1000 });
+  const report = render({ date, drivers, coldRows, packageRows, throughput: throughput!, dataset, orderRuns, paging, seconds: (performance.now() - started) / 1000 });
   writeFileSync(REPORT, report);
   process.stdout.write(report);
   progress(`done in ${((performance.now() - started) / 1000).toFixed(0)} s; written to ${REPORT}`);
@@ -150,6 +229,8 @@ function render(r: {
   packageRows: ColdImportRow[];
   throughput: { api: number; hello: number; errors: number };
   dataset: string;
+  orderRuns: OrderCreateRun[];
+  paging: PagingOutcome;
   seconds: number;
 }): string {
   const cpus = os.cpus();
@@ -207,6 +288,8 @@ function render(r: {
     "",
   );
 
+  out.push(...renderOrderCreation(r.orderRuns), ...renderPaging(r.paging));
+
   out.push("## Cold import", "");
   out.push(
     `Each \`api/\` module transpiled by esbuild (no bundling) into \`.build/\` and imported in a fresh \`node\` process; \`performance.now()\` around \`await import()\`, median of ${COLD_RUNS} runs after one untimed run. ` +
@@ -224,6 +307,112 @@ function render(r: {
   out.push(markdownTable(["Package", "Import (median)"], packageTable, ["l", "r"]));
   out.push("");
   return out.join("\n");
+}
+
+
+/** Per request from Server-Timing when it agrees with the driver-wide counter; otherwise both. */
+function tripsCell(c: CreateResult): string {
+  const header = describeCounts(c.trips);
+  const global = c.tripsPerRequestGlobal.toFixed(2);
+  if (Math.abs(c.tripsPerRequestGlobal - Number(header)) < 0.005) return flagUncounted(header);
+  return `${global} (Server-Timing: ${header}) ⚠`;
+}
+
+const signed = (n: number) => (n > 0 ? `−${thousands(n)}` : n < 0 ? `+${thousands(-n)}` : "0");
+
+function renderOrderCreation(runs: OrderCreateRun[]): string[] {
+  const out: string[] = ["## Order creation (one hot item)", ""];
+  out.push(
+    `\`POST /api/orders\` with \`{ channel: "web", items: [{ itemId, quantity: 1 }] }\`, every request for the same item (stock set to ${thousands(HOT_STOCK)} by SQL first), ` +
+      `**in process** (\`createLocalApp().fetch\`, no sockets), from ${ORDER_CLIENTS.join(" and from ")} closed-loop clients (each awaits its response before sending the next): ` +
+      `${ORDER_CREATE.warmupMs / 1000} s warm-up, then ${ORDER_CREATE.durationMs / 1000} s timed. Latency in ms, body read included; with 20 clients it includes waiting for the item's row lock ` +
+      `(and, in process, for the shared event loop). *DB trips*: per request from the route's \`Server-Timing: db;desc="trips=N"\`, checked against the driver-wide counter over the timed phase ÷ requests. ` +
+      `*Sold*: stock before − after (warm-up included) against the 201s, the order lines for the item and its ledger (\`stock_movements\`); ✓ when all four agree. ` +
+      "Rows in **bold** run against a real Postgres (true row-lock contention over a pool); PGlite serialises every statement in one engine. " +
+      "node-postgres pool: `DB_POOL_MAX` (default 10) connections; the bridge's pool: 40.",
+    "",
+  );
+  const rows = runs.flatMap((run) =>
+    run.results.map((c) => {
+      const sold = c.stockBefore - c.stockAfter;
+      const label = run.realPostgres ? `**${run.label}**` : run.label;
+      return [
+        label,
+        String(c.clients),
+        thousands(c.requests),
+        `**${thousands(c.perSecond)}**`,
+        ms(percentile(c.latencyMs, 50)),
+        ms(percentile(c.latencyMs, 99)),
+        tripsCell(c),
+        String(c.errors),
+        `stock ${signed(sold)} · ${thousands(c.created)} orders · ${thousands(c.lines)} lines · ledger ${c.ledger === 0 ? "0" : `−${thousands(-c.ledger)}`}`,
+        c.consistent ? "✓" : "✗",
+      ];
+    }),
+  );
+  out.push(markdownTable(["Driver", "Clients", "Requests", "Orders/s", "p50", "p99", "DB trips", "Errors", "Sold (whole run)", "Consistent"], rows, ["l", "r", "r", "r", "r", "r", "c", "r", "l", "c"]));
+  out.push("");
+  const failures = runs.flatMap((run) => run.results.filter((c) => c.firstError).map((c) => `- ${run.label}, ${c.clients} clients: first error ${c.firstError}`));
+  if (failures.length) out.push(...failures, "");
+  if (runs.some((run) => run.results.some((c) => tripsCell(c).includes("⚠")))) {
+    out.push(
+      "⚠ The per-request count in `Server-Timing` disagrees with the driver-wide counter (which is exact here: nothing else touches the database during a timed phase). " +
+        "With more concurrent requests than node-postgres pool connections, pg-pool hands a queued query to a connection when another request releases it, " +
+        "outside the waiting request's AsyncLocalStorage context, so `CountingClient.query` (db/client.ts) credits that trip to whichever request's scope the connection's callbacks run in. " +
+        "The round trips happen (one per order); only their attribution in `Server-Timing` and the request log is wrong.",
+      "",
+    );
+  }
+  return out;
+}
+
+function renderPaging(p: PagingOutcome): string[] {
+  const out: string[] = ["## Order list paging: 10k vs 1M orders in a tenant", ""];
+  if ("skipped" in p) {
+    out.push(`Skipped — ${p.skipped}`, "");
+    return out;
+  }
+  const [small, large] = [p.sizes.find((s) => s.tenant.key === "10k"), p.sizes.find((s) => s.tenant.key === "1M")];
+  out.push(
+    "Real Postgres, node-postgres, in process, one request in flight, latency in ms. Two tenants in the same tables: one with 10,000 orders, one with 1,000,000, " +
+      "each order with one line, bulk-inserted by `INSERT … SELECT … FROM generate_series` with UUIDv7 ids computed in SQL from each order's timestamp, " +
+      "so id order is time order. Both tenants' orders spread over the same ~347 days (1M: one every 30 s; 10k: one every 50 min), so in the shared indexes the two are interleaved as for shops trading side by side; " +
+      `statuses ${STATUS_MIX}. Loaded once and reused by later runs (resumed if interrupted), then \`VACUUM (ANALYZE)\`. ` +
+      `*Page mode* (no cursor, or \`page=\`) also counts the matching orders for \`total\` (O(n), for information); *keyset* (\`cursor=\`) does not, and carries the budget: ` +
+      `p50 at 1M ≤ ${KEYSET_BUDGET}× p50 at 10k (a keyset page should cost the same at any size, so a ratio below 1 / ${KEYSET_BUDGET} — the small tenant slower — is marked ✗ too). Keyset rows rotate through their cursors: the 20 \`nextCursor\`s of a walk from the first page, or ${MID_CURSORS} cursors at orders ` +
+      "spread from 25 % to 75 % of the way through the tenant (cursors are base64url `{\"s\":\"created\",\"id\":…}`); the head cursor holds the largest UUIDv7.",
+    "",
+  );
+  const specs = (large ?? small)!.rows;
+  const rows = specs.map((spec) => {
+    const a = small?.rows.find((r) => r.key === spec.key)?.result;
+    const b = large?.rows.find((r) => r.key === spec.key)?.result;
+    const ratio = a && b ? percentile(b.latencyMs, 50) / percentile(a.latencyMs, 50) : Number.NaN;
+    const trips = describeCounts([...(a?.trips ?? []), ...(b?.trips ?? [])]);
+    const budget = !spec.keyset ? "info" : !Number.isFinite(ratio) ? "–" : ratio > KEYSET_BUDGET ? "✗" : ratio < 1 / KEYSET_BUDGET ? "✗ (10k slower)" : "✓";
+    return [
+      spec.label,
+      `\`${spec.path}\``,
+      spec.keyset ? "keyset" : "page",
+      a ? ms(percentile(a.latencyMs, 50)) : "–",
+      a ? ms(percentile(a.latencyMs, 99)) : "–",
+      b ? ms(percentile(b.latencyMs, 50)) : "–",
+      b ? ms(percentile(b.latencyMs, 99)) : "–",
+      Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : "–",
+      flagUncounted(trips),
+      budget,
+    ];
+  });
+  out.push(markdownTable(["Request", "Path", "Mode", "10k p50", "10k p99", "1M p50", "1M p99", "1M/10k p50", "DB trips", `≤ ${KEYSET_BUDGET}×`], rows, ["l", "l", "l", "r", "r", "r", "r", "r", "c", "c"]));
+  out.push("");
+  const deep = rows.find((_, i) => specs[i]!.key === "deep");
+  if (deep && small && large) {
+    out.push(`**Keyset budget** (deep page, p50 1M / 10k ≤ ${KEYSET_BUDGET}×): **${deep[7]}** ${deep[9]}; every keyset row: ${rows.filter((_, i) => specs[i]!.keyset).every((r) => r[9] === "✓") ? "✓" : "✗"}.`, "");
+  }
+  for (const size of p.sizes) out.push(`- ${size.tenant.key}: cursor walk from the first page: ${size.walk.detail}.`);
+  for (const note of p.notes) out.push(`- ${note}`);
+  out.push("");
+  return out;
 }
 
 await main();

@@ -1,6 +1,7 @@
 import type { Db } from "../../db/client.js";
 import type { Role } from "../../lib/auth/roles.js";
 import { insertCustomer, insertItem, insertOrder, SAMPLE_ITEM, type TestTenant } from "./fixtures.js";
+import { makePng } from "./images.js";
 
 /**
  * Every route the API serves, with what the shared checks need to exercise it. A test fails when an
@@ -9,10 +10,12 @@ import { insertCustomer, insertItem, insertOrder, SAMPLE_ITEM, type TestTenant }
 export interface RouteSpec {
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   pattern: string;
-  role: Role | "public";
+  role: Role | "public" | "cron";
   /** Builds a concrete path for a resource owned by `tenant` (default: the pattern itself). */
   target?: (db: Db, tenant: TestTenant) => Promise<string>;
   body?: unknown;
+  /** A non-JSON body (image uploads), sent with its content type. */
+  raw?: () => { bytes: Uint8Array; contentType: string };
   invalid?: { body: unknown; paths: string[] };
 }
 
@@ -52,6 +55,19 @@ export const ROUTES: RouteSpec[] = [
     body: { delta: 5, reason: "Recount" },
     invalid: { body: { delta: 0, reason: "", note: 1 }, paths: ["delta", "reason", "note"] },
   },
+  { method: "PUT", pattern: "/api/items/[id]/image", role: "admin", target: async (db, t) => `${await liveItem(db, t)}/image`, raw: () => ({ bytes: makePng(), contentType: "image/png" }) },
+  { method: "DELETE", pattern: "/api/items/[id]/image", role: "admin", target: async (db, t) => `${await liveItem(db, t)}/image` },
+  { method: "POST", pattern: "/api/items/[id]/image/upload", role: "public" },
+  {
+    method: "POST",
+    pattern: "/api/items/[id]/image/complete",
+    role: "admin",
+    target: async (db, t) => `${await liveItem(db, t)}/image/complete`,
+    body: { url: "http://127.0.0.1:3000/api/dev/blob?pathname=x.png" },
+    invalid: { body: { url: "not a url", extra: 1 }, paths: ["url", "extra"] },
+  },
+  { method: "GET", pattern: "/api/dev/blob", role: "public" },
+  { method: "GET", pattern: "/api/cron/blob-cleanup", role: "cron" },
   { method: "GET", pattern: "/api/items/[id]/stock-movements", role: "staff", target: async (db, t) => `${await liveItem(db, t)}/stock-movements` },
   { method: "GET", pattern: "/api/customers", role: "staff" },
   {

@@ -4,7 +4,7 @@ export interface CallOptions {
   token?: string;
   body?: unknown;
   /** Sent as-is instead of JSON-encoding `body`. */
-  rawBody?: string;
+  rawBody?: string | Uint8Array;
   headers?: Record<string, string>;
 }
 
@@ -23,15 +23,15 @@ export const app = () => (shared ??= createLocalApp());
 export async function call(method: string, path: string, options: CallOptions = {}): Promise<CallResult> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
-  let body: string | undefined;
+  let body: string | Uint8Array | undefined;
   if (options.rawBody !== undefined) {
     body = options.rawBody;
-    headers["content-type"] ??= "application/json";
+    headers["content-type"] ??= typeof body === "string" ? "application/json" : "application/octet-stream";
   } else if (options.body !== undefined) {
     body = JSON.stringify(options.body);
     headers["content-type"] ??= "application/json";
   }
-  const response = await app().fetch(new Request(`http://localhost${path}`, { method, headers, body }));
+  const response = await app().fetch(new Request(`http://localhost${path}`, { method, headers, body: body as BodyInit | undefined }));
   const text = await response.text();
   let json: unknown;
   try {

@@ -30,6 +30,10 @@ async function badTokens(google: Awaited<ReturnType<typeof startFakeGoogle>>, su
 }
 
 function send(spec: RouteSpec, path: string, token: string | undefined, extra: { body?: unknown; rawBody?: string } = {}) {
+  if (spec.raw && extra.body === undefined && extra.rawBody === undefined) {
+    const { bytes, contentType } = spec.raw();
+    return call(spec.method, path, { token, rawBody: bytes, headers: { "content-type": contentType } });
+  }
   const hasBody = spec.body !== undefined;
   return call(spec.method, path, { token, body: extra.body ?? (hasBody && extra.rawBody === undefined ? spec.body : undefined), rawBody: extra.rawBody });
 }
@@ -58,6 +62,17 @@ export function commonRouteChecks(ctx: () => { db: Db; google: Awaited<ReturnTyp
 
       if (spec.role === "public") return;
 
+      if (spec.role === "cron") {
+        it("refuses the scheduler route without the cron secret, or with a user token (401)", async () => {
+          for (const token of [undefined, tenant.users.owner.token, "wrong-secret"]) {
+            const result = await send(spec, await pathFor(tenant), token);
+            expect(result.status).toBe(401);
+            expect(errorOf(result).code).toBe("unauthorized");
+          }
+        });
+        return;
+      }
+
       it("refuses a request without a token (401)", async () => {
         const result = await send(spec, await pathFor(tenant), undefined);
         expect(result.status).toBe(401);
@@ -81,7 +96,7 @@ export function commonRouteChecks(ctx: () => { db: Db; google: Awaited<ReturnTyp
         expect(errorOf(result).code).toBe("forbidden");
       });
 
-      const weaker = WEAKER[spec.role];
+      const weaker = WEAKER[spec.role as Role];
       if (weaker) {
         it(`refuses the ${weaker} role (403)`, async () => {
           const result = await send(spec, await pathFor(tenant), tenant.users[weaker].token);

@@ -1,0 +1,173 @@
+import { getDb } from "../../db/client.js";
+import { authenticate, type AuthContext } from "../auth/session.js";
+import { ApiError, notFound } from "../http/errors.js";
+import { readBytes } from "../http/body.js";
+import * as items from "../items/repo.js";
+import { getBlobStore } from "../platform/blob.js";
+import { log } from "../platform/log.js";
+import { waitUntil } from "../platform/wait-until.js";
+import { forgetDeletions, noteFailedDeletions, pendingDeletions } from "./repo.js";
+import { IMAGE_TYPES, isImageType, sniffImage } from "./sniff.js";
+
+const MB = 1024 * 1024;
+/** Client uploads go straight to Blob storage, so they may be larger than a function body (4.5 MB). */
+export const maxClientUploadBytes = () => Number(process.env.IMAGE_MAX_BYTES ?? 5 * MB);
+export const maxDirectUploadBytes = () => Math.min(Number(process.env.IMAGE_PUT_MAX_BYTES ?? 4 * MB), 4 * MB);
+
+/** Every image of an item lives under this prefix; completion checks it before attaching. */
+export const imagePrefix = (tenantId: string, itemId: string) => `tenants/${tenantId}/items/${itemId}/`;
+
+/** Deletes blobs whose references are gone; what fails stays queued for the cleanup cron. */
+export async function deleteQueuedBlobs(queued: items.QueuedDeletion[]): Promise<void> {
+  if (!queued.length) return;
+  const { db } = await getDb();
+  try {
+    await (await getBlobStore()).del(queued.map((q) => q.url));
+    await forgetDeletions(db, queued.map((q) => q.id));
+  } catch (error) {
+    log("warn", "blob deletion failed; left for the cleanup cron", { count: queued.length, error: String(error) });
+    await noteFailedDeletions(db, queued.map((q) => q.id)).catch(() => {});
+  }
+}
+
+async function attach(auth: AuthContext, itemId: string, url: string | null) {
+  const { db } = await getDb();
+  const outcome = await items.setItemImage(db, auth.tenant.id, itemId, url);
+  if (!("item" in outcome)) return undefined;
+  waitUntil(deleteQueuedBlobs(outcome.queued), "delete replaced image");
+  return outcome.item;
+}
+
+/** PUT /api/items/:id/image: a small raw image, typed by its bytes, stored, then attached. */
+export async function uploadImage(auth: AuthContext, itemId: string, request: Request) {
+  const declared = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  const bytes = await readBytes(request, maxDirectUploadBytes());
+  if (bytes.byteLength === 0) throw new ApiError("bad_request", "Send the image bytes as the body.");
+  const sniffed = sniffImage(bytes);
+  if ("problem" in sniffed) {
+    if (sniffed.problem === "truncated") throw new ApiError("unprocessable", "The image is truncated or corrupt.");
+    throw new ApiError("unsupported_media_type", `Send a JPEG, PNG, WebP or GIF image.`);
+  }
+  if (declared && declared !== "application/octet-stream" && declared !== sniffed.type) {
+    throw new ApiError("unsupported_media_type", `The body is ${sniffed.type}, not ${declared}.`);
+  }
+  const store = await getBlobStore();
+  const blob = await store.put(`${imagePrefix(auth.tenant.id, itemId)}image.${sniffed.ext}`, bytes, sniffed.type);
+  const item = await attach(auth, itemId, blob.url);
+  if (!item) {
+    await store.del([blob.url]);
+    throw notFound("Item");
+  }
+  return item;
+}
+
+/** POST /api/items/:id/image/complete: attach a client upload after checking it is this item's. */
+export async function completeUpload(auth: AuthContext, itemId: string, url: string) {
+  const blob = await (await getBlobStore()).head(url);
+  const problem = !blob
+    ? "not found in blob storage"
+    : !blob.pathname.startsWith(imagePrefix(auth.tenant.id, itemId))
+      ? "belongs to another item or tenant"
+      : !isImageType(blob.contentType) || blob.size > maxClientUploadBytes()
+        ? "type or size not allowed"
+        : undefined;
+  if (problem) {
+    // An unknown item (or another tenant's) is a 404 whatever the URL; only this refusal path pays the lookup.
+    const { db } = await getDb();
+    if (!(await items.findLiveItem(db, auth.tenant.id, itemId))) throw notFound("Item");
+    throw new ApiError("unprocessable", "That URL is not an image uploaded for this item.", [{ path: "url", message: problem }]);
+  }
+  const item = await attach(auth, itemId, blob!.url);
+  if (!item) throw notFound("Item");
+  return item;
+}
+
+export async function removeImage(auth: AuthContext, itemId: string) {
+  const item = await attach(auth, itemId, null);
+  if (!item) throw notFound("Item");
+  return item;
+}
+
+interface UploadTokenPayload {
+  tenantId: string;
+  itemId: string;
+}
+
+/**
+ * POST /api/items/:id/image/upload, Vercel Blob's handleUpload protocol. Token requests come from
+ * the browser and need an admin of the item's tenant; completion callbacks come from Vercel Blob,
+ * signed with the store token, and carry the tenant and item we put in the token.
+ */
+export async function clientUpload(request: Request, itemId: string, body: { type: string; payload: Record<string, unknown> }) {
+  const store = await getBlobStore();
+  const { handleUpload } = await import("@vercel/blob/client");
+  const auth = body.type === "blob.generate-client-token" ? await authenticate(request, "admin") : undefined;
+  if (auth) {
+    const { db } = await getDb();
+    if (!(await items.findLiveItem(db, auth.tenant.id, itemId))) throw notFound("Item");
+  }
+  try {
+    return await handleUpload({
+      request,
+      body: body as never,
+      token: store.token,
+      onBeforeGenerateToken: async (pathname, clientPayload) => {
+        const prefix = imagePrefix(auth!.tenant.id, itemId);
+        if (!pathname.startsWith(prefix) || pathname.includes("..")) {
+          throw new ApiError("forbidden", `Upload under ${prefix} only.`, [{ path: "payload.pathname", message: `must start with ${prefix}` }]);
+        }
+        const declared = clientContentType(clientPayload) ?? contentTypeOfName(pathname);
+        if (!declared || !isImageType(declared)) {
+          throw new ApiError("unsupported_media_type", "Upload a JPEG, PNG, WebP or GIF image.", [{ path: "payload.pathname", message: "not an allowed image type" }]);
+        }
+        const tokenPayload: UploadTokenPayload = { tenantId: auth!.tenant.id, itemId };
+        return {
+          allowedContentTypes: Object.keys(IMAGE_TYPES),
+          maximumSizeInBytes: maxClientUploadBytes(),
+          addRandomSuffix: true,
+          tokenPayload: JSON.stringify(tokenPayload),
+          ...(process.env.BLOB_CALLBACK_URL ? { callbackUrl: `${process.env.BLOB_CALLBACK_URL}/api/items/${itemId}/image/upload` } : {}),
+        };
+      },
+      onUploadCompleted: async ({ blob, tokenPayload }) => {
+        const claimed = JSON.parse(tokenPayload ?? "null") as UploadTokenPayload | null;
+        if (!claimed || claimed.itemId !== itemId || !blob.pathname.startsWith(imagePrefix(claimed.tenantId, itemId))) {
+          throw new ApiError("forbidden", "The upload does not belong to this item.");
+        }
+        const { db } = await getDb();
+        const outcome = await items.setItemImage(db, claimed.tenantId, itemId, blob.url);
+        if ("item" in outcome) waitUntil(deleteQueuedBlobs(outcome.queued), "delete replaced image");
+      },
+    });
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    if ((error as Error)?.constructor?.name === "BlobError") {
+      throw new ApiError("unauthorized", "The upload callback could not be verified.");
+    }
+    throw error;
+  }
+}
+
+function clientContentType(clientPayload: string | null): string | undefined {
+  if (!clientPayload) return undefined;
+  try {
+    const parsed = JSON.parse(clientPayload) as { contentType?: unknown };
+    return typeof parsed.contentType === "string" ? parsed.contentType : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function contentTypeOfName(pathname: string): string | undefined {
+  const ext = pathname.split(".").pop()?.toLowerCase();
+  if (ext === "jpeg") return "image/jpeg";
+  return Object.entries(IMAGE_TYPES).find(([, e]) => e === ext)?.[0];
+}
+
+/** The cleanup cron: retries queued deletions (oldest first). */
+export async function cleanupBlobs(limit = 100) {
+  const { db } = await getDb();
+  const pending = await pendingDeletions(db, limit);
+  await deleteQueuedBlobs(pending);
+  return { attempted: pending.length };
+}

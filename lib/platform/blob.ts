@@ -1,0 +1,132 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { dirname, resolve, sep } from "node:path";
+import { ApiError } from "../http/errors.js";
+import { isProduction } from "./config.js";
+
+export interface StoredBlob {
+  url: string;
+  pathname: string;
+  size: number;
+  contentType: string;
+}
+
+/** Vercel Blob in production; files under .data/blobs locally, with the same interface. */
+export interface BlobStore {
+  kind: "vercel" | "local";
+  /** The read-write token client tokens are signed with and upload callbacks verified against. */
+  token: string;
+  put(pathname: string, body: Uint8Array, contentType: string): Promise<StoredBlob>;
+  head(url: string): Promise<StoredBlob | undefined>;
+  del(urls: string[]): Promise<void>;
+}
+
+const CONTENT_TYPES: Record<string, string> = { jpg: "image/jpeg", png: "image/png", webp: "image/webp", gif: "image/gif" };
+
+/** Vercel Blob adds a random suffix to every name; so do we, so a replaced image never reuses a URL. */
+function withRandomSuffix(pathname: string): string {
+  const dot = pathname.lastIndexOf(".");
+  const suffix = randomBytes(8).toString("base64url");
+  return dot > pathname.lastIndexOf("/") ? `${pathname.slice(0, dot)}-${suffix}${pathname.slice(dot)}` : `${pathname}-${suffix}`;
+}
+
+// @vercel/blob costs ~100 ms to import: only the routes that store images load it, on first use.
+async function vercelStore(token: string): Promise<BlobStore> {
+  const blob = await import("@vercel/blob");
+  return {
+    kind: "vercel",
+    token,
+    async put(pathname, body, contentType) {
+      const result = await blob.put(pathname, Buffer.from(body), { access: "public", contentType, token, addRandomSuffix: true });
+      return { url: result.url, pathname: result.pathname, size: body.byteLength, contentType };
+    },
+    async head(url) {
+      try {
+        const result = await blob.head(url, { token });
+        return { url: result.url, pathname: result.pathname, size: result.size, contentType: result.contentType };
+      } catch (error) {
+        if (error instanceof blob.BlobNotFoundError) return undefined;
+        throw error;
+      }
+    },
+    async del(urls) {
+      if (urls.length) await blob.del(urls, { token });
+    },
+  };
+}
+
+export const LOCAL_BLOB_ROUTE = "/api/dev/blob";
+// Shaped like a real token ("vercel_blob_rw_<store>_<secret>") so @vercel/blob's client-token and
+// callback-signature helpers work against the local store too.
+const LOCAL_TOKEN = "vercel_blob_rw_local_tallydevblobstore";
+
+export function localBlobDir(): string {
+  return resolve(process.env.BLOB_LOCAL_DIR ?? ".data/blobs");
+}
+
+function localStore(): BlobStore {
+  const root = localBlobDir();
+  const base = process.env.LOCAL_BLOB_BASE_URL ?? `http://127.0.0.1:${process.env.PORT ?? 3000}`;
+  const fileOf = (pathname: string) => {
+    const file = resolve(root, pathname);
+    if (!file.startsWith(root + sep)) throw new ApiError("bad_request", "Invalid blob path.");
+    return file;
+  };
+  const pathnameOf = (url: string) => {
+    try {
+      const parsed = new URL(url, base);
+      return parsed.pathname === LOCAL_BLOB_ROUTE ? parsed.searchParams.get("pathname") ?? undefined : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const urlOf = (pathname: string) => `${base}${LOCAL_BLOB_ROUTE}?pathname=${encodeURIComponent(pathname)}`;
+  return {
+    kind: "local",
+    token: LOCAL_TOKEN,
+    async put(pathname, body, contentType) {
+      const stored = withRandomSuffix(pathname);
+      const file = fileOf(stored);
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, body);
+      return { url: urlOf(stored), pathname: stored, size: body.byteLength, contentType };
+    },
+    async head(url) {
+      const pathname = pathnameOf(url);
+      if (!pathname) return undefined;
+      try {
+        const info = await stat(fileOf(pathname));
+        return { url: urlOf(pathname), pathname, size: info.size, contentType: CONTENT_TYPES[pathname.split(".").pop() ?? ""] ?? "application/octet-stream" };
+      } catch {
+        return undefined;
+      }
+    },
+    async del(urls) {
+      for (const url of urls) {
+        const pathname = pathnameOf(url);
+        if (pathname) await rm(fileOf(pathname), { force: true });
+      }
+    },
+  };
+}
+
+/** Reads a locally stored blob for the dev route; undefined if absent. */
+export async function readLocalBlob(pathname: string): Promise<{ bytes: Buffer; contentType: string } | undefined> {
+  const root = localBlobDir();
+  const file = resolve(root, pathname);
+  if (!file.startsWith(root + sep)) return undefined;
+  try {
+    return { bytes: await readFile(file), contentType: CONTENT_TYPES[pathname.split(".").pop() ?? ""] ?? "application/octet-stream" };
+  } catch {
+    return undefined;
+  }
+}
+
+const slot = globalThis as typeof globalThis & { __tallyBlob?: Promise<BlobStore> };
+
+export function getBlobStore(): Promise<BlobStore> {
+  const token = process.env.BLOB_READ_WRITE_TOKEN;
+  if (token) return (slot.__tallyBlob ??= vercelStore(token));
+  if (isProduction()) throw new ApiError("config_error", "The server is misconfigured.");
+  return Promise.resolve(localStore());
+}
