@@ -16,6 +16,11 @@ export default defineConfig({
       GOOGLE_CLIENT_ID: "test-client.apps.googleusercontent.com",
       CORS_ORIGINS: "https://app.tally.test,https://*-tally.vercel.app",
       DB_TIMEOUT_MS: "2000",
+      // The whole suite is one IP making thousands of calls (many deliberately unauthorized); the
+      // rate-limit tests set their own small limits.
+      RATE_LIMIT_API: "1000000",
+      RATE_LIMIT_PUBLIC: "1000000",
+      RATE_LIMIT_AUTH_FAILURES: "1000000",
     },
   },
 });
