@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { log } from "../platform/log.js";
 import { getRedis, redisGeneration } from "../platform/redis.js";
 import { waitUntil } from "../platform/wait-until.js";
-import { memoryStore, type CacheStore, type EntryKeys } from "./store.js";
+import { memoryStore, type CacheStore, type EntryKeys, type Lookup } from "./store.js";
 
 export interface CachePolicy {
   /** Seconds an entry lives. */
@@ -54,35 +54,52 @@ export function createResponseCache(storeFor: () => Promise<CacheStore>) {
   async function serve(tenantId: string, identity: string, policy: CachePolicy, gate: Promise<unknown>, compute: () => Promise<Rendered>): Promise<{ rendered: Rendered; state: CacheState }> {
     const store = await storeFor();
     const keys = keysFor(store, tenantId, identity);
-    const tags = [...policy.tags].sort();
-    const lookup = store.lookup(keys, tags, LOCK_MS).catch((error: unknown) => {
+    const flightKey = `${tenantId}\u0000${keys.entry}`;
+    // The first caller for a key in this instance leads; later ones follow its computation. Taking
+    // the role before the lookup (not after) keeps it deterministic: the leader's lookup is also the
+    // first to reach Redis, so it is the one that gets the fill lock.
+    const leading = flights.get(flightKey);
+    const flight = leading ? undefined : newFlight();
+    if (flight) flights.set(flightKey, flight);
+    const release = (result?: FlightResult) => {
+      if (flight && flights.get(flightKey) === flight) flights.delete(flightKey);
+      flight?.settle(result);
+    };
+
+    const lookup = store.lookup(keys, [...policy.tags].sort(), LOCK_MS).catch((error: unknown) => {
       log("warn", "cache unavailable, reading through", { error: String(error) });
       return undefined;
     });
-    const [, found] = await Promise.all([gate, lookup]);
-    if (found?.state === "hit") {
-      const rendered = parse(found.payload);
-      if (rendered) return { rendered, state: "hit" };
+    let found: Lookup | undefined;
+    try {
+      [, found] = await Promise.all([gate, lookup]);
+    } catch (error) {
+      // Refused by the rate limiter: hand back a lock we may have taken and let followers go on.
+      void lookup.then((f) => f?.state === "lock" && waitUntil(store.release(keys), "cache lock release"));
+      release();
+      throw error;
     }
     const stamp = found?.stamp ?? "";
-    const flightKey = `${tenantId}\u0000${keys.entry}`;
+    if (found?.state === "hit") {
+      const rendered = parse(found.payload);
+      if (rendered) {
+        release({ stamp, rendered });
+        return { rendered, state: "hit" };
+      }
+    }
+    const missState: CacheState = found ? "miss" : "bypass";
 
-    for (;;) {
-      const running = flights.get(flightKey);
-      if (!running) break;
-      const shared = await running.done;
+    if (leading) {
+      const shared = await leading.done;
       // Only a computation that saw the same tag versions may answer for us; one that started
       // before a write we already know about would be a stale read.
       if (shared && shared.stamp === stamp) {
-        if (found?.state === "lock") finishFill(store, keys, stamp, shared, policy.ttl);
+        if (found?.state === "lock") finishFill(store, keys, shared, policy.ttl);
         if ("error" in shared) throw shared.error;
-        return { rendered: shared.rendered, state: found ? "miss" : "bypass" };
+        return { rendered: shared.rendered, state: missState };
       }
-      if (shared) break;
     }
 
-    const flight = newFlight();
-    flights.set(flightKey, flight);
     let result: FlightResult | undefined;
     try {
       if (found?.state === "wait") {
@@ -98,11 +115,10 @@ export function createResponseCache(storeFor: () => Promise<CacheStore>) {
         result = { stamp, error };
         throw error;
       }
-      return { rendered: result.rendered, state: found ? "miss" : "bypass" };
+      return { rendered: result.rendered, state: missState };
     } finally {
-      if (flights.get(flightKey) === flight) flights.delete(flightKey);
-      flight.settle(result);
-      if (found?.state === "lock" && result) finishFill(store, keys, stamp, result, policy.ttl);
+      release(result);
+      if (found?.state === "lock") finishFill(store, keys, result ?? { stamp, error: undefined }, policy.ttl);
     }
   }
 
@@ -117,9 +133,9 @@ export function createResponseCache(storeFor: () => Promise<CacheStore>) {
   }
 
   /** After the response: store a valid result and release the lock (one round trip), or just release. */
-  function finishFill(store: CacheStore, keys: EntryKeys, stamp: string, result: FlightResult, ttl: number) {
+  function finishFill(store: CacheStore, keys: EntryKeys, result: FlightResult, ttl: number) {
     const storable = "rendered" in result && isCacheable(result.rendered);
-    waitUntil(storable ? store.fill(keys, stamp, JSON.stringify(result.rendered), ttl) : store.release(keys), "cache fill");
+    waitUntil(storable ? store.fill(keys, result.stamp, JSON.stringify(result.rendered), ttl) : store.release(keys), "cache fill");
   }
 
   /** Makes every cached response carrying one of `tags` for this tenant stale, in O(1). */
