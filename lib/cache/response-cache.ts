@@ -38,6 +38,20 @@ interface Flight {
  */
 export function createResponseCache(storeFor: () => Promise<CacheStore>) {
   const flights = new Map<string, Flight>();
+  // Version bumps that have not reached the store (Redis was down when the write happened). They
+  // ride along with this instance's next lookup for the tenant, ahead of it in the same pipeline,
+  // so entries from before the write cannot come back once Redis does.
+  const unsynced = new Map<string, Set<string>>();
+
+  function syncVersions(store: CacheStore, tenantId: string): Promise<void> | undefined {
+    const tags = unsynced.get(tenantId);
+    if (!tags?.size) return undefined;
+    const sending = [...tags];
+    return store.bump(keysFor(store, tenantId, "").versions, sending).then(() => {
+      for (const tag of sending) tags.delete(tag);
+      if (tags.size === 0) unsynced.delete(tenantId);
+    });
+  }
 
   function keysFor(store: CacheStore, tenantId: string, identity: string): EntryKeys {
     // The {tenant} hash tag keeps a tenant's keys in one cluster slot, as the lookup script needs.
@@ -66,6 +80,7 @@ export function createResponseCache(storeFor: () => Promise<CacheStore>) {
       flight?.settle(result);
     };
 
+    void syncVersions(store, tenantId)?.catch(() => {});
     const lookup = store.lookup(keys, [...policy.tags].sort(), LOCK_MS).catch((error: unknown) => {
       log("warn", "cache unavailable, reading through", { error: String(error) });
       return undefined;
@@ -143,7 +158,10 @@ export function createResponseCache(storeFor: () => Promise<CacheStore>) {
     const store = await storeFor();
     // Reads already running in this instance saw the old data; nobody may join them now.
     for (const key of flights.keys()) if (key.startsWith(`${tenantId}\u0000`)) flights.delete(key);
-    await store.bump(keysFor(store, tenantId, "").versions, tags);
+    const pending = unsynced.get(tenantId) ?? new Set<string>();
+    for (const tag of tags) pending.add(tag);
+    unsynced.set(tenantId, pending);
+    await syncVersions(store, tenantId);
   }
 
   async function health(): Promise<{ status: "ok" | "degraded"; mode: "memory" | "redis" }> {
@@ -214,8 +232,8 @@ export function responseCache(): ReturnType<typeof createResponseCache> {
 
 /**
  * Called by every write path after its database write commits and before it answers, so the
- * caller's next read sees the change. A Redis failure does not fail the write: it is retried once
- * in the background and logged (entries then live at most their TTL).
+ * caller's next read sees the change. A Redis failure does not fail the write (it is committed):
+ * the bump is logged, retried in the background, and sent ahead of this instance's next lookup.
  */
 export async function invalidate(tenantId: string, tags: string[]): Promise<void> {
   const cache = responseCache();
@@ -223,6 +241,6 @@ export async function invalidate(tenantId: string, tags: string[]): Promise<void
     await cache.invalidate(tenantId, tags);
   } catch (error) {
     log("error", "cache invalidation failed", { tenantId, tags, error: String(error) });
-    waitUntil(new Promise((resolve) => setTimeout(resolve, 1000)).then(() => cache.invalidate(tenantId, tags)), "cache invalidation retry");
+    waitUntil(new Promise((resolve) => setTimeout(resolve, 1000)).then(() => cache.invalidate(tenantId, [])), "cache invalidation retry");
   }
 }
