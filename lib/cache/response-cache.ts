@@ -183,10 +183,11 @@ function newFlight(): Flight {
   return { done, settle };
 }
 
+/** A stored entry; its body was validated before it was stored, so only the envelope is checked. */
 function parse(payload: string): Rendered | undefined {
   try {
     const rendered = JSON.parse(payload) as Rendered;
-    return isCacheable(rendered) ? rendered : undefined;
+    return rendered.status >= 200 && rendered.status < 300 && typeof rendered.body === "string" ? rendered : undefined;
   } catch {
     return undefined;
   }
