@@ -94,6 +94,9 @@ export function route<A extends Role | "public", P extends Schema | undefined = 
         // The user is known only now (token checks need no I/O on a warm instance), so the limit is
         // checked here — and for cached GETs in the same Redis round trip as the cache lookup.
         const gate = limitPolicy === false ? Promise.resolve() : limit(limitPolicy, auth ? `user:${auth.userId}` : `ip:${clientIp(request)}`).then((h) => void Object.assign(limitHeaders, h));
+        // Awaited below (alone or beside the cache lookup); this only keeps an early refusal from
+        // counting as an unhandled rejection meanwhile.
+        gate.catch(() => {});
         const run = () => handler({ request, requestId, params, query, body, auth, waitUntil } as RouteContext<A, P, Q, B>);
         if (policy.cache && auth && request.method === "GET") {
           const cacheStart = performance.now();
