@@ -3,7 +3,7 @@ import { route, preflight } from "../lib/http/route.js";
 import { checkHealth } from "../lib/health/service.js";
 
 // No auth and no rate limit: load balancers and uptime checks call this.
-export const GET = route("/api/health", { auth: "public" }, async ({ requestId }) => {
+export const GET = route("/api/health", { auth: "public", rateLimit: false }, async ({ requestId }) => {
   const health = await checkHealth();
   if (health.status === "ok") return health;
   return reply(

@@ -18,6 +18,12 @@ export default defineConfig({
       DB_TIMEOUT_MS: "2000",
       DB_POOL_MAX: "30",
       CRON_SECRET: "test-cron-secret",
+      BLOB_LOCAL_DIR: ".data/test-blobs",
+      // The whole suite is one IP making thousands of calls (many deliberately unauthorized); the
+      // rate-limit tests set their own small limits.
+      RATE_LIMIT_API: "1000000",
+      RATE_LIMIT_PUBLIC: "1000000",
+      RATE_LIMIT_AUTH_FAILURES: "1000000",
     },
   },
 });

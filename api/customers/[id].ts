@@ -7,7 +7,7 @@ import { getCustomer, updateCustomer } from "../../lib/customers/service.js";
 
 const path = "/api/customers/[id]";
 
-export const GET = route(path, { auth: "staff", params: IdParams }, async ({ auth, params }) => {
+export const GET = route(path, { auth: "staff", params: IdParams, cache: { ttl: 86400, tags: ["customers"] } }, async ({ auth, params }) => {
   const customer = await getCustomer(auth.tenant, params.id);
   return reply(customer, { version: customer.version });
 });

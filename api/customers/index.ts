@@ -5,7 +5,7 @@ import { createCustomer, listCustomers } from "../../lib/customers/service.js";
 
 const path = "/api/customers";
 
-export const GET = route(path, { auth: "staff", query: CustomerListQuery }, ({ auth, query }) => listCustomers(auth.tenant, query));
+export const GET = route(path, { auth: "staff", query: CustomerListQuery, cache: { ttl: 86400, tags: ["customers"] } }, ({ auth, query }) => listCustomers(auth.tenant, query));
 
 export const POST = route(path, { auth: "staff", body: CustomerFields }, async ({ auth, body }) => {
   const customer = await createCustomer(auth.tenant, body);

@@ -2,6 +2,6 @@ import { route, preflight } from "../../lib/http/route.js";
 import { DeletedItemListQuery } from "../../lib/items/schemas.js";
 import { listDeletedItems } from "../../lib/items/service.js";
 
-export const GET = route("/api/items/deleted", { auth: "staff", query: DeletedItemListQuery }, ({ auth, query }) => listDeletedItems(auth.tenant, query));
+export const GET = route("/api/items/deleted", { auth: "staff", query: DeletedItemListQuery, cache: { ttl: 86400, tags: ["items"] } }, ({ auth, query }) => listDeletedItems(auth.tenant, query));
 
 export const OPTIONS = preflight;

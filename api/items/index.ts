@@ -5,7 +5,7 @@ import { createItem, listItems } from "../../lib/items/service.js";
 
 const path = "/api/items";
 
-export const GET = route(path, { auth: "staff", query: ItemListQuery }, ({ auth, query }) => listItems(auth.tenant, query));
+export const GET = route(path, { auth: "staff", query: ItemListQuery, cache: { ttl: 86400, tags: ["items"] } }, ({ auth, query }) => listItems(auth.tenant, query));
 
 export const POST = route(path, { auth: "admin", body: ItemCreate }, async ({ auth, body }) => {
   const item = await createItem(auth.tenant, body);

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm/sql/sql";
 import { query } from "../../db/atomic.js";
 import { getDb } from "../../db/client.js";
+import { responseCache } from "../cache/response-cache.js";
 import pkg from "../../package.json" with { type: "json" };
 
 export interface Health {
@@ -12,6 +13,8 @@ export interface Health {
 }
 
 export async function checkHealth(): Promise<Health> {
+  // Redis (a PING) is checked alongside the database; losing it degrades the cache, not the API.
+  const cache = responseCache().health();
   const started = performance.now();
   let database: Health["database"];
   try {
@@ -26,6 +29,6 @@ export async function checkHealth(): Promise<Health> {
     version: pkg.version,
     commit: process.env.VERCEL_GIT_COMMIT_SHA ?? null,
     database,
-    cache: { status: "ok", mode: "memory" },
+    cache: await cache,
   };
 }

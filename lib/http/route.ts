@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
 import * as v from "valibot";
-import { withRoundTripScope, type RoundTripScope } from "../../db/round-trips.js";
+import { newRoundTripScope, withRoundTripScope, type RoundTripScope } from "../../db/round-trips.js";
 import { authenticate, type AuthContext } from "../auth/session.js";
 import type { Role } from "../auth/roles.js";
+import { responseCache, type CachePolicy, type CacheState, type Rendered } from "../cache/response-cache.js";
+import { clientIp, limit, type LimitPolicy } from "../ratelimit/limiter.js";
 import { config } from "../platform/config.js";
 import { assertCronRequest } from "../auth/cron.js";
 import { log } from "../platform/log.js";
@@ -25,6 +27,13 @@ export interface RoutePolicy<A extends Role | "public" | "cron", P, Q, B> {
   body?: B;
   /** JSON body limit in bytes (default MAX_JSON_BODY_BYTES, 100 kB). */
   maxBodyBytes?: number;
+  /**
+   * Server-side cache for GET, per tenant (authenticated routes only). Writes to any of `tags`
+   * (see invalidate()) make entries stale at once; `ttl` bounds their life in seconds.
+   */
+  cache?: A extends "public" ? never : CachePolicy;
+  /** Rate limit policy: "api" per user for authenticated routes, "public" per IP otherwise; false exempts the route. */
+  rateLimit?: LimitPolicy | false;
 }
 
 export interface RouteContext<A, P, Q, B> {
@@ -58,12 +67,15 @@ export function route<A extends Role | "public" | "cron", P extends Schema | und
   handler: (ctx: RouteContext<A, P, Q, B>) => unknown,
 ): Handler {
   const pattern = compilePattern(path);
+  // The scheduler authenticates with a shared secret and calls rarely: it is not rate limited.
+  const limitPolicy = policy.rateLimit ?? (policy.auth === "cron" ? false : policy.auth === "public" ? "public" : "api");
   return async (request) => {
     const started = performance.now();
     const incomingId = request.headers.get("x-request-id");
     const requestId = incomingId && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
-    const scope: RoundTripScope = { db: 0, dbMs: 0 };
-    const timing = { authMs: 0 };
+    const scope = newRoundTripScope();
+    const timing = { authMs: 0, cacheMs: 0, cache: undefined as CacheState | undefined };
+    const limitHeaders: Record<string, string> = {};
     let auth: AuthContext | undefined;
     let response: Response;
     try {
@@ -71,7 +83,7 @@ export function route<A extends Role | "public" | "cron", P extends Schema | und
         if (policy.auth === "cron") assertCronRequest(request);
         else if (policy.auth !== "public") {
           const authStart = performance.now();
-          auth = await authenticate(request, policy.auth as Role);
+          auth = await authenticate(request, policy.auth as Role).catch((error) => rejectAuthFailure(request, error));
           timing.authMs = performance.now() - authStart;
         }
         const url = new URL(request.url);
@@ -82,27 +94,89 @@ export function route<A extends Role | "public" | "cron", P extends Schema | und
         const params = policy.params ? parseInput(policy.params, rawParams, "params") : rawParams;
         const query = policy.query ? parseInput(policy.query, Object.fromEntries(url.searchParams), "query") : undefined;
         const body = policy.body ? parseInput(policy.body, await readJsonBody(request, policy.maxBodyBytes ?? config.maxJsonBodyBytes()), "body") : undefined;
-        const result = await handler({ request, requestId, params, query, body, auth, waitUntil } as RouteContext<A, P, Q, B>);
-        return toResponse(request, result);
+        // The user is known only now (token checks need no I/O on a warm instance), so the limit is
+        // checked here — and for cached GETs in the same Redis round trip as the cache lookup.
+        const gate = limitPolicy === false ? Promise.resolve() : limit(limitPolicy, auth ? `user:${auth.userId}` : `ip:${clientIp(request)}`).then((h) => void Object.assign(limitHeaders, h));
+        // Awaited below (alone or beside the cache lookup); this only keeps an early refusal from
+        // counting as an unhandled rejection meanwhile.
+        gate.catch(() => {});
+        const run = () => handler({ request, requestId, params, query, body, auth, waitUntil } as RouteContext<A, P, Q, B>);
+        if (policy.cache && auth && request.method === "GET") {
+          const cacheStart = performance.now();
+          let computeMs = 0;
+          const compute = async () => {
+            const computeStart = performance.now();
+            try {
+              return await render(await run());
+            } finally {
+              computeMs = performance.now() - computeStart;
+            }
+          };
+          const served = await responseCache().serve(auth.tenant.id, cacheIdentity(pattern.pattern, params, query), policy.cache, gate, compute);
+          timing.cache = served.state;
+          timing.cacheMs = performance.now() - cacheStart - computeMs;
+          const cached = fromRendered(request, served.rendered);
+          cached.headers.set("X-Cache", served.state === "hit" ? "HIT" : "MISS");
+          return cached;
+        }
+        await gate;
+        return toResponse(request, await run());
       });
     } catch (error) {
       response = errorResponse(error, requestId, { method: request.method, path: safePath(request) });
     }
+    for (const [name, value] of Object.entries(limitHeaders)) if (!response.headers.has(name)) response.headers.set(name, value);
     return finish(request, response, {
       requestId,
       authenticated: policy.auth !== "public",
-      serverTiming: serverTiming(scope, timing.authMs, performance.now() - started),
+      serverTiming: serverTiming(scope, timing, performance.now() - started),
       logFields: {
         method: request.method,
         path: safePath(request),
         status: response.status,
         ms: round(performance.now() - started),
         dbTrips: scope.db,
+        redisTrips: scope.redis,
+        cache: timing.cache,
         tenantId: auth?.tenant.id,
         userId: auth?.userId,
       },
     });
   };
+}
+
+/** Failed token checks count against the caller's IP; past the limit they get 429 instead of 401. */
+async function rejectAuthFailure(request: Request, error: unknown): Promise<never> {
+  if (error instanceof ApiError && error.code === "unauthorized") await limit("auth", `ip:${clientIp(request)}`);
+  throw error;
+}
+
+/** What a cached response is keyed on besides the tenant: the route and its parsed, sorted inputs. */
+function cacheIdentity(pattern: string, params: unknown, query: unknown): string {
+  return JSON.stringify([pattern, sorted(params), sorted(query)]);
+}
+
+function sorted(value: unknown): unknown {
+  if (typeof value !== "object" || value === null) return value ?? null;
+  return Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** A handler's result as plain data (status, headers, JSON text), the form the cache stores. */
+async function render(result: unknown): Promise<Rendered> {
+  if (result instanceof Response) return { status: result.status, headers: Object.fromEntries(result.headers), body: await result.text() };
+  if (!isReply(result)) return { status: 200, headers: {}, body: JSON.stringify(result ?? null) };
+  const headers = { ...result.headers };
+  if (result.version !== undefined) headers.ETag = etagFor(result.version);
+  return { status: result.status, headers, body: result.body === undefined ? undefined : JSON.stringify(result.body) };
+}
+
+function fromRendered(request: Request, rendered: Rendered): Response {
+  const headers = new Headers(rendered.headers);
+  const etag = headers.get("etag");
+  if (etag && request.method === "GET" && matchesIfNoneMatch(request, etag)) return new Response(null, { status: 304, headers });
+  if (rendered.body === undefined) return new Response(null, { status: rendered.status, headers });
+  if (!headers.has("content-type")) headers.set("content-type", "application/json");
+  return new Response(rendered.body, { status: rendered.status, headers });
 }
 
 /** The OPTIONS export of every route file: CORS preflight. */
@@ -146,8 +220,11 @@ function finish(request: Request, response: Response, meta: { requestId: string;
   return new Response(response.body, { status, statusText: response.statusText, headers });
 }
 
-function serverTiming(scope: RoundTripScope, authMs: number, totalMs: number): string {
-  return [`db;dur=${round(scope.dbMs)};desc="trips=${scope.db}"`, `auth;dur=${round(authMs)}`, `total;dur=${round(totalMs)}`].join(", ");
+function serverTiming(scope: RoundTripScope, timing: { authMs: number; cacheMs: number; cache?: CacheState }, totalMs: number): string {
+  const entries = [`db;dur=${round(scope.dbMs)};desc="trips=${scope.db}"`, `auth;dur=${round(timing.authMs)}`, `total;dur=${round(totalMs)}`];
+  entries.push(`redis;dur=${round(scope.redisMs)};desc="trips=${scope.redis}"`);
+  if (timing.cache) entries.push(`cache;dur=${round(timing.cacheMs)};desc="${timing.cache}"`);
+  return entries.join(", ");
 }
 
 function safePath(request: Request): string {

@@ -6,6 +6,7 @@ import * as items from "../items/repo.js";
 import { getBlobStore } from "../platform/blob.js";
 import { log } from "../platform/log.js";
 import { waitUntil } from "../platform/wait-until.js";
+import { invalidate } from "../cache/response-cache.js";
 import { forgetDeletions, noteFailedDeletions, pendingDeletions } from "./repo.js";
 import { IMAGE_TYPES, isImageType, sniffImage } from "./sniff.js";
 
@@ -35,6 +36,7 @@ async function attach(auth: AuthContext, itemId: string, url: string | null) {
   const outcome = await items.setItemImage(db, auth.tenant.id, itemId, url);
   if (!("item" in outcome)) return undefined;
   waitUntil(deleteQueuedBlobs(outcome.queued), "delete replaced image");
+  await invalidate(auth.tenant.id, ["items"]);
   return outcome.item;
 }
 
@@ -136,7 +138,10 @@ export async function clientUpload(request: Request, itemId: string, body: { typ
         }
         const { db } = await getDb();
         const outcome = await items.setItemImage(db, claimed.tenantId, itemId, blob.url);
-        if ("item" in outcome) waitUntil(deleteQueuedBlobs(outcome.queued), "delete replaced image");
+        if ("item" in outcome) {
+          waitUntil(deleteQueuedBlobs(outcome.queued), "delete replaced image");
+          await invalidate(claimed.tenantId, ["items"]);
+        }
       },
     });
   } catch (error) {

@@ -2,6 +2,7 @@ import { getDb } from "../../db/client.js";
 import { classifyDbError } from "../../db/errors.js";
 import { newId } from "../../db/ids.js";
 import type { Tenant } from "../auth/session.js";
+import { invalidate } from "../cache/response-cache.js";
 import { conflict, notFound, staleVersion, type ApiError } from "../http/errors.js";
 import { page } from "../http/inputs.js";
 import { deleteQueuedBlobs } from "../images/service.js";
@@ -31,6 +32,12 @@ function settle(outcome: repo.Guarded, wrongState: () => ApiError): repo.Item {
 
 const deletedIsMissing = () => notFound("Item");
 
+/** Every cached items response of the tenant goes stale before the write is answered. */
+async function changed<T>(tenant: Tenant, result: T): Promise<T> {
+  await invalidate(tenant.id, ["items"]);
+  return result;
+}
+
 export async function listItems(tenant: Tenant, input: ItemListInput) {
   const { db } = await getDb();
   const { items, total } = await repo.listLiveItems(db, tenant.id, input);
@@ -52,22 +59,22 @@ export async function getItem(tenant: Tenant, id: string) {
 
 export async function createItem(tenant: Tenant, input: ItemCreateInput) {
   const { db } = await getDb();
-  return withSkuCheck(() => repo.insertItem(db, tenant.id, newId(), input));
+  return changed(tenant, await withSkuCheck(() => repo.insertItem(db, tenant.id, newId(), input)));
 }
 
 export async function updateItem(tenant: Tenant, id: string, input: ItemUpdateInput, expectedVersion: number | undefined) {
   const { db } = await getDb();
-  return settle(await withSkuCheck(() => repo.updateLiveItem(db, tenant.id, id, input, expectedVersion)), deletedIsMissing);
+  return changed(tenant, settle(await withSkuCheck(() => repo.updateLiveItem(db, tenant.id, id, input, expectedVersion)), deletedIsMissing));
 }
 
 export async function deleteItem(tenant: Tenant, id: string, expectedVersion: number | undefined) {
   const { db } = await getDb();
-  return settle(await repo.softDeleteItem(db, tenant.id, id, expectedVersion), deletedIsMissing);
+  return changed(tenant, settle(await repo.softDeleteItem(db, tenant.id, id, expectedVersion), deletedIsMissing));
 }
 
 export async function restoreItem(tenant: Tenant, id: string, expectedVersion: number | undefined) {
   const { db } = await getDb();
-  return settle(await withSkuCheck(() => repo.restoreItem(db, tenant.id, id, expectedVersion)), () => conflict("The item is not deleted."));
+  return changed(tenant, settle(await withSkuCheck(() => repo.restoreItem(db, tenant.id, id, expectedVersion)), () => conflict("The item is not deleted.")));
 }
 
 export async function purgeItem(tenant: Tenant, id: string, expectedVersion: number | undefined) {
@@ -82,4 +89,5 @@ export async function purgeItem(tenant: Tenant, id: string, expectedVersion: num
   }
   settle(outcome, () => conflict("Only a soft-deleted item can be deleted permanently; delete it first."));
   if ("item" in outcome) waitUntil(deleteQueuedBlobs(outcome.queued), "delete purged item's image");
+  await changed(tenant, undefined);
 }

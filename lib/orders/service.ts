@@ -6,6 +6,7 @@ import { toNumber } from "../../db/values.js";
 import type { AuthContext, Tenant } from "../auth/session.js";
 import { ApiError, notFound, staleVersion, type ErrorDetail } from "../http/errors.js";
 import { findReplay, replayOutcome, type IdempotencyRequest } from "../idempotency/keys.js";
+import { invalidate } from "../cache/response-cache.js";
 import type { Order } from "./json.js";
 import * as list from "./list.js";
 import * as repo from "./repo.js";
@@ -34,6 +35,9 @@ export function mergeLines(lines: OrderLine[]): { merged: OrderLine[]; positions
   });
   return { merged, positions };
 }
+
+// Orders embed customers, and every stock change shows in items: cached reads of all three go stale.
+const STOCK_MOVED = ["orders", "items", "customers"];
 
 /** Turns a rule raised inside a write (tally_fail) into the API's answer. */
 function ruleError(error: unknown, positions: number[] = []): unknown {
@@ -118,6 +122,7 @@ export async function createOrder(auth: AuthContext, input: OrderCreateInput, id
   );
   const replay = await replayed(auth.tenant, written, idempotency);
   if (replay) return replay;
+  await invalidate(auth.tenant.id, STOCK_MOVED);
   return { order: written.order!, replayed: false };
 }
 
@@ -176,6 +181,7 @@ export async function updateOrder(auth: AuthContext, id: string, input: Omit<Ord
     lines?.positions,
   );
   if (!order) throw refusal(row, expected, input.items ? "have its lines changed (only pending or confirmed orders can)" : "be edited");
+  await invalidate(auth.tenant.id, STOCK_MOVED);
   return order;
 }
 
@@ -186,6 +192,7 @@ export async function cancelOrder(auth: AuthContext, id: string, expected: numbe
   const replay = await replayed(auth.tenant, written, idempotency);
   if (replay) return replay;
   if (!order) throw refusal(row, expected, "be cancelled");
+  await invalidate(auth.tenant.id, STOCK_MOVED);
   return { order, replayed: false };
 }
 
@@ -207,6 +214,7 @@ export async function changeStatus(auth: AuthContext, id: string, status: string
     }
     throw refused;
   }
+  await invalidate(auth.tenant.id, ["orders"]);
   return order;
 }
 

@@ -23,5 +23,17 @@ export const config = {
   authCacheTtlMs: () => int(process.env.AUTH_CACHE_TTL_MS, 60_000),
   /** Clock skew accepted on exp/nbf/iat. */
   clockToleranceSeconds: () => int(process.env.AUTH_CLOCK_TOLERANCE_S, 30),
+  /** Deadline for one Redis round trip; past it the request is served from Postgres. */
+  redisTimeoutMs: () => int(process.env.REDIS_TIMEOUT_MS, 300),
+  redisKeyPrefix: () => process.env.REDIS_KEY_PREFIX || "tally",
+  /** Requests per window per user on authenticated routes. */
+  rateLimitApi: () => int(process.env.RATE_LIMIT_API, 300),
+  /** Requests per window per IP on public routes. */
+  rateLimitPublic: () => int(process.env.RATE_LIMIT_PUBLIC, 30),
+  /** Failed authentications (401) per window per IP before further attempts get 429. */
+  rateLimitAuthFailures: () => int(process.env.RATE_LIMIT_AUTH_FAILURES, 20),
+  rateLimitWindowSeconds: () => Math.max(1, int(process.env.RATE_LIMIT_WINDOW_S, 60)),
+  /** What to do when the limiter cannot reach Redis: "open" lets requests through, "closed" answers 503. */
+  rateLimitFail: (): "open" | "closed" => (process.env.RATE_LIMIT_FAIL === "closed" ? "closed" : "open"),
   logLevel: () => process.env.LOG_LEVEL || (isProduction() ? "info" : "info"),
 };

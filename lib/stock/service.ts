@@ -5,6 +5,7 @@ import type { AuthContext, Tenant } from "../auth/session.js";
 import { ApiError, notFound } from "../http/errors.js";
 import { page } from "../http/inputs.js";
 import { findReplay, replayOutcome, type IdempotencyRequest } from "../idempotency/keys.js";
+import { invalidate } from "../cache/response-cache.js";
 import * as repo from "./repo.js";
 import type { StockAdjustmentInput } from "./schemas.js";
 
@@ -20,7 +21,10 @@ export async function adjustStock(auth: AuthContext, itemId: string, input: Stoc
     if (!earlier) throw new ApiError("conflict", "A request with this Idempotency-Key is still in progress; retry shortly.", undefined, { "Retry-After": "1" });
     return { ...earlier, replayed: true };
   }
-  if (item && movement) return { item, movement, replayed: false };
+  if (item && movement) {
+    await invalidate(auth.tenant.id, ["items"]);
+    return { item, movement, replayed: false };
+  }
   if (row.current_stock === null || row.current_stock === undefined) throw notFound("Item");
   const available = Number(row.current_stock);
   throw new ApiError("insufficient_stock", `Stock cannot go below zero (${available} in stock).`, [

@@ -14,6 +14,12 @@ export interface RouteSpec {
   /** Builds a concrete path for a resource owned by `tenant` (default: the pattern itself). */
   target?: (db: Db, tenant: TestTenant) => Promise<string>;
   body?: unknown;
+  /** Status of a successful call with valid input (default 200); the outage test walks every route. */
+  success?: number;
+  /** A valid body that needs fixtures (default: `body`). */
+  validBody?: (db: Db, tenant: TestTenant) => Promise<unknown>;
+  /** Not part of the walk with valid input (routes driven by another party's protocol). */
+  walk?: false;
   /** A non-JSON body (image uploads), sent with its content type. */
   raw?: () => { bytes: Uint8Array; contentType: string };
   invalid?: { body: unknown; paths: string[] };
@@ -32,6 +38,8 @@ export const ROUTES: RouteSpec[] = [
     pattern: "/api/items",
     role: "admin",
     body: SAMPLE_ITEM,
+    success: 201,
+    validBody: async () => ({ ...SAMPLE_ITEM, sku: null }),
     invalid: { body: { name: "", priceCents: -5, stock: 1.5, sku: "x".repeat(51), extra: true }, paths: ["name", "priceCents", "stock", "sku", "extra"] },
   },
   { method: "GET", pattern: "/api/items/deleted", role: "staff" },
@@ -46,27 +54,29 @@ export const ROUTES: RouteSpec[] = [
   },
   { method: "DELETE", pattern: "/api/items/[id]", role: "admin", target: liveItem },
   { method: "POST", pattern: "/api/items/[id]/restore", role: "admin", target: async (db, t) => `${await deletedItem(db, t)}/restore` },
-  { method: "DELETE", pattern: "/api/items/[id]/permanent", role: "admin", target: async (db, t) => `${await deletedItem(db, t)}/permanent` },
+  { method: "DELETE", pattern: "/api/items/[id]/permanent", role: "admin", target: async (db, t) => `${await deletedItem(db, t)}/permanent`, success: 204 },
   {
     method: "POST",
     pattern: "/api/items/[id]/stock-adjustments",
     role: "admin",
     target: async (db, t) => `${await liveItem(db, t)}/stock-adjustments`,
     body: { delta: 5, reason: "Recount" },
+    success: 201,
     invalid: { body: { delta: 0, reason: "", note: 1 }, paths: ["delta", "reason", "note"] },
   },
   { method: "PUT", pattern: "/api/items/[id]/image", role: "admin", target: async (db, t) => `${await liveItem(db, t)}/image`, raw: () => ({ bytes: makePng(), contentType: "image/png" }) },
   { method: "DELETE", pattern: "/api/items/[id]/image", role: "admin", target: async (db, t) => `${await liveItem(db, t)}/image` },
-  { method: "POST", pattern: "/api/items/[id]/image/upload", role: "public" },
+  { method: "POST", pattern: "/api/items/[id]/image/upload", role: "public", walk: false },
   {
     method: "POST",
     pattern: "/api/items/[id]/image/complete",
     role: "admin",
     target: async (db, t) => `${await liveItem(db, t)}/image/complete`,
     body: { url: "http://127.0.0.1:3000/api/dev/blob?pathname=x.png" },
+    walk: false,
     invalid: { body: { url: "not a url", extra: 1 }, paths: ["url", "extra"] },
   },
-  { method: "GET", pattern: "/api/dev/blob", role: "public" },
+  { method: "GET", pattern: "/api/dev/blob", role: "public", walk: false },
   { method: "GET", pattern: "/api/cron/blob-cleanup", role: "cron" },
   { method: "GET", pattern: "/api/items/[id]/stock-movements", role: "staff", target: async (db, t) => `${await liveItem(db, t)}/stock-movements` },
   { method: "GET", pattern: "/api/customers", role: "staff" },
@@ -75,6 +85,7 @@ export const ROUTES: RouteSpec[] = [
     pattern: "/api/customers",
     role: "staff",
     body: { name: "Dana", phone: "+44 20 7946 0000" },
+    success: 201,
     invalid: { body: { name: "", phone: "call me", email: "nope" }, paths: ["name", "phone", "email"] },
   },
   { method: "GET", pattern: "/api/customers/[id]", role: "staff", target: customer },
@@ -92,6 +103,8 @@ export const ROUTES: RouteSpec[] = [
     pattern: "/api/orders",
     role: "staff",
     body: { channel: "instagram", items: [{ itemId: "01a20813-0118-73be-a81c-b59c7a651c18", quantity: 1 }] },
+    validBody: async (db, t) => ({ channel: "instagram", items: [{ itemId: await insertItem(db, t.id), quantity: 1 }] }),
+    success: 201,
     invalid: { body: { channel: "fax", items: [{ itemId: "x", quantity: 0 }], priority: "asap" }, paths: ["channel", "items.0.itemId", "items.0.quantity", "priority"] },
   },
   { method: "GET", pattern: "/api/orders/all", role: "staff" },
@@ -120,7 +133,8 @@ export const ROUTES: RouteSpec[] = [
     pattern: "/api/members",
     role: "admin",
     body: { email: "new.person@example.com", role: "staff" },
+    success: 201,
     invalid: { body: { email: "not-an-email", role: "king" }, paths: ["email", "role"] },
   },
-  { method: "DELETE", pattern: "/api/members/[userId]", role: "admin", target: async (_db, t) => `/api/members/${t.users.staff.id}` },
+  { method: "DELETE", pattern: "/api/members/[userId]", role: "admin", target: async (_db, t) => `/api/members/${t.users.staff.id}`, success: 204 },
 ];

@@ -15,6 +15,10 @@ export interface CallResult {
   text: string;
   /** Database round trips the request made, as the driver counted them (from Server-Timing). */
   dbTrips: number;
+  /** Redis round trips charged to the request (from Server-Timing). */
+  redisTrips: number;
+  /** hit | miss | bypass on cached routes (from Server-Timing). */
+  cache: string | undefined;
 }
 
 let shared: LocalApp | undefined;
@@ -39,8 +43,11 @@ export async function call(method: string, path: string, options: CallOptions = 
   } catch {
     json = undefined;
   }
-  const trips = /db;dur=[\d.]+;desc="trips=(\d+)"/.exec(response.headers.get("server-timing") ?? "");
-  return { status: response.status, headers: response.headers, json, text, dbTrips: trips ? Number(trips[1]) : Number.NaN };
+  const timing = response.headers.get("server-timing") ?? "";
+  const trips = /db;dur=[\d.]+;desc="trips=(\d+)"/.exec(timing);
+  const redisTrips = /redis;dur=[\d.]+;desc="trips=(\d+)"/.exec(timing);
+  const cache = /cache;dur=[\d.]+;desc="(\w+)"/.exec(timing)?.[1];
+  return { status: response.status, headers: response.headers, json, text, dbTrips: trips ? Number(trips[1]) : Number.NaN, redisTrips: redisTrips ? Number(redisTrips[1]) : Number.NaN, cache };
 }
 
 /** Asserts the one error shape and returns the error object. */

@@ -15,4 +15,5 @@ export default async function setup() {
   // Locally the real-Postgres suites are optional; in CI skipping them would hide failures.
   if (process.env.CI && !url) throw new Error("CI must set TEST_DATABASE_URL (see .ci/run)");
   if (url) await migrate({ url });
+  if (process.env.CI && !process.env.TEST_REDIS_URL) throw new Error("CI must set TEST_REDIS_URL (see .ci/run)");
 }

@@ -7,7 +7,7 @@ import { deleteItem, getItem, updateItem } from "../../../lib/items/service.js";
 
 const path = "/api/items/[id]";
 
-export const GET = route(path, { auth: "staff", params: IdParams }, async ({ auth, params }) => {
+export const GET = route(path, { auth: "staff", params: IdParams, cache: { ttl: 86400, tags: ["items"] } }, async ({ auth, params }) => {
   const item = await getItem(auth.tenant, params.id);
   return reply(item, { version: item.version });
 });

@@ -3,7 +3,7 @@ import { route, preflight } from "../../../lib/http/route.js";
 import { MovementListQuery } from "../../../lib/stock/schemas.js";
 import { listMovements } from "../../../lib/stock/service.js";
 
-export const GET = route("/api/items/[id]/stock-movements", { auth: "staff", params: IdParams, query: MovementListQuery }, ({ auth, params, query }) =>
+export const GET = route("/api/items/[id]/stock-movements", { auth: "staff", params: IdParams, query: MovementListQuery, cache: { ttl: 86400, tags: ["items"] } }, ({ auth, params, query }) =>
   listMovements(auth.tenant, params.id, query),
 );
 

@@ -7,7 +7,7 @@ import { getOrder, updateOrder } from "../../../lib/orders/service.js";
 
 const path = "/api/orders/[id]";
 
-export const GET = route(path, { auth: "staff", params: IdParams }, async ({ auth, params }) => {
+export const GET = route(path, { auth: "staff", params: IdParams, cache: { ttl: 86400, tags: ["orders"] } }, async ({ auth, params }) => {
   const order = await getOrder(auth.tenant, params.id);
   return reply(order, { version: order.version });
 });

@@ -1,0 +1,248 @@
+import { createHash } from "node:crypto";
+import { log } from "../platform/log.js";
+import { getRedis, redisGeneration } from "../platform/redis.js";
+import { waitUntil } from "../platform/wait-until.js";
+import { memoryStore, type CacheStore, type EntryKeys, type Lookup } from "./store.js";
+
+export interface CachePolicy {
+  /** Seconds an entry lives. */
+  ttl: number;
+  /** Domain tags whose writes invalidate the entry (see invalidate()). */
+  tags: string[];
+}
+
+/** A response as the cache keeps it. */
+export interface Rendered {
+  status: number;
+  headers: Record<string, string>;
+  /** JSON text. */
+  body?: string;
+}
+
+export type CacheState = "hit" | "miss" | "bypass";
+
+const LOCK_MS = 3_000;
+// How a caller that finds another instance filling the key waits: a couple of short polls, then
+// it reads Postgres itself rather than keep the user waiting.
+const POLL_DELAYS_MS = [40, 80];
+
+type FlightResult = { stamp: string; rendered: Rendered } | { stamp: string; error: unknown };
+interface Flight {
+  done: Promise<FlightResult | undefined>;
+  settle(result: FlightResult | undefined): void;
+}
+
+/**
+ * One instance's response cache: the store (shared with other instances through Redis) plus the
+ * in-flight computations of this instance, so concurrent misses for one key share one query.
+ */
+export function createResponseCache(storeFor: () => Promise<CacheStore>) {
+  const flights = new Map<string, Flight>();
+  // Version bumps that have not reached the store (Redis was down when the write happened). They
+  // ride along with this instance's next lookup for the tenant, ahead of it in the same pipeline,
+  // so entries from before the write cannot come back once Redis does.
+  const unsynced = new Map<string, Set<string>>();
+
+  function syncVersions(store: CacheStore, tenantId: string): Promise<void> | undefined {
+    const tags = unsynced.get(tenantId);
+    if (!tags?.size) return undefined;
+    const sending = [...tags];
+    return store.bump(keysFor(store, tenantId, "").versions, sending).then(() => {
+      for (const tag of sending) tags.delete(tag);
+      if (tags.size === 0) unsynced.delete(tenantId);
+    });
+  }
+
+  function keysFor(store: CacheStore, tenantId: string, identity: string): EntryKeys {
+    // The {tenant} hash tag keeps a tenant's keys in one cluster slot, as the lookup script needs.
+    const base = `${store.prefix}:{${tenantId}}`;
+    const digest = createHash("sha256").update(identity).digest("base64url").slice(0, 32);
+    return { versions: `${base}:tags`, entry: `${base}:c:${digest}`, lock: `${base}:c:${digest}:lock` };
+  }
+
+  /**
+   * Serves `compute()` through the cache. `gate` is the caller's rate-limit verdict, already in
+   * flight: awaiting it together with the lookup puts both in the same Redis round trip, and a
+   * rejected gate means the database is never touched.
+   */
+  async function serve(tenantId: string, identity: string, policy: CachePolicy, gate: Promise<unknown>, compute: () => Promise<Rendered>): Promise<{ rendered: Rendered; state: CacheState }> {
+    const store = await storeFor();
+    const keys = keysFor(store, tenantId, identity);
+    const flightKey = `${tenantId}\u0000${keys.entry}`;
+    // The first caller for a key in this instance leads; later ones follow its computation. Taking
+    // the role before the lookup (not after) keeps it deterministic: the leader's lookup is also the
+    // first to reach Redis, so it is the one that gets the fill lock.
+    const leading = flights.get(flightKey);
+    const flight = leading ? undefined : newFlight();
+    if (flight) flights.set(flightKey, flight);
+    const release = (result?: FlightResult) => {
+      if (flight && flights.get(flightKey) === flight) flights.delete(flightKey);
+      flight?.settle(result);
+    };
+
+    void syncVersions(store, tenantId)?.catch(() => {});
+    const lookup = store.lookup(keys, [...policy.tags].sort(), LOCK_MS).catch((error: unknown) => {
+      log("warn", "cache unavailable, reading through", { error: String(error) });
+      return undefined;
+    });
+    let found: Lookup | undefined;
+    try {
+      [, found] = await Promise.all([gate, lookup]);
+    } catch (error) {
+      // Refused by the rate limiter: hand back a lock we may have taken and let followers go on.
+      void lookup.then((f) => f?.state === "lock" && waitUntil(store.release(keys), "cache lock release"));
+      release();
+      throw error;
+    }
+    const stamp = found?.stamp ?? "";
+    if (found?.state === "hit") {
+      const rendered = parse(found.payload);
+      if (rendered) {
+        release({ stamp, rendered });
+        return { rendered, state: "hit" };
+      }
+    }
+    const missState: CacheState = found ? "miss" : "bypass";
+
+    if (leading) {
+      const shared = await leading.done;
+      // Only a computation that saw the same tag versions may answer for us; one that started
+      // before a write we already know about would be a stale read.
+      if (shared && shared.stamp === stamp) {
+        if (found?.state === "lock") finishFill(store, keys, shared, policy.ttl);
+        if ("error" in shared) throw shared.error;
+        return { rendered: shared.rendered, state: missState };
+      }
+    }
+
+    let result: FlightResult | undefined;
+    try {
+      if (found?.state === "wait") {
+        const filled = await pollForFill(store, keys, stamp);
+        if (filled) {
+          result = { stamp, rendered: filled };
+          return { rendered: filled, state: "hit" };
+        }
+      }
+      try {
+        result = { stamp, rendered: await compute() };
+      } catch (error) {
+        result = { stamp, error };
+        throw error;
+      }
+      return { rendered: result.rendered, state: missState };
+    } finally {
+      release(result);
+      if (found?.state === "lock") finishFill(store, keys, result ?? { stamp, error: undefined }, policy.ttl);
+    }
+  }
+
+  async function pollForFill(store: CacheStore, keys: EntryKeys, stamp: string): Promise<Rendered | undefined> {
+    for (const delay of POLL_DELAYS_MS) {
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      const payload = await store.peek(keys, stamp).catch(() => undefined);
+      const rendered = payload === undefined ? undefined : parse(payload);
+      if (rendered) return rendered;
+    }
+    return undefined;
+  }
+
+  /** After the response: store a valid result and release the lock (one round trip), or just release. */
+  function finishFill(store: CacheStore, keys: EntryKeys, result: FlightResult, ttl: number) {
+    const storable = "rendered" in result && isCacheable(result.rendered);
+    waitUntil(storable ? store.fill(keys, result.stamp, JSON.stringify(result.rendered), ttl) : store.release(keys), "cache fill");
+  }
+
+  /** Makes every cached response carrying one of `tags` for this tenant stale, in O(1). */
+  async function invalidate(tenantId: string, tags: string[]): Promise<void> {
+    const store = await storeFor();
+    // Reads already running in this instance saw the old data; nobody may join them now.
+    for (const key of flights.keys()) if (key.startsWith(`${tenantId}\u0000`)) flights.delete(key);
+    const pending = unsynced.get(tenantId) ?? new Set<string>();
+    for (const tag of tags) pending.add(tag);
+    unsynced.set(tenantId, pending);
+    await syncVersions(store, tenantId);
+  }
+
+  async function health(): Promise<{ status: "ok" | "degraded"; mode: "memory" | "redis" }> {
+    const store = await storeFor();
+    try {
+      await store.ping();
+      return { status: "ok", mode: store.mode };
+    } catch {
+      return { status: "degraded", mode: store.mode };
+    }
+  }
+
+  return { serve, invalidate, health };
+}
+
+function newFlight(): Flight {
+  let settle!: Flight["settle"];
+  const done = new Promise<FlightResult | undefined>((resolve) => (settle = resolve));
+  return { done, settle };
+}
+
+/** A stored entry; its body was validated before it was stored, so only the envelope is checked. */
+function parse(payload: string): Rendered | undefined {
+  try {
+    const rendered = JSON.parse(payload) as Rendered;
+    return rendered.status >= 200 && rendered.status < 300 && typeof rendered.body === "string" ? rendered : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Only successful JSON bodies are cached, and a body that claims to be a page must be a whole one:
+ * a bug or a half-built response must not be served for a day.
+ */
+export function isCacheable(rendered: Rendered): boolean {
+  if (rendered.status < 200 || rendered.status >= 300 || rendered.body === undefined) return false;
+  let body: unknown;
+  try {
+    body = JSON.parse(rendered.body);
+  } catch {
+    return false;
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return false;
+  const { items, pagination } = body as { items?: unknown; pagination?: Record<string, unknown> };
+  if ("items" in body && !Array.isArray(items)) return false;
+  if (!("pagination" in body)) return true;
+  if (!Array.isArray(items) || typeof pagination !== "object" || pagination === null) return false;
+  return ["page", "limit", "total", "totalPages"].every((k) => Number.isInteger(pagination[k]));
+}
+
+// The instance's cache, rebuilt only when the Redis client is swapped (tests, bench).
+const slot = globalThis as typeof globalThis & { __tallyCache?: { generation: number; cache: ReturnType<typeof createResponseCache> } };
+
+async function currentStore(): Promise<CacheStore> {
+  const handle = await getRedis();
+  if (!handle) return memoryStore();
+  const { redisStore } = await import("./redis-store.js");
+  return redisStore(handle);
+}
+
+export function responseCache(): ReturnType<typeof createResponseCache> {
+  const generation = redisGeneration();
+  if (slot.__tallyCache?.generation !== generation) {
+    const store = currentStore();
+    slot.__tallyCache = { generation, cache: createResponseCache(() => store) };
+  }
+  return slot.__tallyCache.cache;
+}
+
+/**
+ * Called by every write path after its database write commits and before it answers, so the
+ * caller's next read sees the change. A Redis failure does not fail the write (it is committed):
+ * the bump is logged, retried in the background, and sent ahead of this instance's next lookup.
+ */
+export async function invalidate(tenantId: string, tags: string[]): Promise<void> {
+  const cache = responseCache();
+  try {
+    await cache.invalidate(tenantId, tags);
+  } catch (error) {
+    log("error", "cache invalidation failed", { tenantId, tags, error: String(error) });
+    waitUntil(new Promise((resolve) => setTimeout(resolve, 1000)).then(() => cache.invalidate(tenantId, [])), "cache invalidation retry");
+  }
+}
