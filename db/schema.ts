@@ -12,10 +12,9 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 
-// Roles and other closed sets are text + CHECK rather than Postgres enums: adding a value to an enum
-// cannot run inside a transaction on older servers, and a CHECK is trivially migrated.
-export const ROLES = ["owner", "admin", "staff"] as const;
-export type Role = (typeof ROLES)[number];
+import type { Role } from "./enums.js";
+
+export * from "./enums.js";
 
 const timestamps = {
   createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
@@ -97,10 +96,6 @@ export const items = pgTable(
   ],
 );
 
-export const CHANNELS = ["instagram", "facebook", "whatsapp", "call", "offline", "web"] as const;
-export const ORDER_STATUSES = ["pending", "confirmed", "preparing", "ready", "completed", "cancelled"] as const;
-export const PRIORITIES = ["low", "normal", "high", "urgent"] as const;
-export const MOVEMENT_REASONS = ["order", "cancel", "edit", "adjustment"] as const;
 
 export const customers = pgTable(
   "customers",

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { CHANNELS, ORDER_STATUSES, PRIORITIES } from "../../db/schema.js";
+import { CHANNELS, ORDER_STATUSES, PRIORITIES } from "../../db/enums.js";
 import { limitField, optionalText, pageField, requiredText, uuid } from "../http/inputs.js";
 import { CustomerFields } from "../customers/schemas.js";
 
