@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm/sql/sql";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { atomic } from "../db/atomic.js";
 import { newId } from "../db/ids.js";
 import { forgetPrincipals } from "../lib/auth/session.js";
@@ -110,6 +110,21 @@ describe("authentication and tenancy", () => {
     expect((await call("GET", "/api/items", { token: t.users.staff.token })).status).toBe(200);
     expect((await call("DELETE", `/api/members/${t.users.staff.id}`, { token: t.users.admin.token })).status).toBe(204);
     expect((await call("GET", "/api/items", { token: t.users.staff.token })).status).toBe(403);
+  });
+
+  it("remembers a verified token only until it expires (plus no clock tolerance)", async () => {
+    const t = await ctx.tenant();
+    const token = await tokenFor(t.users.staff.subject, undefined, { ttlSeconds: 120 });
+    expect((await call("GET", "/api/items", { token })).status).toBe(200);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Date.now() + 60_000);
+      expect((await call("GET", "/api/items", { token })).status).toBe(200);
+      vi.setSystemTime(Date.now() + 61_000 + 31_000);
+      expect((await call("GET", "/api/items", { token })).status).toBe(401);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("refuses an expired dev token and accepts a fresh one", async () => {

@@ -14,6 +14,8 @@ export interface Identity {
   email: string | null;
   emailVerified: boolean;
   name: string | null;
+  /** Seconds since the epoch (the token's exp). */
+  expiresAt: number;
 }
 
 const GOOGLE_ISSUERS = ["https://accounts.google.com", "accounts.google.com"];
@@ -39,8 +41,27 @@ export function assertAuthConfigured(): void {
   }
 }
 
+// Verified tokens, remembered until they expire: checking a signature on every request was a fifth
+// of a cached GET's CPU. An entry is only trusted under the configuration that verified it (dev
+// secret, accepted audiences, production or not), so changing any of those forgets it.
+const MAX_VERIFIED = 5_000;
+const verified = ((globalThis as typeof globalThis & { __tallyVerified?: Map<string, { identity: Identity; expiresAt: number; config: string }> }).__tallyVerified ??= new Map());
+
+function configFingerprint(): string {
+  return `${isProduction()}|${config.devAuthSecret() ?? ""}|${config.googleClientIds().join(",")}`;
+}
+
 export async function verifyBearer(token: string): Promise<Identity> {
   assertAuthConfigured();
+  const known = verified.get(token);
+  if (known && known.expiresAt > Date.now() && known.config === configFingerprint()) return known.identity;
+  const identity = await verifySignature(token);
+  if (verified.size >= MAX_VERIFIED) verified.delete(verified.keys().next().value!);
+  verified.set(token, { identity, expiresAt: identity.expiresAt * 1000, config: configFingerprint() });
+  return identity;
+}
+
+async function verifySignature(token: string): Promise<Identity> {
   let issuer: string | undefined;
   try {
     issuer = decodeJwt(token).iss;
@@ -56,6 +77,7 @@ export async function verifyBearer(token: string): Promise<Identity> {
       email: typeof payload.email === "string" ? payload.email.toLowerCase() : null,
       emailVerified: payload.email_verified === true || payload.email_verified === "true",
       name: typeof payload.name === "string" ? payload.name : null,
+      expiresAt: payload.exp!,
     };
   } catch (error) {
     if (error instanceof ApiError && error.code !== "unauthorized") throw error;
