@@ -51,6 +51,14 @@ describe.each(cacheTargets())("rate limiting on %s", (cacheName) => {
     expect((await call("POST", "/api/items", { token: t.users.admin.token, body: { name: "Other user", priceCents: 1 } })).status).toBe(201);
   });
 
+  it("counts malformed requests too: bad input does not get around the limit", async () => {
+    const t = await ctx.tenant();
+    const token = t.users.admin.token;
+    for (let i = 0; i < 5; i++) expect((await call("POST", "/api/items", { token, rawBody: "{not json" })).status).toBe(400);
+    const refused = await call("POST", "/api/items", { token, body: { name: "Valid", priceCents: 1 } });
+    expect(refused.status).toBe(429);
+  });
+
   it("counts exactly under 50 concurrent requests", async () => {
     const t = await ctx.tenant();
     const results = await Promise.all(Array.from({ length: 50 }, () => call("GET", "/api/items", { token: t.users.staff.token })));

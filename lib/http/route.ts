@@ -86,6 +86,13 @@ export function route<A extends Role | "public" | "cron", P extends Schema | und
           auth = await authenticate(request, policy.auth as Role).catch((error) => rejectAuthFailure(request, error));
           timing.authMs = performance.now() - authStart;
         }
+        // The user is known only now (token checks need no I/O on a warm instance), so the limit is
+        // checked here, before input parsing so malformed requests count too — and for cached GETs
+        // it rides in the same Redis round trip as the cache lookup (it is sent in this same turn).
+        const gate = limitPolicy === false ? Promise.resolve() : limit(limitPolicy, auth ? `user:${auth.userId}` : `ip:${clientIp(request)}`).then((h) => void Object.assign(limitHeaders, h));
+        // Awaited below (alone or beside the cache lookup); this only keeps an early refusal from
+        // counting as an unhandled rejection meanwhile.
+        gate.catch(() => {});
         const url = new URL(request.url);
         // Vercel also passes dynamic segments as query parameters, and a client's own ?id= wins
         // there; so params come from the pathname only.
@@ -94,12 +101,6 @@ export function route<A extends Role | "public" | "cron", P extends Schema | und
         const params = policy.params ? parseInput(policy.params, rawParams, "params") : rawParams;
         const query = policy.query ? parseInput(policy.query, Object.fromEntries(url.searchParams), "query") : undefined;
         const body = policy.body ? parseInput(policy.body, await readJsonBody(request, policy.maxBodyBytes ?? config.maxJsonBodyBytes()), "body") : undefined;
-        // The user is known only now (token checks need no I/O on a warm instance), so the limit is
-        // checked here — and for cached GETs in the same Redis round trip as the cache lookup.
-        const gate = limitPolicy === false ? Promise.resolve() : limit(limitPolicy, auth ? `user:${auth.userId}` : `ip:${clientIp(request)}`).then((h) => void Object.assign(limitHeaders, h));
-        // Awaited below (alone or beside the cache lookup); this only keeps an early refusal from
-        // counting as an unhandled rejection meanwhile.
-        gate.catch(() => {});
         const run = () => handler({ request, requestId, params, query, body, auth, waitUntil } as RouteContext<A, P, Q, B>);
         if (policy.cache && auth && request.method === "GET") {
           const cacheStart = performance.now();

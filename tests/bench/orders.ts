@@ -159,11 +159,25 @@ export interface PagingTenant {
   slug: string;
   userId: string;
   itemId: string;
+  /** Time between orders; default: spread over the same span as the 1M tenant. */
+  stepMs?: number;
+  /** Measured against the 1M tenant only as an extra case, not part of the 10k-vs-1M budget. */
+  extra?: string;
 }
 
 export const PAGING_TENANTS: PagingTenant[] = [
   { key: "10k", orders: 10_000, id: "0190a0a0-0000-7000-8000-00000000b010", slug: "bench-orders-10k", userId: "0190a0a0-0000-7000-8000-00000000b110", itemId: "0190a0a0-0000-7000-8000-00000000b210" },
   { key: "1M", orders: 1_000_000, id: "0190a0a0-0000-7000-8000-00000000b011", slug: "bench-orders-1m", userId: "0190a0a0-0000-7000-8000-00000000b111", itemId: "0190a0a0-0000-7000-8000-00000000b211" },
+  {
+    key: "10k early",
+    orders: 10_000,
+    stepMs: 30_000,
+    extra: "10,000 orders, one every 30 s, all in the first 3.5 days of the span: a small shop whose newest order is older than almost all of the big tenant's",
+    id: "0190a0a0-0000-7000-8000-00000000b012",
+    slug: "bench-orders-10k-early",
+    userId: "0190a0a0-0000-7000-8000-00000000b112",
+    itemId: "0190a0a0-0000-7000-8000-00000000b212",
+  },
 ];
 
 // Both tenants' orders span the same ~347 days (interleaved in id order, as for shops trading side by
@@ -173,7 +187,7 @@ export const PAGING_TENANTS: PagingTenant[] = [
 const BASE_MS = Date.UTC(2025, 0, 1);
 const SPAN_MS = 1_000_000 * 30_000;
 const CHUNK = 50_000;
-const stepOf = (t: PagingTenant) => Math.floor(SPAN_MS / t.orders);
+const stepOf = (t: PagingTenant) => t.stepMs ?? Math.floor(SPAN_MS / t.orders);
 /** Stored as the tenant's name: a different layout (e.g. after editing this file) reloads the orders. */
 const layoutName = (t: PagingTenant) => `Bench orders ${t.key}: ${t.orders} orders every ${stepOf(t) / 1000} s from ${new Date(BASE_MS).toISOString().slice(0, 10)}, v2`;
 export const STATUS_MIX = "5 % pending, 5 % each confirmed/preparing/ready/cancelled, 75 % completed (by n mod 20, so evenly spread over time)";
