@@ -6,6 +6,10 @@ import { pgExecutor, pgliteExecutor, startNeonBridge } from "./neon-bridge.js";
 
 export const TEMPLATE_FILE = ".data/test-template.tar";
 
+// Generous: the concurrency suites queue 200 requests on one PGlite (which runs them one at a time)
+// or on a 30-connection pool, on a loaded 2-core machine. The outage tests set their own short limits.
+const TIMEOUT_MS = 30_000;
+
 /**
  * Where the database suites run. By default PGlite directly and the production neon-http driver
  * through the local SQL-over-HTTP bridge onto PGlite; with TEST_DATABASE_URL, also node-postgres and
@@ -35,23 +39,23 @@ export async function openTarget(name: TargetName): Promise<OpenTarget> {
   switch (name) {
     case "pglite": {
       const pglite = await templatePglite();
-      const handle = await createDb({ pglite });
+      const handle = await createDb({ pglite, timeoutMs: TIMEOUT_MS });
       return { name, handle, close: () => handle.close() };
     }
     case "neon-http→pglite": {
       const pglite = await templatePglite();
       const bridge = await startNeonBridge(pgliteExecutor(pglite));
-      const handle = await createDb({ neonFetchEndpoint: bridge.endpoint, timeoutMs: 5000 });
+      const handle = await createDb({ neonFetchEndpoint: bridge.endpoint, timeoutMs: TIMEOUT_MS });
       return { name, handle, close: async () => { await bridge.close(); await pglite.close(); } };
     }
     case "node-postgres": {
-      const handle = await createDb({ url: url! });
+      const handle = await createDb({ url: url!, timeoutMs: TIMEOUT_MS });
       return { name, handle, close: () => handle.close() };
     }
     case "neon-http→postgres": {
       const executor = pgExecutor(url!);
       const bridge = await startNeonBridge(executor);
-      const handle = await createDb({ neonFetchEndpoint: bridge.endpoint, url, timeoutMs: 5000 });
+      const handle = await createDb({ neonFetchEndpoint: bridge.endpoint, url, timeoutMs: TIMEOUT_MS });
       return { name, handle, close: async () => { await bridge.close(); await executor.close(); } };
     }
   }
