@@ -1,5 +1,5 @@
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
-import { countRoundTrip, startRoundTrip } from "./round-trips.js";
+import { countRoundTrip } from "./round-trips.js";
 
 // Repositories see only the common PgDatabase surface; atomic() is the one place that knows
 // whether the driver can batch.
@@ -63,21 +63,21 @@ async function createNeonHttp(options: DbOptions, timeoutMs: number): Promise<Db
 
 async function createNodePostgres(url: string, timeoutMs: number): Promise<DbHandle> {
   const [{ default: pg }, { drizzle }] = await Promise.all([import("pg"), import("drizzle-orm/node-postgres")]);
-  class CountingClient extends pg.Client {
-    // pg-pool calls client.query with a callback; transactions call it with promises.
-    override query(...args: unknown[]): any {
-      const callbackAt = args.findIndex((a) => typeof a === "function");
-      if (callbackAt === -1) return countRoundTrip(() => (super.query as (...a: unknown[]) => Promise<unknown>)(...args));
-      const done = startRoundTrip();
-      const callback = args[callbackAt] as (...r: unknown[]) => void;
-      args[callbackAt] = (...result: unknown[]) => {
-        done();
-        callback(...result);
-      };
-      return (super.query as (...a: unknown[]) => unknown)(...args);
-    }
-  }
-  const pool = new pg.Pool({
+  // Trips are counted where the request makes them: at pool.query() for single statements, and at
+  // client.query() for a checked-out client (transactions). pg-pool runs a queued query later, in the
+  // async context of whichever request released a connection, so counting inside the pool's own
+  // (callback-style) client.query would credit the wrong request.
+  type Query = (...args: unknown[]) => unknown;
+  const countPromiseCalls = (original: Query): Query =>
+    function (this: unknown, ...args: unknown[]) {
+      if (args.some((a) => typeof a === "function")) return original.apply(this, args);
+      return countRoundTrip(async () => original.apply(this, args));
+    };
+  class CountingClient extends pg.Client {}
+  CountingClient.prototype.query = countPromiseCalls(pg.Client.prototype.query as Query) as never;
+  class CountingPool extends pg.Pool {}
+  CountingPool.prototype.query = countPromiseCalls(pg.Pool.prototype.query as Query) as never;
+  const pool = new CountingPool({
     connectionString: url,
     Client: CountingClient,
     max: Number(process.env.DB_POOL_MAX ?? 10),

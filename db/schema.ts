@@ -88,8 +88,10 @@ export const items = pgTable(
     uniqueIndex("items_tenant_sku_live_key")
       .on(t.tenantId, sql`lower(${t.sku})`)
       .where(sql`${t.deletedAt} IS NULL AND ${t.sku} IS NOT NULL`),
-    index("items_tenant_live_created_idx").on(t.tenantId, t.createdAt.desc(), t.id.desc()).where(sql`${t.deletedAt} IS NULL`),
-    index("items_tenant_deleted_idx").on(t.tenantId, t.deletedAt.desc()).where(sql`${t.deletedAt} IS NOT NULL`),
+    // Ascending on purpose: scanned backwards they serve "ORDER BY … DESC" (= DESC NULLS FIRST).
+    // drizzle's .desc() means DESC NULLS LAST, which the planner cannot use for that order.
+    index("items_tenant_live_created_idx").on(t.tenantId, t.createdAt, t.id).where(sql`${t.deletedAt} IS NULL`),
+    index("items_tenant_deleted_idx").on(t.tenantId, t.deletedAt, t.id).where(sql`${t.deletedAt} IS NOT NULL`),
     check("items_stock_nonnegative", sql`${t.stock} >= 0`),
     check("items_price_nonnegative", sql`${t.priceCents} >= 0`),
     check("items_low_stock_threshold_nonnegative", sql`${t.lowStockThreshold} >= 0`),
@@ -146,9 +148,10 @@ export const orders = pgTable(
   (t) => [
     uniqueIndex("orders_tenant_number_key").on(t.tenantId, t.number),
     // Ids are UUIDv7 (time-ordered), so "newest first" is id order and keyset pages seek on it.
-    index("orders_tenant_id_idx").on(t.tenantId, t.id.desc()),
-    index("orders_tenant_status_idx").on(t.tenantId, t.status, t.id.desc()),
-    index("orders_tenant_customer_idx").on(t.tenantId, t.customerId, t.id.desc()),
+    // Ascending, scanned backwards, for ORDER BY id DESC (see the items indexes).
+    index("orders_tenant_id_idx").on(t.tenantId, t.id),
+    index("orders_tenant_status_idx").on(t.tenantId, t.status, t.id),
+    index("orders_tenant_customer_idx").on(t.tenantId, t.customerId, t.id),
     index("orders_tenant_delivery_idx").on(t.tenantId, sql`coalesce(${t.expectedDeliveryDate}, 'infinity'::date)`, t.id),
     check("orders_channel_check", sql`${t.channel} IN ('instagram', 'facebook', 'whatsapp', 'call', 'offline', 'web')`),
     check("orders_status_check", sql`${t.status} IN ('pending', 'confirmed', 'preparing', 'ready', 'completed', 'cancelled')`),
@@ -193,7 +196,7 @@ export const stockMovements = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
   },
   (t) => [
-    index("stock_movements_item_idx").on(t.tenantId, t.itemId, t.id.desc()),
+    index("stock_movements_item_idx").on(t.tenantId, t.itemId, t.createdAt, t.id),
     index("stock_movements_order_idx").on(t.orderId),
     check("stock_movements_reason_check", sql`${t.reason} IN ('order', 'cancel', 'edit', 'adjustment')`),
     check("stock_movements_delta_check", sql`${t.delta} <> 0`),

@@ -25,6 +25,8 @@ describe.each(dbTargets())("stock under concurrency on %s", (name) => {
     const created = results.filter((r) => r.status === 201);
     const refused = results.filter((r) => r.status !== 201);
     expect(created).toHaveLength(50);
+    // Each request is credited its own single trip, even when it waited for a pool connection.
+    expect(results.map((r) => r.dbTrips)).toEqual(results.map(() => 1));
     for (const r of refused) {
       expect(r.status).toBe(409);
       expect(errorOf(r).code).toBe("insufficient_stock");

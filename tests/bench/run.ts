@@ -156,7 +156,12 @@ async function main(): Promise<void> {
       forgetPrincipals();
       const send = sendAs(app.fetch, await pagingToken(BENCH_SECRET, tenant));
       progress(`paging GET /api/orders in the ${tenant.key} tenant over ${run.label}`);
-      sizes.push(await measurePaging(send, run.handle.db, tenant, PAGING));
+      const measured = await measurePaging(send, run.handle.db, tenant, PAGING);
+      for (const row of measured.rows.filter((r) => r.error)) {
+        progress(`paging ${tenant.key}, ${row.label}: ${row.error}`);
+        notes.push(`✗ ${tenant.key} tenant, ${row.label}: the row stopped at an error — ${row.error}`);
+      }
+      sizes.push(measured);
     }
     return { sizes, notes };
   };
