@@ -23,5 +23,11 @@ export const config = {
   authCacheTtlMs: () => int(process.env.AUTH_CACHE_TTL_MS, 60_000),
   /** Clock skew accepted on exp/nbf/iat. */
   clockToleranceSeconds: () => int(process.env.AUTH_CLOCK_TOLERANCE_S, 30),
+  /** Lifetime of a feedback link. */
+  feedbackTokenTtlDays: () => int(process.env.FEEDBACK_TOKEN_TTL_DAYS, 14) || 14,
+  /** Page customers open to leave feedback; the token is appended as ?token=. Unset: no url in the answer. */
+  feedbackUrlBase: () => process.env.FEEDBACK_URL_BASE || undefined,
+  /** Vercel sends it as `Authorization: Bearer <CRON_SECRET>` to cron paths. */
+  cronSecret: () => process.env.CRON_SECRET || undefined,
   logLevel: () => process.env.LOG_LEVEL || (isProduction() ? "info" : "info"),
 };
