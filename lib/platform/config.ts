@@ -29,5 +29,7 @@ export const config = {
   feedbackUrlBase: () => process.env.FEEDBACK_URL_BASE || undefined,
   /** Vercel sends it as `Authorization: Bearer <CRON_SECRET>` to cron paths. */
   cronSecret: () => process.env.CRON_SECRET || undefined,
+  /** The analytics watermark stays at least this far behind now() (a belt for sessions we cannot see). */
+  analyticsMarginSeconds: () => int(process.env.ANALYTICS_WATERMARK_MARGIN_S, 5),
   logLevel: () => process.env.LOG_LEVEL || (isProduction() ? "info" : "info"),
 };

@@ -132,4 +132,11 @@ export const ROUTES: RouteSpec[] = [
   { method: "GET", pattern: "/api/public/feedbacks", role: "public" },
   { method: "POST", pattern: "/api/public/feedbacks", role: "public" },
   { method: "POST", pattern: "/api/public/feedbacks/validate-token", role: "public" },
+  // The scheduler's secret, not a user token: tests/analytics.test.ts covers its 401/500.
+  { method: "GET", pattern: "/api/cron/refresh-analytics", role: "public" },
+  { method: "GET", pattern: "/api/analytics/sales", role: "staff" },
+  { method: "GET", pattern: "/api/analytics/dashboard", role: "staff" },
+  { method: "GET", pattern: "/api/analytics/inventory", role: "staff" },
+  { method: "GET", pattern: "/api/analytics/reorder-suggestions", role: "staff" },
+  { method: "GET", pattern: "/api/analytics/demand-forecast", role: "staff", target: async (db, t) => `/api/analytics/demand-forecast?itemId=${await insertItem(db, t.id)}` },
 ];
