@@ -1,11 +1,14 @@
 import { sql } from "drizzle-orm/sql/sql";
 import {
+  bigint,
+  boolean,
   check,
   date,
   index,
   integer,
   pgTable,
   primaryKey,
+  smallint,
   text,
   timestamp,
   uniqueIndex,
@@ -153,6 +156,10 @@ export const orders = pgTable(
     index("orders_tenant_status_idx").on(t.tenantId, t.status, t.id),
     index("orders_tenant_customer_idx").on(t.tenantId, t.customerId, t.id),
     index("orders_tenant_delivery_idx").on(t.tenantId, sql`coalesce(${t.expectedDeliveryDate}, 'infinity'::date)`, t.id),
+    // The analytics refresh finds changed orders by updated_at (every write bumps it) and recomputes
+    // a (tenant, day) from the orders created that day.
+    index("orders_updated_at_idx").on(t.updatedAt),
+    index("orders_tenant_created_idx").on(t.tenantId, t.createdAt),
     check("orders_channel_check", sql`${t.channel} IN ('instagram', 'facebook', 'whatsapp', 'call', 'offline', 'web')`),
     check("orders_status_check", sql`${t.status} IN ('pending', 'confirmed', 'preparing', 'ready', 'completed', 'cancelled')`),
     check("orders_priority_check", sql`${t.priority} IN ('low', 'normal', 'high', 'urgent')`),
@@ -232,4 +239,113 @@ export const blobDeletions = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
   },
   (t) => [index("blob_deletions_created_idx").on(t.createdAt)],
+);
+
+// One-time feedback links. Only the SHA-256 of the token is stored, so a database leak reveals no
+// usable link. At most one live (unused, unrevoked) token per order: issuing a new one revokes the
+// old in the same statement, and the partial unique index settles a race between two issuers.
+export const feedbackTokens = pgTable(
+  "feedback_tokens",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    orderId: uuid("order_id").notNull().references(() => orders.id, { onDelete: "cascade" }),
+    tokenHash: text("token_hash").notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "string" }).notNull(),
+    usedAt: timestamp("used_at", { withTimezone: true, mode: "string" }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true, mode: "string" }),
+    createdBy: uuid("created_by"),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("feedback_tokens_hash_key").on(t.tokenHash),
+    uniqueIndex("feedback_tokens_live_order_key").on(t.orderId).where(sql`${t.usedAt} IS NULL AND ${t.revokedAt} IS NULL`),
+    index("feedback_tokens_tenant_order_idx").on(t.tenantId, t.orderId),
+  ],
+);
+
+export const FEEDBACK_SOURCES = ["customer", "staff"] as const;
+
+// One feedback per order, whether the customer sent it with a token or staff recorded it by hand.
+// A feedback can only be public if the customer consented (a CHECK, not just an API rule).
+export const feedbacks = pgTable(
+  "feedbacks",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    orderId: uuid("order_id").notNull().references(() => orders.id, { onDelete: "cascade" }),
+    tokenId: uuid("token_id").references(() => feedbackTokens.id),
+    source: text("source").notNull(),
+    rating: smallint("rating").notNull(),
+    productQuality: smallint("product_quality"),
+    delivery: smallint("delivery"),
+    communication: smallint("communication"),
+    comment: text("comment"),
+    consentToPublish: boolean("consent_to_publish").notNull().default(false),
+    isPublic: boolean("is_public").notNull().default(false),
+    response: text("response"),
+    respondedAt: timestamp("responded_at", { withTimezone: true, mode: "string" }),
+    respondedBy: uuid("responded_by"),
+    createdBy: uuid("created_by"),
+    version: integer("version").notNull().default(1),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex("feedbacks_order_key").on(t.orderId),
+    index("feedbacks_tenant_created_idx").on(t.tenantId, t.createdAt.desc(), t.id.desc()),
+    index("feedbacks_tenant_published_idx").on(t.tenantId, t.createdAt.desc(), t.id.desc()).where(sql`${t.isPublic} AND ${t.consentToPublish}`),
+    check("feedbacks_source_check", sql`${t.source} IN ('customer', 'staff')`),
+    check("feedbacks_rating_check", sql`${t.rating} BETWEEN 1 AND 5`),
+    check("feedbacks_dimensions_check", sql`coalesce(${t.productQuality}, 1) BETWEEN 1 AND 5 AND coalesce(${t.delivery}, 1) BETWEEN 1 AND 5 AND coalesce(${t.communication}, 1) BETWEEN 1 AND 5`),
+    check("feedbacks_text_length_check", sql`coalesce(length(${t.comment}), 0) <= 2000 AND coalesce(length(${t.response}), 0) <= 2000`),
+    check("feedbacks_public_needs_consent_check", sql`NOT ${t.isPublic} OR ${t.consentToPublish}`),
+  ],
+);
+
+// Sales rollups, maintained by the analytics refresh (lib/analytics/refresh.ts). A day is the UTC
+// calendar day of the order's created_at; cancelled orders are not sales. `refreshed_at` tells
+// which rows the last run rewrote (the tests use it to prove untouched days are left alone).
+export const salesDailyItems = pgTable(
+  "sales_daily_items",
+  {
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    day: date("day", { mode: "string" }).notNull(),
+    itemId: uuid("item_id").notNull(),
+    units: bigint("units", { mode: "number" }).notNull(),
+    revenueCents: bigint("revenue_cents", { mode: "number" }).notNull(),
+    orders: integer("orders").notNull(),
+    refreshedAt: timestamp("refreshed_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.day, t.itemId] }), index("sales_daily_items_item_idx").on(t.tenantId, t.itemId, t.day)],
+);
+
+export const salesDailyChannels = pgTable(
+  "sales_daily_channels",
+  {
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    day: date("day", { mode: "string" }).notNull(),
+    channel: text("channel").notNull(),
+    orders: integer("orders").notNull(),
+    units: bigint("units", { mode: "number" }).notNull(),
+    revenueCents: bigint("revenue_cents", { mode: "number" }).notNull(),
+    refreshedAt: timestamp("refreshed_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.day, t.channel] })],
+);
+
+// The refresh's bookkeeping: one row for the whole database (the cron refreshes every tenant at
+// once), so it is the one table without tenant_id. `watermark`: orders with updated_at >= it may
+// not be in the rollups yet. `locked_by`: the transaction running a refresh (see refresh.ts).
+export const analyticsState = pgTable(
+  "analytics_state",
+  {
+    id: smallint("id").primaryKey(),
+    watermark: timestamp("watermark", { withTimezone: true, mode: "string" }).notNull(),
+    runBound: timestamp("run_bound", { withTimezone: true, mode: "string" }),
+    lockedBy: text("locked_by"),
+    lastRunAt: timestamp("last_run_at", { withTimezone: true, mode: "string" }),
+    lastChangedOrders: integer("last_changed_orders"),
+    lastDays: integer("last_days"),
+  },
+  (t) => [check("analytics_state_single_row", sql`${t.id} = 1`)],
 );

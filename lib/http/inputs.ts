@@ -5,6 +5,16 @@ import * as v from "valibot";
 export const uuid = v.pipe(v.string(), v.uuid("must be a UUID"));
 export const IdParams = v.object({ id: uuid });
 
+/** A real calendar day, YYYY-MM-DD (2026-02-30 is refused). */
+export const calendarDate = v.pipe(
+  v.string("must be a date (YYYY-MM-DD)"),
+  v.regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date (YYYY-MM-DD)"),
+  v.check((s) => {
+    const d = new Date(`${s}T00:00:00Z`);
+    return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(s);
+  }, "is not a calendar date"),
+);
+
 export const PAGE_LIMITS = [10, 20, 50, 100] as const;
 export const MAX_PAGE = 100_000;
 

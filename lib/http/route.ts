@@ -113,7 +113,7 @@ export function route<A extends Role | "public" | "cron", P extends Schema | und
               computeMs = performance.now() - computeStart;
             }
           };
-          const served = await responseCache().serve(auth.tenant.id, cacheIdentity(pattern.pattern, params, query), policy.cache, gate, compute);
+          const served = await responseCache().serve(auth.tenant.id, cacheIdentity(pattern.pattern, params, query, request), policy.cache, gate, compute);
           timing.cache = served.state;
           timing.cacheMs = performance.now() - cacheStart - computeMs;
           const cached = fromRendered(request, served.rendered);
@@ -153,8 +153,10 @@ async function rejectAuthFailure(request: Request, error: unknown): Promise<neve
 }
 
 /** What a cached response is keyed on besides the tenant: the route and its parsed, sorted inputs. */
-function cacheIdentity(pattern: string, params: unknown, query: unknown): string {
-  return JSON.stringify([pattern, sorted(params), sorted(query)]);
+function cacheIdentity(pattern: string, params: unknown, query: unknown, request: Request): string {
+  // Routes that also speak CSV (Accept: text/csv) must never answer one format from the other's entry.
+  const representation = /\btext\/csv\b/i.test(request.headers.get("accept") ?? "") ? "csv" : "json";
+  return JSON.stringify([pattern, sorted(params), sorted(query), representation]);
 }
 
 function sorted(value: unknown): unknown {

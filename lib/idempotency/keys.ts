@@ -32,12 +32,15 @@ export function idempotencyFrom(request: Request, scope: string, body: unknown):
  * The `go` CTE every idempotent write is gated on: one row when this request should do the work.
  * With a key, the row exists only if the key was new — inserting it is part of the same statement,
  * so concurrent duplicates wait on the unique key and exactly one does the work.
+ * `tenantId` may be a SQL expression: public routes learn the tenant inside the statement (from a
+ * feedback token); `onlyIf` then keeps the key out when there is no tenant to file it under.
  */
-export function gate(tenantId: string, idem: IdempotencyRequest | undefined, resourceId: string): SQL {
-  if (!idem) return sql`go AS (SELECT 1 AS ok)`;
+export function gate(tenantId: TenantRef, idem: IdempotencyRequest | undefined, resourceId: string, onlyIf?: SQL): SQL {
+  const condition = onlyIf ? sql`WHERE ${onlyIf}` : sql``;
+  if (!idem) return sql`go AS (SELECT 1 AS ok ${condition})`;
   return sql`go AS (
     INSERT INTO idempotency_keys (tenant_id, scope, key, request_hash, resource_id)
-    VALUES (${tenantId}, ${idem.scope}, ${idem.key}, ${idem.hash}, ${resourceId})
+    SELECT ${tenantId}, ${idem.scope}, ${idem.key}, ${idem.hash}, ${resourceId} ${condition}
     ON CONFLICT DO NOTHING
     RETURNING 1 AS ok)`;
 }
@@ -46,11 +49,14 @@ export function gate(tenantId: string, idem: IdempotencyRequest | undefined, res
  * Columns telling a replay apart: the earlier request's hash and resource, if it was committed, and
  * `render(resourceId)` of that resource, so a replay costs no extra round trip.
  */
-export function replayColumns(tenantId: string, idem: IdempotencyRequest | undefined, render: (resourceId: SQL) => SQL): SQL {
+export function replayColumns(tenantId: TenantRef, idem: IdempotencyRequest | undefined, render: (resourceId: SQL) => SQL): SQL {
   if (!idem) return sql`NULL::text AS replay_hash, NULL::uuid AS replay_id, NULL::json AS replayed`;
   const earlier = sql`FROM idempotency_keys k WHERE k.tenant_id = ${tenantId} AND k.scope = ${idem.scope} AND k.key = ${idem.key} AND NOT EXISTS (SELECT 1 FROM go)`;
   return sql`(SELECT k.request_hash ${earlier}) AS replay_hash, (SELECT k.resource_id ${earlier}) AS replay_id, (${render(sql`(SELECT k.resource_id ${earlier})`)}) AS replayed`;
 }
+
+/** A tenant id, or a SQL expression yielding it inside the statement. */
+export type TenantRef = string | SQL;
 
 export type Replay = { fresh: true } | { fresh: false; resourceId: string } | { fresh: false; inFlight: true };
 

@@ -1,21 +1,12 @@
 import * as v from "valibot";
 import { CHANNELS, ORDER_STATUSES, PRIORITIES } from "../../db/enums.js";
-import { limitField, optionalText, pageField, requiredText, uuid } from "../http/inputs.js";
+import { calendarDate, limitField, optionalText, pageField, requiredText, uuid } from "../http/inputs.js";
 import { CustomerFields } from "../customers/schemas.js";
 
 export const MAX_LINES = 100;
 export const MAX_QUANTITY = 100_000;
 /** Delivery dates more than this far from today are typos, not plans. */
 export const DELIVERY_WINDOW_DAYS = 2 * 366;
-
-const calendarDate = v.pipe(
-  v.string("must be a date (YYYY-MM-DD)"),
-  v.regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date (YYYY-MM-DD)"),
-  v.check((s) => {
-    const d = new Date(`${s}T00:00:00Z`);
-    return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(s);
-  }, "is not a calendar date"),
-);
 
 const deliveryDate = v.pipe(
   calendarDate,

@@ -35,5 +35,13 @@ export const config = {
   rateLimitWindowSeconds: () => Math.max(1, int(process.env.RATE_LIMIT_WINDOW_S, 60)),
   /** What to do when the limiter cannot reach Redis: "open" lets requests through, "closed" answers 503. */
   rateLimitFail: (): "open" | "closed" => (process.env.RATE_LIMIT_FAIL === "closed" ? "closed" : "open"),
+  /** Lifetime of a feedback link. */
+  feedbackTokenTtlDays: () => int(process.env.FEEDBACK_TOKEN_TTL_DAYS, 14) || 14,
+  /** Page customers open to leave feedback; the token is appended as ?token=. Unset: no url in the answer. */
+  feedbackUrlBase: () => process.env.FEEDBACK_URL_BASE || undefined,
+  /** Vercel sends it as `Authorization: Bearer <CRON_SECRET>` to cron paths. */
+  cronSecret: () => process.env.CRON_SECRET || undefined,
+  /** The analytics watermark stays at least this far behind now() (a belt for sessions we cannot see). */
+  analyticsMarginSeconds: () => int(process.env.ANALYTICS_WATERMARK_MARGIN_S, 5),
   logLevel: () => process.env.LOG_LEVEL || (isProduction() ? "info" : "info"),
 };

@@ -1,6 +1,6 @@
 import type { Db } from "../../db/client.js";
 import type { Role } from "../../lib/auth/roles.js";
-import { insertCustomer, insertItem, insertOrder, SAMPLE_ITEM, type TestTenant } from "./fixtures.js";
+import { insertCustomer, insertFeedback, insertItem, insertOrder, SAMPLE_ITEM, type TestTenant } from "./fixtures.js";
 import { makePng } from "./images.js";
 
 /**
@@ -28,6 +28,7 @@ export interface RouteSpec {
 const liveItem = async (db: Db, t: TestTenant) => `/api/items/${await insertItem(db, t.id)}`;
 const order = async (db: Db, t: TestTenant) => `/api/orders/${await insertOrder(db, t)}`;
 const customer = async (db: Db, t: TestTenant) => `/api/customers/${await insertCustomer(db, t.id)}`;
+const feedback = async (db: Db, t: TestTenant) => `/api/feedbacks/${(await insertFeedback(db, t)).id}`;
 const deletedItem = async (db: Db, t: TestTenant) => `/api/items/${await insertItem(db, t.id, { deleted: true })}`;
 
 export const ROUTES: RouteSpec[] = [
@@ -137,4 +138,36 @@ export const ROUTES: RouteSpec[] = [
     invalid: { body: { email: "not-an-email", role: "king" }, paths: ["email", "role"] },
   },
   { method: "DELETE", pattern: "/api/members/[userId]", role: "admin", target: async (_db, t) => `/api/members/${t.users.staff.id}`, success: 204 },
+  { method: "GET", pattern: "/api/feedbacks", role: "staff" },
+  {
+    method: "POST",
+    pattern: "/api/feedbacks",
+    role: "admin",
+    body: { orderId: "01a20813-0118-73be-a81c-b59c7a651c18", rating: 5 },
+    validBody: async (db, t) => ({ orderId: await insertOrder(db, t), rating: 5 }),
+    success: 201,
+    invalid: { body: { orderId: "nope", rating: 6, delivery: 0, comment: "x".repeat(2001), consentToPublish: "yes" }, paths: ["orderId", "rating", "delivery", "comment", "consentToPublish"] },
+  },
+  { method: "GET", pattern: "/api/feedbacks/stats", role: "staff" },
+  { method: "GET", pattern: "/api/feedbacks/[id]", role: "staff", target: feedback },
+  {
+    method: "PUT",
+    pattern: "/api/feedbacks/[id]",
+    role: "admin",
+    target: feedback,
+    body: { response: "Thank you!" },
+    invalid: { body: { response: 5, isPublic: "yes", rating: 1 }, paths: ["response", "isPublic", "rating"] },
+  },
+  { method: "GET", pattern: "/api/feedbacks/order/[orderId]", role: "staff", target: async (db, t) => `/api/feedbacks/order/${(await insertFeedback(db, t)).orderId}` },
+  { method: "POST", pattern: "/api/feedbacks/generate-token/[orderId]", role: "staff", target: async (db, t) => `/api/feedbacks/generate-token/${await insertOrder(db, t)}`, success: 201 },
+  // Public: the shared checks only cover the 405; tests/feedback.*.test.ts cover the rest.
+  { method: "GET", pattern: "/api/public/feedbacks", role: "public", target: async (_db, t) => `/api/public/feedbacks?tenant=${t.slug}` },
+  { method: "POST", pattern: "/api/public/feedbacks", role: "public", walk: false },
+  { method: "POST", pattern: "/api/public/feedbacks/validate-token", role: "public", walk: false },
+  { method: "GET", pattern: "/api/cron/refresh-analytics", role: "cron" },
+  { method: "GET", pattern: "/api/analytics/sales", role: "staff" },
+  { method: "GET", pattern: "/api/analytics/dashboard", role: "staff" },
+  { method: "GET", pattern: "/api/analytics/inventory", role: "staff" },
+  { method: "GET", pattern: "/api/analytics/reorder-suggestions", role: "staff" },
+  { method: "GET", pattern: "/api/analytics/demand-forecast", role: "staff", target: async (db, t) => `/api/analytics/demand-forecast?itemId=${await insertItem(db, t.id)}` },
 ];

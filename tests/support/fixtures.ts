@@ -73,3 +73,14 @@ export async function insertOrder(db: Db, tenant: TestTenant, status = "pending"
   ]);
   return id;
 }
+
+/** A feedback row for a fresh order (straight into the database), e.g. for routes that need one to exist. */
+export async function insertFeedback(db: Db, tenant: TestTenant, options: { rating?: number; consent?: boolean; isPublic?: boolean; orderId?: string; comment?: string } = {}) {
+  const id = newId();
+  const orderId = options.orderId ?? (await insertOrder(db, tenant, "completed"));
+  await atomic(db, [
+    sql`INSERT INTO feedbacks (id, tenant_id, order_id, source, rating, comment, consent_to_publish, is_public)
+        VALUES (${id}, ${tenant.id}, ${orderId}, 'staff', ${options.rating ?? 5}, ${options.comment ?? "Lovely"}, ${options.consent ?? false}, ${options.isPublic ?? false})`,
+  ]);
+  return { id, orderId };
+}

@@ -1,0 +1,7 @@
+import { refreshAnalytics } from "../../lib/analytics/refresh.js";
+import { route, preflight } from "../../lib/http/route.js";
+
+// Called by Vercel Cron (vercel.json) with the cron secret.
+export const GET = route("/api/cron/refresh-analytics", { auth: "cron" }, () => refreshAnalytics());
+
+export const OPTIONS = preflight;

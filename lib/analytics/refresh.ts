@@ -1,0 +1,29 @@
+import { getDb, type Db } from "../../db/client.js";
+import { toIso, toNumber } from "../../db/values.js";
+import { config } from "../platform/config.js";
+import { readWatermark, refreshRollups } from "./rollup-repo.js";
+
+export type RefreshResult =
+  | { refreshed: true; changedOrders: number; days: number; rowsWritten: number; rowsDeleted: number; watermark: string }
+  | { refreshed: false; reason: string };
+
+/**
+ * Brings the sales rollups up to date with every order changed since the last run. Two round trips:
+ * reading the watermark, then one atomic batch that claims the run and refreshes. The watermark
+ * travels as a bound value so Postgres plans the changed-orders scan with the real value (an index
+ * range over orders.updated_at) instead of a guess that could pick a full scan.
+ */
+export async function refreshAnalytics(db?: Db): Promise<RefreshResult> {
+  const database = db ?? (await getDb()).db;
+  const watermark = await readWatermark(database);
+  const row = await refreshRollups(database, watermark, config.analyticsMarginSeconds());
+  if (row.claimed !== true) return { refreshed: false, reason: "Another refresh is running or has just finished." };
+  return {
+    refreshed: true,
+    changedOrders: toNumber(row.changed_orders),
+    days: toNumber(row.days),
+    rowsWritten: toNumber(row.rows_written),
+    rowsDeleted: toNumber(row.rows_deleted),
+    watermark: toIso(row.watermark),
+  };
+}
