@@ -220,3 +220,20 @@ describe("cacheable responses", () => {
     expect(isCacheable({ status: 204, headers: {} })).toBe(false);
   });
 });
+
+describe("cached routes that also speak CSV", () => {
+  const ctx = withTarget("pglite");
+
+  it("never answers a CSV request from the JSON entry, or the reverse", async () => {
+    const t = await ctx.tenant();
+    const token = t.users.staff.token;
+    const json = await call("GET", "/api/analytics/sales", { token });
+    expect(json.headers.get("content-type")).toMatch(/^application\/json/);
+    await app().settle();
+    const csv = await call("GET", "/api/analytics/sales", { token, headers: { accept: "text/csv" } });
+    expect(csv.headers.get("content-type")).toMatch(/^text\/csv/);
+    await app().settle();
+    const again = await call("GET", "/api/analytics/sales", { token });
+    expect([again.headers.get("content-type")?.startsWith("application/json"), again.headers.get("x-cache")]).toEqual([true, "HIT"]);
+  });
+});
