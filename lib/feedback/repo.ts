@@ -154,6 +154,9 @@ export interface SubmitResult {
  * caller scopes it by the token's hash, so two customers' keys never meet). If the token is not
  * live, tally_fail() aborts the statement, taking the key row with it: only a success is recorded.
  */
+/** The tenant a feedback token belongs to, as an SQL expression (public routes know no other way). */
+export const tokenTenant = (hash: string) => sql`(SELECT tenant_id FROM feedback_tokens WHERE token_hash = ${hash})`;
+
 export async function submitFeedback(db: Db, hash: string, feedbackId: string, r: Ratings, idem: IdempotencyRequest | undefined): Promise<SubmitResult> {
   const tokenTenant = sql`(SELECT tenant_id FROM tok)`;
   const rows = await query(

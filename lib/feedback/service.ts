@@ -1,11 +1,12 @@
+import { query } from "../../db/atomic.js";
 import { getDb } from "../../db/client.js";
-import { invalidate } from "../cache/response-cache.js";
 import { classifyDbError } from "../../db/errors.js";
 import { newId } from "../../db/ids.js";
 import type { AuthContext, Tenant } from "../auth/session.js";
+import { invalidate } from "../cache/response-cache.js";
 import { ApiError, conflict, notFound, staleVersion } from "../http/errors.js";
 import { page } from "../http/inputs.js";
-import { idempotencyFrom, replayOutcome } from "../idempotency/keys.js";
+import { findReplay, idempotencyFrom, replayOutcome } from "../idempotency/keys.js";
 import { config } from "../platform/config.js";
 import * as repo from "./repo.js";
 import type { FeedbackListInput, FeedbackStatsInput, FeedbackUpdateInput, PublicFeedbackInput, PublicFeedbackListInput, StaffFeedbackInput } from "./schemas.js";
@@ -73,7 +74,8 @@ export async function submitFeedback(request: Request, input: PublicFeedbackInpu
   }
   if (result.replayed) return { feedback: result.replayed, replayed: true };
   // The first submission committed while ours ran: look once more.
-  const earlier = "resourceId" in outcome ? await repo.findSubmitted(db, hash, outcome.resourceId) : undefined;
+  const resourceId = "resourceId" in outcome ? outcome.resourceId : await findReplay((s) => query(db, s), repo.tokenTenant(hash), idem!);
+  const earlier = resourceId ? await repo.findSubmitted(db, hash, resourceId) : undefined;
   if (!earlier) throw new ApiError("conflict", "A request with this Idempotency-Key is still in progress; retry shortly.", undefined, { "Retry-After": "1" });
   return { feedback: earlier, replayed: true };
 }

@@ -73,7 +73,7 @@ export function replayOutcome(row: Record<string, unknown>, idem: IdempotencyReq
   return { fresh: false, resourceId: String(row.replay_id) };
 }
 
-export async function findReplay(run: (statement: SQL) => Promise<Record<string, unknown>[]>, tenantId: string, idem: IdempotencyRequest): Promise<string | undefined> {
+export async function findReplay(run: (statement: SQL) => Promise<Record<string, unknown>[]>, tenantId: TenantRef, idem: IdempotencyRequest): Promise<string | undefined> {
   const rows = await run(sql`SELECT request_hash, resource_id FROM idempotency_keys WHERE tenant_id = ${tenantId} AND scope = ${idem.scope} AND key = ${idem.key}`);
   const row = rows[0];
   if (!row) return undefined;
