@@ -130,3 +130,25 @@ describe("route catalog", () => {
     expect(exported.sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.pattern}`).sort());
   });
 });
+
+describe("cold start guard", () => {
+  it("keeps drizzle's table definitions (pg-core, ~60 ms to import) out of every function's import graph", async () => {
+    const { readdirSync, readFileSync, statSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const offenders: string[] = [];
+    const walk = (dir: string) => {
+      for (const name of readdirSync(dir)) {
+        const full = join(dir, name);
+        if (statSync(full).isDirectory()) walk(full);
+        else if (full.endsWith(".ts") && !full.includes(`${join("lib", "dev")}`)) {
+          const source = readFileSync(full, "utf8");
+          // Type-only imports vanish at compile time; value imports load the module.
+          if (/^import (?!type )[^;]*from "(\.\.\/)+db\/schema\.js"/m.test(source) || /from "drizzle-orm\/pg-core"/.test(source.replace(/^import type .*$/gm, ""))) offenders.push(full);
+        }
+      }
+    };
+    walk("api");
+    walk("lib");
+    expect(offenders).toEqual([]);
+  });
+});

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { CHANNELS } from "../../db/schema.js";
+import { CHANNELS } from "../../db/enums.js";
 import { calendarDate, uuid } from "../http/inputs.js";
 
 const format = v.optional(v.picklist(["json", "csv"], "must be json or csv"));
