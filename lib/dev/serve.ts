@@ -38,7 +38,8 @@ const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
     console.log(`${app.routes.length} route files loaded from api/\n`);
     console.log(`Dev token (owner of tenant "${DEMO_TENANT.slug}", valid 7 days):\n\n  export TOKEN=${token}\n`);
     console.log(`Try:\n  curl -s ${url}/api/items -H "Authorization: Bearer $TOKEN"\n`);
-    console.log(`More tokens: npm run token -- --role staff --tenant demo\n`);
+    console.log(`More tokens: npm run token -- --role staff --tenant demo`);
+    console.log(`Cron routes: curl ${url}/api/cron/refresh-analytics -H "Authorization: Bearer ${process.env.CRON_SECRET}"\n`);
   });
 });
 
