@@ -237,3 +237,23 @@ describe("cached routes that also speak CSV", () => {
     expect([again.headers.get("content-type")?.startsWith("application/json"), again.headers.get("x-cache")]).toEqual([true, "HIT"]);
   });
 });
+
+describe("analytics reports after a refresh", () => {
+  const ctx = withTarget("pglite");
+
+  it("are recomputed at once for the tenants whose days changed, not a minute later", async () => {
+    const t = await ctx.tenant();
+    const token = t.users.staff.token;
+    const item = await insertItem(ctx.db, t.id, { stock: 10 });
+    const cron = () => call("GET", "/api/cron/refresh-analytics", { token: process.env.CRON_SECRET });
+    await cron();
+    const before = await call("GET", "/api/analytics/sales", { token });
+    await app().settle();
+    expect((await call("GET", "/api/analytics/sales", { token })).headers.get("x-cache")).toBe("HIT");
+    await call("POST", "/api/orders", { token, body: { channel: "web", items: [{ itemId: item, quantity: 2 }] } });
+    expect((await cron()).json.refreshed).toBe(true);
+    const after = await call("GET", "/api/analytics/sales", { token });
+    expect(after.headers.get("x-cache")).toBe("MISS");
+    expect(after.json.totals.units - before.json.totals.units).toBe(2);
+  });
+});

@@ -1,5 +1,6 @@
 import { getDb, type Db } from "../../db/client.js";
-import { toIso, toNumber } from "../../db/values.js";
+import { fromJson, toIso, toNumber } from "../../db/values.js";
+import { invalidate } from "../cache/response-cache.js";
 import { config } from "../platform/config.js";
 import { readWatermark, refreshRollups } from "./rollup-repo.js";
 
@@ -18,6 +19,8 @@ export async function refreshAnalytics(db?: Db): Promise<RefreshResult> {
   const watermark = await readWatermark(database);
   const row = await refreshRollups(database, watermark, config.analyticsMarginSeconds());
   if (row.claimed !== true) return { refreshed: false, reason: "Another refresh is running or has just finished." };
+  // Cached reports of the tenants whose days changed are stale now, not in a minute.
+  await Promise.all(fromJson<string[]>(row.tenants).map((tenantId) => invalidate(tenantId, ["analytics"])));
   return {
     refreshed: true,
     changedOrders: toNumber(row.changed_orders),

@@ -102,6 +102,7 @@ const refresh = (watermark: string): SQL => sql`
   )
   SELECT EXISTS (SELECT 1 FROM st) AS claimed,
     (SELECT count(*) FROM changed) AS changed_orders, (SELECT count(*) FROM touched) AS days,
+    (SELECT coalesce(json_agg(DISTINCT tenant_id), '[]'::json) FROM touched) AS tenants,
     (SELECT count(*) FROM upserted_channels) + (SELECT count(*) FROM upserted_items) AS rows_written,
     (SELECT count(*) FROM emptied_channels) + (SELECT count(*) FROM emptied_items) AS rows_deleted,
     (SELECT watermark FROM advanced) AS watermark`;
