@@ -187,17 +187,13 @@ export async function preflight(request: Request): Promise<Response> {
   return new Response(null, { status: 204, headers: { ...preflightHeaders(request, "GET, POST, PUT, PATCH, DELETE"), ...SECURITY_HEADERS } });
 }
 
-function toResponse(request: Request, result: unknown): Response {
-  if (result instanceof Response) return result;
-  if (!isReply(result)) return Response.json(result ?? null);
-  const headers = new Headers(result.headers);
-  if (result.version !== undefined) {
-    const etag = etagFor(result.version);
-    headers.set("ETag", etag);
-    if (request.method === "GET" && matchesIfNoneMatch(request, etag)) return new Response(null, { status: 304, headers });
-  }
-  if (result.body === undefined) return new Response(null, { status: result.status, headers });
-  return Response.json(result.body, { status: result.status, headers });
+/**
+ * A handler's result as a Response. Data goes through the same render/fromRendered pair the cache
+ * uses, so ETag and If-None-Match behave identically on cached and uncached routes; a Response the
+ * handler built (CSV, a served image) passes through untouched.
+ */
+async function toResponse(request: Request, result: unknown): Promise<Response> {
+  return result instanceof Response ? result : fromRendered(request, await render(result));
 }
 
 export function errorResponse(error: unknown, requestId: string, context: Record<string, unknown> = {}): Response {
