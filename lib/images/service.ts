@@ -8,7 +8,7 @@ import { log } from "../platform/log.js";
 import { waitUntil } from "../platform/wait-until.js";
 import { invalidate } from "../cache/response-cache.js";
 import { forgetDeletions, noteFailedDeletions, pendingDeletions } from "./repo.js";
-import { IMAGE_TYPES, isImageType, sniffImage } from "./sniff.js";
+import { IMAGE_TYPES, imageTypeOfName, isImageType, sniffImage } from "./sniff.js";
 
 const MB = 1024 * 1024;
 /** Client uploads go straight to Blob storage, so they may be larger than a function body (4.5 MB). */
@@ -31,12 +31,13 @@ export async function deleteQueuedBlobs(queued: items.QueuedDeletion[]): Promise
   }
 }
 
-async function attach(auth: AuthContext, itemId: string, url: string | null) {
+/** Sets (or clears) the image of a live item; undefined if there is no such item in the tenant. */
+async function attach(tenantId: string, itemId: string, url: string | null) {
   const { db } = await getDb();
-  const outcome = await items.setItemImage(db, auth.tenant.id, itemId, url);
+  const outcome = await items.setItemImage(db, tenantId, itemId, url);
   if (!("item" in outcome)) return undefined;
   waitUntil(deleteQueuedBlobs(outcome.queued), "delete replaced image");
-  await invalidate(auth.tenant.id, ["items"]);
+  await invalidate(tenantId, ["items"]);
   return outcome.item;
 }
 
@@ -55,7 +56,7 @@ export async function uploadImage(auth: AuthContext, itemId: string, request: Re
   }
   const store = await getBlobStore();
   const blob = await store.put(`${imagePrefix(auth.tenant.id, itemId)}image.${sniffed.ext}`, bytes, sniffed.type);
-  const item = await attach(auth, itemId, blob.url);
+  const item = await attach(auth.tenant.id, itemId, blob.url);
   if (!item) {
     await store.del([blob.url]);
     throw notFound("Item");
@@ -79,13 +80,13 @@ export async function completeUpload(auth: AuthContext, itemId: string, url: str
     if (!(await items.findLiveItem(db, auth.tenant.id, itemId))) throw notFound("Item");
     throw new ApiError("unprocessable", "That URL is not an image uploaded for this item.", [{ path: "url", message: problem }]);
   }
-  const item = await attach(auth, itemId, blob!.url);
+  const item = await attach(auth.tenant.id, itemId, blob!.url);
   if (!item) throw notFound("Item");
   return item;
 }
 
 export async function removeImage(auth: AuthContext, itemId: string) {
-  const item = await attach(auth, itemId, null);
+  const item = await attach(auth.tenant.id, itemId, null);
   if (!item) throw notFound("Item");
   return item;
 }
@@ -118,7 +119,7 @@ export async function clientUpload(request: Request, itemId: string, body: { typ
         if (!pathname.startsWith(prefix) || pathname.includes("..")) {
           throw new ApiError("forbidden", `Upload under ${prefix} only.`, [{ path: "payload.pathname", message: `must start with ${prefix}` }]);
         }
-        const declared = clientContentType(clientPayload) ?? contentTypeOfName(pathname);
+        const declared = clientContentType(clientPayload) ?? imageTypeOfName(pathname);
         if (!declared || !isImageType(declared)) {
           throw new ApiError("unsupported_media_type", "Upload a JPEG, PNG, WebP or GIF image.", [{ path: "payload.pathname", message: "not an allowed image type" }]);
         }
@@ -136,12 +137,7 @@ export async function clientUpload(request: Request, itemId: string, body: { typ
         if (!claimed || claimed.itemId !== itemId || !blob.pathname.startsWith(imagePrefix(claimed.tenantId, itemId))) {
           throw new ApiError("forbidden", "The upload does not belong to this item.");
         }
-        const { db } = await getDb();
-        const outcome = await items.setItemImage(db, claimed.tenantId, itemId, blob.url);
-        if ("item" in outcome) {
-          waitUntil(deleteQueuedBlobs(outcome.queued), "delete replaced image");
-          await invalidate(claimed.tenantId, ["items"]);
-        }
+        await attach(claimed.tenantId, itemId, blob.url);
       },
     });
   } catch (error) {
@@ -161,12 +157,6 @@ function clientContentType(clientPayload: string | null): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function contentTypeOfName(pathname: string): string | undefined {
-  const ext = pathname.split(".").pop()?.toLowerCase();
-  if (ext === "jpeg") return "image/jpeg";
-  return Object.entries(IMAGE_TYPES).find(([, e]) => e === ext)?.[0];
 }
 
 /** The cleanup cron: retries queued deletions (oldest first). */

@@ -46,6 +46,13 @@ export function sniffImage(bytes: Uint8Array): Sniffed {
   return { type, ext: IMAGE_TYPES[type] };
 }
 
+/** The image type a file name's extension stands for (".jpeg" too), if it is one we accept. */
+export function imageTypeOfName(pathname: string): ImageType | undefined {
+  const ext = pathname.split(".").pop()?.toLowerCase();
+  if (ext === "jpeg") return "image/jpeg";
+  return (Object.keys(IMAGE_TYPES) as ImageType[]).find((type) => IMAGE_TYPES[type] === ext);
+}
+
 export function isImageType(value: string): value is ImageType {
   return value in IMAGE_TYPES;
 }

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, resolve, sep } from "node:path";
 import { ApiError } from "../http/errors.js";
+import { imageTypeOfName } from "../images/sniff.js";
 import { isProduction } from "./config.js";
 
 export interface StoredBlob {
@@ -21,7 +22,7 @@ export interface BlobStore {
   del(urls: string[]): Promise<void>;
 }
 
-const CONTENT_TYPES: Record<string, string> = { jpg: "image/jpeg", png: "image/png", webp: "image/webp", gif: "image/gif" };
+const contentTypeOf = (pathname: string) => imageTypeOfName(pathname) ?? "application/octet-stream";
 
 /** Vercel Blob adds a random suffix to every name; so do we, so a replaced image never reuses a URL. */
 function withRandomSuffix(pathname: string): string {
@@ -64,12 +65,18 @@ export function localBlobDir(): string {
   return resolve(process.env.BLOB_LOCAL_DIR ?? ".data/blobs");
 }
 
-function localStore(): BlobStore {
+/** The file a local blob lives in; undefined for a pathname that would escape the store. */
+function localFile(pathname: string): string | undefined {
   const root = localBlobDir();
+  const file = resolve(root, pathname);
+  return file.startsWith(root + sep) ? file : undefined;
+}
+
+function localStore(): BlobStore {
   const base = process.env.LOCAL_BLOB_BASE_URL ?? `http://127.0.0.1:${process.env.PORT ?? 3000}`;
   const fileOf = (pathname: string) => {
-    const file = resolve(root, pathname);
-    if (!file.startsWith(root + sep)) throw new ApiError("bad_request", "Invalid blob path.");
+    const file = localFile(pathname);
+    if (!file) throw new ApiError("bad_request", "Invalid blob path.");
     return file;
   };
   const pathnameOf = (url: string) => {
@@ -96,7 +103,7 @@ function localStore(): BlobStore {
       if (!pathname) return undefined;
       try {
         const info = await stat(fileOf(pathname));
-        return { url: urlOf(pathname), pathname, size: info.size, contentType: CONTENT_TYPES[pathname.split(".").pop() ?? ""] ?? "application/octet-stream" };
+        return { url: urlOf(pathname), pathname, size: info.size, contentType: contentTypeOf(pathname) };
       } catch {
         return undefined;
       }
@@ -112,11 +119,10 @@ function localStore(): BlobStore {
 
 /** Reads a locally stored blob for the dev route; undefined if absent. */
 export async function readLocalBlob(pathname: string): Promise<{ bytes: Buffer; contentType: string } | undefined> {
-  const root = localBlobDir();
-  const file = resolve(root, pathname);
-  if (!file.startsWith(root + sep)) return undefined;
+  const file = localFile(pathname);
+  if (!file) return undefined;
   try {
-    return { bytes: await readFile(file), contentType: CONTENT_TYPES[pathname.split(".").pop() ?? ""] ?? "application/octet-stream" };
+    return { bytes: await readFile(file), contentType: contentTypeOf(pathname) };
   } catch {
     return undefined;
   }
