@@ -1,4 +1,3 @@
-import { query } from "../../db/atomic.js";
 import { getDb } from "../../db/client.js";
 import { classifyDbError } from "../../db/errors.js";
 import { newId } from "../../db/ids.js";
@@ -6,7 +5,7 @@ import type { AuthContext, Tenant } from "../auth/session.js";
 import { invalidate } from "../cache/response-cache.js";
 import { ApiError, conflict, notFound, staleVersion } from "../http/errors.js";
 import { page } from "../http/inputs.js";
-import { findReplay, idempotencyFrom, replayOutcome } from "../idempotency/keys.js";
+import { earlierResult, idempotencyFrom } from "../idempotency/keys.js";
 import { config } from "../platform/config.js";
 import * as repo from "./repo.js";
 import type { FeedbackListInput, FeedbackStatsInput, FeedbackUpdateInput, PublicFeedbackInput, PublicFeedbackListInput, StaffFeedbackInput } from "./schemas.js";
@@ -67,17 +66,10 @@ export async function submitFeedback(request: Request, input: PublicFeedbackInpu
     throw error;
   }
   if (!result.tokenFound) throw tokenUnusable();
-  const outcome = replayOutcome(result.row, idem);
-  if (outcome.fresh) {
-    await invalidate(result.tenantId!, ["feedbacks"]);
-    return { feedback: result.feedback!, replayed: false };
-  }
-  if (result.replayed) return { feedback: result.replayed, replayed: true };
-  // The first submission committed while ours ran: look once more.
-  const resourceId = "resourceId" in outcome ? outcome.resourceId : await findReplay((s) => query(db, s), repo.tokenTenant(hash), idem!);
-  const earlier = resourceId ? await repo.findSubmitted(db, hash, resourceId) : undefined;
-  if (!earlier) throw new ApiError("conflict", "A request with this Idempotency-Key is still in progress; retry shortly.", undefined, { "Retry-After": "1" });
-  return { feedback: earlier, replayed: true };
+  const earlier = await earlierResult(db, result.row, idem, repo.tokenTenant(hash), result.replayed, (id) => repo.findSubmitted(db, hash, id));
+  if (earlier) return { feedback: earlier, replayed: true };
+  await invalidate(result.tenantId!, ["feedbacks"]);
+  return { feedback: result.feedback!, replayed: false };
 }
 
 export async function createStaffFeedback(auth: AuthContext, input: StaffFeedbackInput) {

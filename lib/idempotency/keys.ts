@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
 import { sql, type SQL } from "drizzle-orm/sql/sql";
+import { query } from "../../db/atomic.js";
+import type { Db } from "../../db/client.js";
 import { ApiError } from "../http/errors.js";
 
 export interface IdempotencyRequest {
@@ -67,16 +69,40 @@ export type Replay = { fresh: true } | { fresh: false; resourceId: string } | { 
 export function replayOutcome(row: Record<string, unknown>, idem: IdempotencyRequest | undefined): Replay {
   if (row.fresh === true || row.fresh === "t" || !idem) return { fresh: true };
   if (row.replay_hash === null || row.replay_hash === undefined) return { fresh: false, inFlight: true };
-  if (row.replay_hash !== idem.hash) {
-    throw new ApiError("idempotency_mismatch", "This Idempotency-Key was used with a different request.", [{ path: "Idempotency-Key", message: "reused with a different body" }]);
-  }
+  if (row.replay_hash !== idem.hash) throw mismatch();
   return { fresh: false, resourceId: String(row.replay_id) };
 }
 
-export async function findReplay(run: (statement: SQL) => Promise<Record<string, unknown>[]>, tenantId: TenantRef, idem: IdempotencyRequest): Promise<string | undefined> {
-  const rows = await run(sql`SELECT request_hash, resource_id FROM idempotency_keys WHERE tenant_id = ${tenantId} AND scope = ${idem.scope} AND key = ${idem.key}`);
+const mismatch = () =>
+  new ApiError("idempotency_mismatch", "This Idempotency-Key was used with a different request.", [{ path: "Idempotency-Key", message: "reused with a different body" }]);
+
+async function findReplay(db: Db, tenantId: TenantRef, idem: IdempotencyRequest): Promise<string | undefined> {
+  const rows = await query(db, sql`SELECT request_hash, resource_id FROM idempotency_keys WHERE tenant_id = ${tenantId} AND scope = ${idem.scope} AND key = ${idem.key}`);
   const row = rows[0];
   if (!row) return undefined;
-  if (row.request_hash !== idem.hash) throw new ApiError("idempotency_mismatch", "This Idempotency-Key was used with a different request.", [{ path: "Idempotency-Key", message: "reused with a different body" }]);
+  if (row.request_hash !== idem.hash) throw mismatch();
   return String(row.resource_id);
+}
+
+/**
+ * What a gated write answers when it turned out to be a replay: the resource the earlier request
+ * made — as the statement rendered it, or, when that request committed while this one ran (so this
+ * statement's snapshot could not see it), looked up again with `load`. Undefined when this request
+ * did the work itself.
+ */
+export async function earlierResult<T>(
+  db: Db,
+  row: Record<string, unknown>,
+  idem: IdempotencyRequest | undefined,
+  tenantId: TenantRef,
+  rendered: T | undefined,
+  load: (resourceId: string) => Promise<T | undefined>,
+): Promise<T | undefined> {
+  const outcome = replayOutcome(row, idem);
+  if (outcome.fresh) return undefined;
+  if (rendered) return rendered;
+  const resourceId = "resourceId" in outcome ? outcome.resourceId : await findReplay(db, tenantId, idem!);
+  const earlier = resourceId ? await load(resourceId) : undefined;
+  if (!earlier) throw new ApiError("conflict", "A request with this Idempotency-Key is still in progress; retry shortly.", undefined, { "Retry-After": "1" });
+  return earlier;
 }

@@ -1,11 +1,10 @@
-import { query } from "../../db/atomic.js";
 import { getDb } from "../../db/client.js";
 import { classifyDbError } from "../../db/errors.js";
 import { newId } from "../../db/ids.js";
 import { toNumber } from "../../db/values.js";
 import type { AuthContext, Tenant } from "../auth/session.js";
 import { ApiError, notFound, staleVersion, type ErrorDetail } from "../http/errors.js";
-import { findReplay, replayOutcome, type IdempotencyRequest } from "../idempotency/keys.js";
+import { earlierResult, type IdempotencyRequest } from "../idempotency/keys.js";
 import { invalidate } from "../cache/response-cache.js";
 import type { Order } from "./json.js";
 import * as list from "./list.js";
@@ -82,17 +81,10 @@ export interface Written {
 }
 
 /** Resolves a write that an Idempotency-Key turned into a replay: the resource the first request made. */
-async function replayed(tenant: Tenant, { row, replayed: earlier }: repo.WriteResult, idem: IdempotencyRequest | undefined): Promise<Written | undefined> {
-  const outcome = replayOutcome(row, idem);
-  if (outcome.fresh) return undefined;
-  if (earlier) return { order: earlier, replayed: true };
-  // The first request committed while ours ran, so our snapshot could not see it: look again.
+async function replayed(tenant: Tenant, { row, replayed: rendered }: repo.WriteResult, idem: IdempotencyRequest | undefined): Promise<Written | undefined> {
   const { db } = await getDb();
-  const resourceId = "resourceId" in outcome ? outcome.resourceId : await findReplay((s) => query(db, s), tenant.id, idem!);
-  if (!resourceId) throw new ApiError("conflict", "A request with this Idempotency-Key is still in progress; retry shortly.", undefined, { "Retry-After": "1" });
-  const order = await repo.findOrder(db, tenant.id, resourceId);
-  if (!order) throw notFound("Order");
-  return { order, replayed: true };
+  const order = await earlierResult(db, row, idem, tenant.id, rendered, (id) => repo.findOrder(db, tenant.id, id));
+  return order ? { order, replayed: true } : undefined;
 }
 
 export async function createOrder(auth: AuthContext, input: OrderCreateInput, idempotency: IdempotencyRequest | undefined): Promise<Written> {

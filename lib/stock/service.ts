@@ -1,10 +1,9 @@
-import { query } from "../../db/atomic.js";
 import { getDb } from "../../db/client.js";
 import { newId } from "../../db/ids.js";
 import type { AuthContext, Tenant } from "../auth/session.js";
 import { ApiError, notFound } from "../http/errors.js";
 import { page } from "../http/inputs.js";
-import { findReplay, replayOutcome, type IdempotencyRequest } from "../idempotency/keys.js";
+import { earlierResult, type IdempotencyRequest } from "../idempotency/keys.js";
 import { invalidate } from "../cache/response-cache.js";
 import * as repo from "./repo.js";
 import type { StockAdjustmentInput } from "./schemas.js";
@@ -12,15 +11,8 @@ import type { StockAdjustmentInput } from "./schemas.js";
 export async function adjustStock(auth: AuthContext, itemId: string, input: StockAdjustmentInput, idem: IdempotencyRequest | undefined) {
   const { db } = await getDb();
   const { row, item, movement, replayed } = await repo.adjustStock(db, auth.tenant.id, auth.userId, itemId, newId(), input.delta, input.reason, idem);
-  const outcome = replayOutcome(row, idem);
-  if (!outcome.fresh) {
-    if (replayed) return { ...replayed, replayed: true };
-    // The first request committed while ours ran, so our snapshot could not see it: look again.
-    const movementId = "resourceId" in outcome ? outcome.resourceId : await findReplay((s) => query(db, s), auth.tenant.id, idem!);
-    const earlier = movementId ? await repo.findAdjustment(db, auth.tenant.id, movementId) : undefined;
-    if (!earlier) throw new ApiError("conflict", "A request with this Idempotency-Key is still in progress; retry shortly.", undefined, { "Retry-After": "1" });
-    return { ...earlier, replayed: true };
-  }
+  const earlier = await earlierResult(db, row, idem, auth.tenant.id, replayed, (id) => repo.findAdjustment(db, auth.tenant.id, id));
+  if (earlier) return { ...earlier, replayed: true };
   if (item && movement) {
     await invalidate(auth.tenant.id, ["items"]);
     return { item, movement, replayed: false };
