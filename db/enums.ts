@@ -8,4 +8,3 @@ export type Role = (typeof ROLES)[number];
 export const CHANNELS = ["instagram", "facebook", "whatsapp", "call", "offline", "web"] as const;
 export const ORDER_STATUSES = ["pending", "confirmed", "preparing", "ready", "completed", "cancelled"] as const;
 export const PRIORITIES = ["low", "normal", "high", "urgent"] as const;
-export const MOVEMENT_REASONS = ["order", "cancel", "edit", "adjustment"] as const;

@@ -264,7 +264,6 @@ export const feedbackTokens = pgTable(
   ],
 );
 
-export const FEEDBACK_SOURCES = ["customer", "staff"] as const;
 
 // One feedback per order, whether the customer sent it with a token or staff recorded it by hand.
 // A feedback can only be public if the customer consented (a CHECK, not just an API rule).

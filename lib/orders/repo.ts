@@ -142,8 +142,7 @@ export interface OrderChanges {
 }
 
 /** Lines can change while an order is pending or confirmed; its other fields until it is final. */
-export const LINE_EDITABLE = ["pending", "confirmed"];
-export const FINAL = ["completed", "cancelled"];
+const LINE_EDITABLE = ["pending", "confirmed"];
 
 export async function updateOrder(db: Db, tenantId: string, userId: string, id: string, changes: OrderChanges, expected: number | undefined): Promise<WriteResult> {
   const t = tenantId;

@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { CHANNELS, ORDER_STATUSES, PRIORITIES } from "../../db/enums.js";
-import { calendarDate, limitField, optionalText, pageField, requiredText, uuid } from "../http/inputs.js";
+import { calendarDate, limitField, optionalText, pageField, uuid } from "../http/inputs.js";
 import { CustomerFields } from "../customers/schemas.js";
 
 export const MAX_LINES = 100;
@@ -60,7 +60,6 @@ export const OrderStatusChange = v.strictObject({
   version: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
 });
 
-export const OrderCancel = v.optional(v.strictObject({ reason: optionalText(500) }), {});
 
 const csvOf = <T extends readonly string[]>(values: T, label: string) =>
   v.optional(
@@ -86,7 +85,5 @@ export const OrderListQuery = v.object({
 });
 export type OrderListInput = v.InferOutput<typeof OrderListQuery>;
 
-export const OrderLinesInput = v.array(Line);
 export type OrderLine = v.InferOutput<typeof Line>;
 
-export { requiredText };

@@ -61,7 +61,7 @@ export const LOCAL_BLOB_ROUTE = "/api/dev/blob";
 // callback-signature helpers work against the local store too.
 const LOCAL_TOKEN = "vercel_blob_rw_local_tallydevblobstore";
 
-export function localBlobDir(): string {
+function localBlobDir(): string {
   return resolve(process.env.BLOB_LOCAL_DIR ?? ".data/blobs");
 }
 
