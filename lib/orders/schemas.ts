@@ -22,6 +22,29 @@ const Lines = v.pipe(
   v.array(Line, "must be a list of { itemId, quantity }"),
   v.minLength(1, "must have at least one line"),
   v.maxLength(MAX_LINES, `must have at most ${MAX_LINES} lines`),
+  // Duplicate lines for one item are merged (see mergeLines), so the cap applies to their sum,
+  // reported on the first line of the item, where the merged line sits.
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const totals = new Map<string, { first: number; quantity: number }>();
+    dataset.value.forEach((line, index) => {
+      const key = line.itemId.toLowerCase();
+      const total = totals.get(key) ?? { first: index, quantity: 0 };
+      total.quantity += line.quantity;
+      totals.set(key, total);
+    });
+    for (const { first, quantity } of totals.values()) {
+      if (quantity <= MAX_QUANTITY) continue;
+      const line = dataset.value[first]!;
+      addIssue({
+        message: `lines for this item add up to ${quantity}; at most ${MAX_QUANTITY}`,
+        path: [
+          { type: "array", origin: "value", input: dataset.value, key: first, value: line },
+          { type: "object", origin: "value", input: line, key: "quantity", value: line.quantity },
+        ],
+      });
+    }
+  }),
 );
 
 export const OrderCreate = v.pipe(
