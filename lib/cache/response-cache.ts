@@ -3,6 +3,7 @@ import { log } from "../platform/log.js";
 import { getRedis, redisGeneration } from "../platform/redis.js";
 import { waitUntil } from "../platform/wait-until.js";
 import { memoryStore, type CacheStore, type EntryKeys, type Lookup } from "./store.js";
+import { errorFields } from "../platform/log-error.js";
 
 export interface CachePolicy {
   /** Seconds an entry lives. */
@@ -82,7 +83,7 @@ export function createResponseCache(storeFor: () => Promise<CacheStore>) {
 
     void syncVersions(store, tenantId)?.catch(() => {});
     const lookup = store.lookup(keys, [...policy.tags].sort(), LOCK_MS).catch((error: unknown) => {
-      log("warn", "cache unavailable, reading through", { error: String(error) });
+      log("warn", "cache unavailable, reading through", errorFields(error));
       return undefined;
     });
     let found: Lookup | undefined;
@@ -242,7 +243,7 @@ export async function invalidate(tenantId: string, tags: string[]): Promise<void
   try {
     await cache.invalidate(tenantId, tags);
   } catch (error) {
-    log("error", "cache invalidation failed", { tenantId, tags, error: String(error) });
+    log("error", "cache invalidation failed", { tenantId, tags, ...errorFields(error) });
     waitUntil(new Promise((resolve) => setTimeout(resolve, 1000)).then(() => cache.invalidate(tenantId, [])), "cache invalidation retry");
   }
 }

@@ -9,6 +9,7 @@ import { waitUntil } from "../platform/wait-until.js";
 import { invalidate } from "../cache/response-cache.js";
 import { forgetDeletions, noteFailedDeletions, pendingDeletions } from "./repo.js";
 import { IMAGE_TYPES, imageTypeOfName, isImageType, sniffImage } from "./sniff.js";
+import { errorFields } from "../platform/log-error.js";
 
 const MB = 1024 * 1024;
 /** Client uploads go straight to Blob storage, so they may be larger than a function body (4.5 MB). */
@@ -26,7 +27,7 @@ export async function deleteQueuedBlobs(queued: items.QueuedDeletion[]): Promise
     await (await getBlobStore()).del(queued.map((q) => q.url));
     await forgetDeletions(db, queued.map((q) => q.id));
   } catch (error) {
-    log("warn", "blob deletion failed; left for the cleanup cron", { count: queued.length, error: String(error) });
+    log("warn", "blob deletion failed; left for the cleanup cron", { count: queued.length, ...errorFields(error) });
     await noteFailedDeletions(db, queued.map((q) => q.id)).catch(() => {});
   }
 }

@@ -4,6 +4,7 @@ import { log } from "../platform/log.js";
 import { getRedis, redisGeneration } from "../platform/redis.js";
 import { waitUntil } from "../platform/wait-until.js";
 import { memorySlidingWindow, type LimitResult } from "./memory.js";
+import { errorFields } from "../platform/log-error.js";
 
 /**
  * - api: authenticated routes, per user (RATE_LIMIT_API, default 300 per window)
@@ -76,7 +77,7 @@ export async function limit(policy: LimitPolicy, identifier: string): Promise<Re
     if (result.pending) waitUntil(result.pending, "rate limit sync");
     if (result.reason === "timeout") result = undefined;
   } catch (error) {
-    log("warn", "rate limiter unavailable", { policy, error: String(error) });
+    log("warn", "rate limiter unavailable", { policy, ...errorFields(error) });
   }
   if (!result) {
     if (config.rateLimitFail() === "open") return {};
