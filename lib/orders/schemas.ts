@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { CHANNELS, ORDER_STATUSES, PRIORITIES } from "../../db/enums.js";
-import { calendarDate, limitField, optionalText, pageField, uuid } from "../http/inputs.js";
+import { calendarDate, limitField, optionalText, pageField, uuid, text } from "../http/inputs.js";
 import { CustomerFields } from "../customers/schemas.js";
 
 export const MAX_LINES = 100;
@@ -87,7 +87,7 @@ export const OrderStatusChange = v.strictObject({
 const csvOf = <T extends readonly string[]>(values: T, label: string) =>
   v.optional(
     v.pipe(
-      v.string(),
+      text(),
       v.transform((s) => s.split(",").map((p) => p.trim()).filter(Boolean)),
       v.array(v.picklist(values, `must be ${label}: ${values.join(", ")}`)),
       v.minLength(1, "must not be empty"),
@@ -97,7 +97,7 @@ const csvOf = <T extends readonly string[]>(values: T, label: string) =>
 export const OrderListQuery = v.object({
   page: pageField,
   limit: limitField,
-  cursor: v.optional(v.pipe(v.string(), v.maxLength(200, "is not a valid cursor"))),
+  cursor: v.optional(v.pipe(text(), v.maxLength(200, "is not a valid cursor"))),
   status: csvOf(ORDER_STATUSES, "one or more of"),
   channel: csvOf(CHANNELS, "one or more of"),
   priority: csvOf(PRIORITIES, "one or more of"),
