@@ -90,11 +90,5 @@ export async function limit(policy: LimitPolicy, identifier: string): Promise<Re
   return headers;
 }
 
-/**
- * The caller's IP: the first x-forwarded-for hop (on Vercel the platform sets this header and
- * overwrites whatever the client sent), else x-real-ip.
- */
-export function clientIp(request: Request): string {
-  const forwarded = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
-  return forwarded || request.headers.get("x-real-ip")?.trim() || "unknown";
-}
+/** The caller's IP as the platform guarantees it (never a client-set header): see client-address.ts. */
+export { clientAddress as clientIp } from "../platform/client-address.js";
