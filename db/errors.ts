@@ -69,7 +69,9 @@ export function classifyDbError(error: unknown): DbFailure | undefined {
       return { kind: "rule_failed", sqlState: code, rule: { code: e.message, detail } };
     }
     if (code && /^[0-9A-Z]{5}$/.test(code)) {
-      const kind = BY_SQLSTATE[code] ?? (code.startsWith("08") ? "unavailable" : undefined);
+      // Class 22 is "data exception" (22021: NUL or invalid UTF-8 in text, 22P02, 22003, ...): the
+      // value was bad, whatever the statement. Validation should have refused it first.
+      const kind = BY_SQLSTATE[code] ?? (code.startsWith("08") ? "unavailable" : code.startsWith("22") ? "invalid_input" : undefined);
       if (kind) return { kind, sqlState: code, constraint: typeof e.constraint === "string" ? e.constraint : undefined };
     }
     if (code && NETWORK_CODES.has(code)) return { kind: "unavailable" };

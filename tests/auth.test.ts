@@ -2,6 +2,8 @@ import { sql } from "drizzle-orm/sql/sql";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { atomic } from "../db/atomic.js";
 import { newId } from "../db/ids.js";
+import { SignJWT } from "jose";
+import { DEV_AUDIENCE, DEV_ISSUER } from "../lib/auth/dev-tokens.js";
 import { forgetPrincipals } from "../lib/auth/session.js";
 import { call, errorOf } from "./support/client.js";
 import { insertItem, tokenFor } from "./support/fixtures.js";
@@ -53,6 +55,26 @@ describe("authentication and tenancy", () => {
     expect((await call("GET", "/api/items", { token: await google.mint({ sub, email }, { notBefore: 10 }) })).status).toBe(200);
     expect((await call("GET", "/api/items", { token: await google.mint({ sub, email }, { notBefore: 300 }) })).status).toBe(401);
     expect((await call("GET", "/api/items", { token: await google.mint({ sub, email }, { kid: "unknown-kid" }) })).status).toBe(401);
+  });
+
+  it("refuses tokens issued in the future beyond the clock tolerance (iat), Google and dev alike", async () => {
+    const { t, sub, email } = await googleMember("staff");
+    expect((await call("GET", "/api/items", { token: await google.mint({ sub, email }, { issuedAt: 10 }) })).status).toBe(200);
+    expect((await call("GET", "/api/items", { token: await google.mint({ sub, email }, { issuedAt: 3600, expiresIn: 7200 }) })).status).toBe(401);
+    const now = Math.floor(Date.now() / 1000);
+    const dev = (iat: number) =>
+      new SignJWT({ email: t.users.staff.email, name: "x" })
+        .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+        .setIssuer(DEV_ISSUER)
+        .setAudience(DEV_AUDIENCE)
+        .setSubject(t.users.staff.subject)
+        .setIssuedAt(now + iat)
+        .setExpirationTime(now + iat + 3600)
+        .sign(new TextEncoder().encode(process.env.DEV_AUTH_SECRET!));
+    expect((await call("GET", "/api/items", { token: await dev(10) })).status).toBe(200);
+    const future = await call("GET", "/api/items", { token: await dev(24 * 3600) });
+    expect(future.status).toBe(401);
+    expect(errorOf(future).code).toBe("unauthorized");
   });
 
   it("does not bind an invitation to an unverified email", async () => {

@@ -14,7 +14,7 @@ import { makeGif } from "./support/images.js";
 import { withTarget } from "./support/suite.js";
 
 describe.each(cacheTargets())("response cache on %s", (cacheName) => {
-  withCacheTarget(cacheName);
+  const target = withCacheTarget(cacheName);
   const ctx = withTarget("pglite");
   // Rate limit and cache lookup share one Redis round trip; the in-process implementation has none.
   const trips = cacheName === "memory" ? 0 : 1;
@@ -140,6 +140,59 @@ describe.each(cacheTargets())("response cache on %s", (cacheName) => {
     // Both instances now read the filled entry.
     const after = await Promise.all(instances.map((c) => c.serve(t.id, "kettle", { ttl: 60, tags: ["items"] }, Promise.resolve(), compute)));
     expect(after.map((r) => r.state)).toEqual(["hit", "hit"]);
+  });
+
+  it("after a Redis outage swallowed a write's version bump, another instance serves the old entry for at most CACHE_MAX_STALE_S", async () => {
+    const handle = await getRedis();
+    const shared = memoryStore();
+    let down = false;
+    const outage = () => new Error("Redis unreachable");
+    // Instance A (the writer) and instance B (the reader): separate caches, separate store clients,
+    // one Redis (through the Upstash bridge) or one shared map. The outage hits the bridge itself, or
+    // for the in-process store every call A makes while it lasts.
+    const storeOf = async (instance: "A" | "B") => {
+      const store = handle ? (await import("../lib/cache/redis-store.js")).redisStore(handle) : shared;
+      if (handle || instance === "B") return store;
+      return { ...store, lookup: (...a: Parameters<typeof store.lookup>) => (down ? Promise.reject(outage()) : store.lookup(...a)), bump: (...a: Parameters<typeof store.bump>) => (down ? Promise.reject(outage()) : store.bump(...a)) };
+    };
+    const setDown = (value: boolean) => {
+      down = value;
+      target.bridge?.fault(value ? "error" : "none");
+    };
+    let clock = Date.UTC(2026, 0, 1, 12);
+    const clockOf = { now: () => clock, maxStaleMs: () => 60_000 };
+    const storeA = storeOf("A");
+    const storeB = storeOf("B");
+    const a = createResponseCache(() => storeA, clockOf);
+    const b = createResponseCache(() => storeB, clockOf);
+    const tenant = crypto.randomUUID();
+    let stock = 50;
+    const compute = async () => ({ status: 200, headers: {}, body: JSON.stringify({ stock }) });
+    const read = async (cache: typeof a) => {
+      const served = await cache.serve(tenant, "item", { ttl: 86_400, tags: ["items"] }, Promise.resolve(), compute);
+      await app().settle();
+      return [served.state, JSON.parse(served.rendered.body!).stock];
+    };
+
+    expect(await read(b)).toEqual(["miss", 50]);
+    expect(await read(b)).toEqual(["hit", 50]);
+    clock += 5_000;
+    // The write commits during the outage; A's version bump fails and A is never heard of again.
+    setDown(true);
+    stock = 45;
+    await expect(a.invalidate(tenant, ["items"])).rejects.toThrow();
+    setDown(false);
+    // Redis is back. B still finds the old entry under the versions it was built with: stale,
+    // but only while it is younger than the bound (built at t0, now t0 + 5 s ... t0 + 60 s).
+    expect(await read(b)).toEqual(["hit", 50]);
+    clock += 55_000;
+    expect(await read(b)).toEqual(["hit", 50]);
+    clock += 1;
+    expect(await read(b)).toEqual(["miss", 45]);
+    expect(await read(b)).toEqual(["hit", 45]);
+    // Were A to come back, its pending bump would still go out ahead of its first lookup.
+    expect(await read(a)).toEqual(["miss", 45]);
+    expect(await read(b)).toEqual(["hit", 45]);
   });
 
   it("shows every write on the very next GET", async () => {

@@ -6,13 +6,14 @@ import { sql } from "drizzle-orm/sql/sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { query } from "../db/atomic.js";
 import { newId } from "../db/ids.js";
-import { getBlobStore } from "../lib/platform/blob.js";
+import { getBlobStore, localBlobToken } from "../lib/platform/blob.js";
 import { app, call, errorOf } from "./support/client.js";
 import { insertItem } from "./support/fixtures.js";
 import { htmlPage, makeGif, makePng, tinyJpeg, tinyWebp, zipFile } from "./support/images.js";
 import { withTarget } from "./support/suite.js";
 
-const LOCAL_TOKEN = "vercel_blob_rw_local_tallydevblobstore";
+// The constant the local store used to sign upload callbacks with, before it was derived from the dev secret.
+const OLD_CONSTANT_TOKEN = "vercel_blob_rw_local_tallydevblobstore";
 
 function filesUnder(dir: string): string[] {
   const out: string[] = [];
@@ -141,16 +142,25 @@ describe("item images on the local blob store", () => {
     const t = await ctx.tenant();
     const id = await insertItem(ctx.db, t.id);
     const otherItem = await insertItem(ctx.db, t.id);
-    const callback = (itemId: string, pathname: string, tokenPayload: unknown, secret = LOCAL_TOKEN) => {
+    const storeToken = (await getBlobStore()).token;
+    const callback = (itemId: string, pathname: string, tokenPayload: unknown, secret = storeToken, tamper = (s: string) => s) => {
       const body = { type: "blob.upload-completed", payload: { blob: { url: `https://store.example/${pathname}`, pathname, contentType: "image/png" }, tokenPayload: JSON.stringify(tokenPayload) } };
       const signature = createHmac("sha256", secret).update(JSON.stringify(body)).digest("hex");
-      return call("POST", `/api/items/${itemId}/image/upload`, { body, headers: { "x-vercel-signature": signature } });
+      return call("POST", `/api/items/${itemId}/image/upload`, { body, headers: { "x-vercel-signature": tamper(signature) } });
     };
     const path = `tenants/${t.id}/items/${id}/photo-abc.png`;
     const good = await callback(id, path, { tenantId: t.id, itemId: id });
     expect(good.status).toBe(200);
     expect(await imageOf(id)).toBe(`https://store.example/${path}`);
     expect((await callback(id, path, { tenantId: t.id, itemId: id }, "vercel_blob_rw_local_wrongsecret")).status).toBe(401);
+    // The key is no constant from the source: a callback signed with the old one is refused.
+    expect((await callback(id, path, { tenantId: t.id, itemId: id }, OLD_CONSTANT_TOKEN)).status).toBe(401);
+    // Any malformed signature is a failed verification (an odd length used to throw a RangeError: 500).
+    for (const tamper of [(s: string) => s.slice(1), (s: string) => `${s}0`, (s: string) => s.slice(0, 10), () => "zz", (s: string) => s.replace(/./g, "g")]) {
+      const forged = await callback(id, path, { tenantId: t.id, itemId: id }, storeToken, tamper);
+      expect(forged.status).toBe(401);
+      expect(errorOf(forged).code).toBe("unauthorized");
+    }
     expect((await callback(otherItem, path, { tenantId: t.id, itemId: id })).status).toBe(403);
     expect(await imageOf(otherItem)).toBeNull();
   });
@@ -173,6 +183,51 @@ describe("item images on the local blob store", () => {
     const done = await complete(mine.url);
     expect(done.status).toBe(200);
     expect(done.json.imageUrl).toBe(mine.url);
+  });
+
+  it("derives the local store's signing key from the dev secret", () => {
+    expect(localBlobToken("secret-one")).toMatch(/^vercel_blob_rw_local_[0-9a-f]{64}$/);
+    expect(localBlobToken("secret-one")).toBe(localBlobToken("secret-one"));
+    expect(localBlobToken("secret-one")).not.toBe(localBlobToken("secret-two"));
+    expect(localBlobToken(process.env.DEV_AUTH_SECRET)).not.toBe(OLD_CONSTANT_TOKEN);
+  });
+
+  it("never attaches another tenant's blob through dot segments, and answers alike for theirs and absent", async () => {
+    const a = await ctx.tenant();
+    const b = await ctx.tenant();
+    const itemA = await insertItem(ctx.db, a.id);
+    const itemB = await insertItem(ctx.db, b.id);
+    const store = await getBlobStore();
+    const theirs = await store.put(`tenants/${a.id}/items/${itemA}/photo.png`, makePng(), "image/png");
+    const base = theirs.url.slice(0, theirs.url.indexOf("?"));
+    const via = (pathname: string) => `${base}?pathname=${encodeURIComponent(pathname)}`;
+    const climb = `tenants/${b.id}/items/${itemB}/../../../../${theirs.pathname}`;
+    const attempts = [
+      via(climb),
+      via(`tenants/${b.id}/items/${itemB}/./../../../../${theirs.pathname}`),
+      via(`tenants/${b.id}/items/${itemB}//../../../../../${theirs.pathname}`),
+      via(climb.replaceAll("/", "\\")),
+      theirs.url,
+    ];
+    const complete = (url: string) => call("POST", `/api/items/${itemB}/image/complete`, { token: b.users.admin.token, body: { url } });
+    const answers = [];
+    for (const url of attempts) {
+      const refused = await complete(url);
+      expect(refused.status, url).toBe(422);
+      answers.push({ ...errorOf(refused), requestId: undefined });
+    }
+    // Absent, under A's prefix or under B's own: the same answer as A's existing file.
+    for (const pathname of [`tenants/${a.id}/items/${itemA}/nothing.png`, `tenants/${b.id}/items/${itemB}/../../../../tenants/${a.id}/items/${itemA}/nothing.png`, `tenants/${b.id}/items/${itemB}/nothing.png`]) {
+      const refused = await complete(via(pathname));
+      expect(refused.status).toBe(422);
+      expect({ ...errorOf(refused), requestId: undefined }).toEqual(answers[0]);
+    }
+    expect(new Set(answers.map((x) => JSON.stringify(x))).size).toBe(1);
+    expect(await imageOf(itemB)).toBeNull();
+    // B replacing its image must not take A's file with it.
+    expect((await put(b.users.admin.token, itemB, makePng(), "image/png")).status).toBe(200);
+    await app().settle();
+    expect(await store.head(theirs.url)).toMatchObject({ pathname: theirs.pathname });
   });
 
   it("retries queued deletions from the cleanup cron", async () => {

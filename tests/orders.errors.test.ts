@@ -112,6 +112,29 @@ describe.each(dbTargets())("orders bad input on %s", (name) => {
     expect((await call("GET", `/api/orders?from=${inDays(0)}`, { token: staff })).json.pagination.total).toBe(0);
   });
 
+  it("caps units per item after merging duplicate lines, on create and on edit", async () => {
+    const t = await ctx.tenant();
+    const staff = t.users.staff.token;
+    const item = await insertItem(ctx.db, t.id, { stock: 10_000_000 });
+    const other = await insertItem(ctx.db, t.id, { stock: 10 });
+    const before = await snapshot(t.id);
+    // 99 lines of 100,000 each: every line is within the cap, the merged line would be 9,900,000.
+    const hundred = Array.from({ length: 99 }, () => ({ itemId: item, quantity: 100_000 }));
+    const created = await call("POST", "/api/orders", { token: staff, body: { channel: "call", items: [{ itemId: other, quantity: 1 }, ...hundred] } });
+    expect(created.status).toBe(422);
+    expect(errorOf(created).details?.map((d) => d.path)).toEqual(["items.1.quantity"]);
+    // Case differences in the id are the same item, merged the same way.
+    const mixedCase = await call("POST", "/api/orders", { token: staff, body: { channel: "call", items: [{ itemId: item, quantity: 60_000 }, { itemId: item.toUpperCase(), quantity: 40_001 }] } });
+    expect(mixedCase.status).toBe(422);
+    expect(await snapshot(t.id)).toBe(before);
+    const exactly = await call("POST", "/api/orders", { token: staff, body: { channel: "call", items: [{ itemId: item, quantity: 60_000 }, { itemId: item, quantity: 40_000 }] } });
+    expect(exactly.status).toBe(201);
+    expect(exactly.json.lines).toMatchObject([{ itemId: item, quantity: 100_000 }]);
+    const edited = await call("PUT", `/api/orders/${exactly.json.id}`, { token: staff, body: { items: [{ itemId: item, quantity: 100_000 }, { itemId: item, quantity: 1 }] } });
+    expect(edited.status).toBe(422);
+    expect(errorOf(edited).details?.map((d) => d.path)).toEqual(["items.0.quantity"]);
+  });
+
   it("refuses illegal status moves and edits of orders past their editable states", async () => {
     const t = await ctx.tenant();
     const staff = t.users.staff.token;

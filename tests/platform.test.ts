@@ -3,6 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, installDb } from "../db/client.js";
 import { forgetPrincipals } from "../lib/auth/session.js";
 import { setLogSink } from "../lib/platform/log.js";
+import { errorFields } from "../lib/platform/log-error.js";
+import { query } from "../db/atomic.js";
+import { sql } from "drizzle-orm/sql/sql";
 import { ROUTES } from "./support/catalog.js";
 import { app, call, errorOf } from "./support/client.js";
 import { withTarget } from "./support/suite.js";
@@ -81,6 +84,42 @@ describe("HTTP conventions", () => {
     expect(all).not.toContain("Secret recipe");
     const request = lines.map((l) => JSON.parse(l)).find((l) => l.requestId === "log-test-1");
     expect(request).toMatchObject({ level: "info", msg: "request", method: "POST", path: "/api/items", status: 201, dbTrips: 1, tenantId: t.id });
+  });
+});
+
+describe("logs of database failures", () => {
+  const ctx = withTarget("pglite");
+
+  it("name the SQLSTATE, constraint and statement, never the SQL text or a bound value", async () => {
+    const t = await ctx.tenant();
+    const marker = `Zebulon-${crypto.randomUUID().slice(0, 8)}`;
+    // A failure the API cannot map (internal error class XX) whose Postgres message and detail carry
+    // the customer's name, as many real ones do ('Key (sku)=(...)', 'invalid input syntax: "..."').
+    await query(ctx.db, sql.raw(`CREATE OR REPLACE FUNCTION test_refuse_customer() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refusing %', NEW.name USING ERRCODE = 'XX001', DETAIL = 'name=' || NEW.name; END $$`));
+    await query(ctx.db, sql.raw(`CREATE TRIGGER test_refuse_customer BEFORE INSERT ON customers FOR EACH ROW WHEN (NEW.tenant_id = '${t.id}') EXECUTE FUNCTION test_refuse_customer()`));
+    const lines: string[] = [];
+    setLogSink((line) => lines.push(line));
+    try {
+      const failed = await call("POST", "/api/customers", { token: t.users.staff.token, body: { name: marker, notes: `${marker} notes`, phone: "+44 20 7946 0999" }, headers: { "x-request-id": "log-db-1" } });
+      expect(failed.status).toBe(500);
+      expect(failed.text).not.toContain(marker);
+    } finally {
+      setLogSink(undefined);
+      await query(ctx.db, sql.raw("DROP TRIGGER test_refuse_customer ON customers"));
+    }
+    const all = lines.join("\n");
+    for (const leak of [marker, "7946 0999", "INSERT", "insert into", "params"]) expect(all, leak).not.toContain(leak);
+    const unhandled = lines.map((l) => JSON.parse(l)).find((l) => l.msg === "unhandled error");
+    expect(unhandled).toMatchObject({ level: "error", requestId: "log-db-1", method: "POST", path: "/api/customers", sqlState: "XX001" });
+    expect(unhandled.statement).toMatch(/^lib\/customers\/repo\.ts:\w+/);
+    expect(unhandled.sqlHash).toMatch(/^[0-9a-f]{12}$/);
+
+    // A constraint violation keeps its constraint's name and loses its detail ("Key (slug)=(...)").
+    const error = await query(ctx.db, sql`INSERT INTO tenants (id, slug, name) VALUES (${crypto.randomUUID()}, ${t.slug}, ${marker})`).then(() => undefined, (e: unknown) => e);
+    const fields = errorFields(error);
+    expect(fields).toMatchObject({ sqlState: "23505", constraint: expect.stringContaining("slug") });
+    expect(JSON.stringify(fields)).not.toContain(marker);
+    expect(JSON.stringify(fields)).not.toContain(t.slug);
   });
 });
 

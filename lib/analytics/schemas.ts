@@ -1,13 +1,13 @@
 import * as v from "valibot";
 import { CHANNELS } from "../../db/enums.js";
-import { calendarDate, uuid } from "../http/inputs.js";
+import { calendarDate, uuid, text } from "../http/inputs.js";
 
 const format = v.optional(v.picklist(["json", "csv"], "must be json or csv"));
 
 /** Whole days from a query string, within [min, max]. */
 const days = (min: number, max: number, fallback: number) =>
   v.optional(
-    v.pipe(v.string(), v.regex(/^\d{1,4}$/, `must be a whole number of days (${min}-${max})`), v.transform(Number), v.minValue(min, `must be at least ${min}`), v.maxValue(max, `must be at most ${max}`)),
+    v.pipe(text(), v.regex(/^\d{1,4}$/, `must be a whole number of days (${min}-${max})`), v.transform(Number), v.minValue(min, `must be at least ${min}`), v.maxValue(max, `must be at most ${max}`)),
     String(fallback),
   );
 

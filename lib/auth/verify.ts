@@ -70,6 +70,7 @@ async function verifySignature(token: string): Promise<Identity> {
   }
   try {
     const payload = issuer === DEV_ISSUER ? await verifyDev(token) : await verifyGoogle(token, issuer);
+    assertIssuedInThePast(payload);
     return {
       // Google uses two spellings of its issuer for the same accounts; one user must stay one row.
       issuer: payload.iss === "accounts.google.com" ? "https://accounts.google.com" : payload.iss!,
@@ -88,6 +89,17 @@ async function verifySignature(token: string): Promise<Identity> {
     }
     log("info", "token rejected", { reason: (error as { code?: string }).code ?? (error as Error).message, issuer });
     throw invalidToken();
+  }
+}
+
+/**
+ * jose checks `iat` only when maxTokenAge is set; a token "issued" in the future is either forged
+ * with a stolen key to outlive a rotation or comes from a broken clock. Same tolerance as nbf/exp.
+ */
+function assertIssuedInThePast(payload: JWTPayload): void {
+  if (payload.iat === undefined) return;
+  if (typeof payload.iat !== "number" || payload.iat > Date.now() / 1000 + config.clockToleranceSeconds()) {
+    throw Object.assign(new Error('"iat" is in the future'), { code: "ERR_JWT_CLAIM_VALIDATION_FAILED" });
   }
 }
 

@@ -1,18 +1,20 @@
 import { createHash } from "node:crypto";
 import type { RedisHandle } from "../platform/redis.js";
-import type { CacheStore } from "./store.js";
+import { decodeEntry, encodeEntry, type CacheStore } from "./store.js";
 
 // One script does the whole lookup so it rides in the request's single Redis round trip next to
 // the rate-limit check: read the tag versions, compare the entry's stamp, and on a miss try the
 // fill lock. Every key it touches is passed in KEYS (all under the tenant's {hash tag}).
+// ARGV: lock token, lock ms, minBorn (entries born earlier are a miss), tags.
 const LOOKUP = `
 local stamp = 'v'
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   stamp = stamp .. (redis.call('HGET', KEYS[1], ARGV[i]) or '0') .. '.'
 end
 local entry = redis.call('GET', KEYS[2])
 if entry and string.sub(entry, 1, #stamp + 1) == stamp .. '|' then
-  return {stamp, 'hit', entry}
+  local born = tonumber(string.match(entry, '^(%d+)|', #stamp + 2))
+  if born and born >= tonumber(ARGV[3]) then return {stamp, 'hit', entry} end
 end
 if redis.call('SET', KEYS[3], ARGV[1], 'NX', 'PX', ARGV[2]) then return {stamp, 'lock'} end
 return {stamp, 'wait'}
@@ -32,19 +34,19 @@ export function redisStore({ redis, prefix }: RedisHandle): CacheStore {
   return {
     mode: "redis",
     prefix,
-    async lookup(keys, tags, lockMs) {
+    async lookup(keys, tags, lockMs, minBorn) {
       // The entry comes back whole: with its stamp in front it is never valid JSON, so the client's
       // automatic JSON deserialisation leaves it a string.
-      const [stamp, state, entry] = await lookupScript([keys.versions, keys.entry, keys.lock], [crypto.randomUUID(), String(lockMs), ...tags]);
-      if (state === "hit") return { state, stamp: stamp!, payload: String(entry).slice(stamp!.length + 1) };
+      const [stamp, state, entry] = await lookupScript([keys.versions, keys.entry, keys.lock], [crypto.randomUUID(), String(lockMs), String(Math.floor(minBorn)), ...tags]);
+      const payload = state === "hit" ? decodeEntry(String(entry), stamp!, minBorn) : undefined;
+      if (payload !== undefined) return { state: "hit", stamp: stamp!, payload };
       return { state: state === "lock" ? "lock" : "wait", stamp: stamp! };
     },
-    async peek(keys, stamp) {
-      const entry = await redis.get<string>(keys.entry);
-      return typeof entry === "string" && entry.startsWith(`${stamp}|`) ? entry.slice(stamp.length + 1) : undefined;
+    async peek(keys, stamp, minBorn) {
+      return decodeEntry(await redis.get<string>(keys.entry), stamp, minBorn);
     },
-    async fill(keys, stamp, payload, ttlSeconds) {
-      await Promise.all([redis.set(keys.entry, `${stamp}|${payload}`, { ex: ttlSeconds }), redis.del(keys.lock)]);
+    async fill(keys, stamp, born, payload, ttlSeconds) {
+      await Promise.all([redis.set(keys.entry, encodeEntry(stamp, born, payload), { ex: ttlSeconds }), redis.del(keys.lock)]);
     },
     release: async (keys) => void (await redis.del(keys.lock)),
     bump: async (versionsKey, tags) => void (await Promise.all(tags.map((tag) => redis.hincrby(versionsKey, tag, 1)))),

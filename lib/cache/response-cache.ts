@@ -1,11 +1,13 @@
 import { createHash } from "node:crypto";
+import { config } from "../platform/config.js";
 import { log } from "../platform/log.js";
 import { getRedis, redisGeneration } from "../platform/redis.js";
 import { waitUntil } from "../platform/wait-until.js";
 import { memoryStore, type CacheStore, type EntryKeys, type Lookup } from "./store.js";
+import { errorFields } from "../platform/log-error.js";
 
 export interface CachePolicy {
-  /** Seconds an entry lives. */
+  /** Seconds an entry lives, at most (entries are never served past CACHE_MAX_STALE_S either). */
   ttl: number;
   /** Domain tags whose writes invalidate the entry (see invalidate()). */
   tags: string[];
@@ -32,11 +34,27 @@ interface Flight {
   settle(result: FlightResult | undefined): void;
 }
 
+export interface CacheClock {
+  /** Milliseconds since the epoch (tests pass a fake clock). */
+  now(): number;
+  /** How long after the lookup that built it an entry may be served (CACHE_MAX_STALE_S). */
+  maxStaleMs(): number;
+}
+
+const systemClock: CacheClock = { now: () => Date.now(), maxStaleMs: () => config.cacheMaxStaleSeconds() * 1000 };
+
 /**
  * One instance's response cache: the store (shared with other instances through Redis) plus the
  * in-flight computations of this instance, so concurrent misses for one key share one query.
+ *
+ * Staleness bound: a write bumps the tenant's tag versions, which stops older entries at once. If
+ * the bump cannot reach Redis (an outage, or a partition of the writing instance), it is retried
+ * and re-sent with that instance's next lookup — but that instance may never run again. So every
+ * entry also carries the time of the lookup whose miss built it (before its database read), and no
+ * instance serves it more than maxStaleMs() later: whatever happened to the bump, a read reflects
+ * every write older than CACHE_MAX_STALE_S (default 60 s).
  */
-export function createResponseCache(storeFor: () => Promise<CacheStore>) {
+export function createResponseCache(storeFor: () => Promise<CacheStore>, clock: CacheClock = systemClock) {
   const flights = new Map<string, Flight>();
   // Version bumps that have not reached the store (Redis was down when the write happened). They
   // ride along with this instance's next lookup for the tenant, ahead of it in the same pipeline,
@@ -81,8 +99,11 @@ export function createResponseCache(storeFor: () => Promise<CacheStore>) {
     };
 
     void syncVersions(store, tenantId)?.catch(() => {});
-    const lookup = store.lookup(keys, [...policy.tags].sort(), LOCK_MS).catch((error: unknown) => {
-      log("warn", "cache unavailable, reading through", { error: String(error) });
+    // The entry a miss builds is born now, before its database read: its age bounds its staleness.
+    const born = clock.now();
+    const maxStaleMs = clock.maxStaleMs();
+    const lookup = store.lookup(keys, [...policy.tags].sort(), LOCK_MS, born - maxStaleMs).catch((error: unknown) => {
+      log("warn", "cache unavailable, reading through", errorFields(error));
       return undefined;
     });
     let found: Lookup | undefined;
@@ -109,7 +130,7 @@ export function createResponseCache(storeFor: () => Promise<CacheStore>) {
       // Only a computation that saw the same tag versions may answer for us; one that started
       // before a write we already know about would be a stale read.
       if (shared && shared.stamp === stamp) {
-        if (found?.state === "lock") finishFill(store, keys, shared, policy.ttl);
+        if (found?.state === "lock") finishFill(store, keys, shared, born, ttlOf(policy, maxStaleMs));
         if ("error" in shared) throw shared.error;
         return { rendered: shared.rendered, state: missState };
       }
@@ -118,7 +139,7 @@ export function createResponseCache(storeFor: () => Promise<CacheStore>) {
     let result: FlightResult | undefined;
     try {
       if (found?.state === "wait") {
-        const filled = await pollForFill(store, keys, stamp);
+        const filled = await pollForFill(store, keys, stamp, born - maxStaleMs);
         if (filled) {
           result = { stamp, rendered: filled };
           return { rendered: filled, state: "hit" };
@@ -133,14 +154,14 @@ export function createResponseCache(storeFor: () => Promise<CacheStore>) {
       return { rendered: result.rendered, state: missState };
     } finally {
       release(result);
-      if (found?.state === "lock") finishFill(store, keys, result ?? { stamp, error: undefined }, policy.ttl);
+      if (found?.state === "lock") finishFill(store, keys, result ?? { stamp, error: undefined }, born, ttlOf(policy, maxStaleMs));
     }
   }
 
-  async function pollForFill(store: CacheStore, keys: EntryKeys, stamp: string): Promise<Rendered | undefined> {
+  async function pollForFill(store: CacheStore, keys: EntryKeys, stamp: string, minBorn: number): Promise<Rendered | undefined> {
     for (const delay of POLL_DELAYS_MS) {
       await new Promise((resolve) => setTimeout(resolve, delay));
-      const payload = await store.peek(keys, stamp).catch(() => undefined);
+      const payload = await store.peek(keys, stamp, minBorn).catch(() => undefined);
       const rendered = payload === undefined ? undefined : parse(payload);
       if (rendered) return rendered;
     }
@@ -148,9 +169,9 @@ export function createResponseCache(storeFor: () => Promise<CacheStore>) {
   }
 
   /** After the response: store a valid result and release the lock (one round trip), or just release. */
-  function finishFill(store: CacheStore, keys: EntryKeys, result: FlightResult, ttl: number) {
+  function finishFill(store: CacheStore, keys: EntryKeys, result: FlightResult, born: number, ttl: number) {
     const storable = "rendered" in result && isCacheable(result.rendered);
-    waitUntil(storable ? store.fill(keys, result.stamp, JSON.stringify(result.rendered), ttl) : store.release(keys), "cache fill");
+    waitUntil(storable ? store.fill(keys, result.stamp, born, JSON.stringify(result.rendered), ttl) : store.release(keys), "cache fill");
   }
 
   /** Makes every cached response carrying one of `tags` for this tenant stale, in O(1). */
@@ -176,6 +197,9 @@ export function createResponseCache(storeFor: () => Promise<CacheStore>) {
 
   return { serve, invalidate, health };
 }
+
+/** Redis keeps an entry no longer than it may be served (whole seconds, at least one). */
+const ttlOf = (policy: CachePolicy, maxStaleMs: number) => Math.max(1, Math.min(policy.ttl, Math.ceil(maxStaleMs / 1000)));
 
 function newFlight(): Flight {
   let settle!: Flight["settle"];
@@ -242,7 +266,7 @@ export async function invalidate(tenantId: string, tags: string[]): Promise<void
   try {
     await cache.invalidate(tenantId, tags);
   } catch (error) {
-    log("error", "cache invalidation failed", { tenantId, tags, error: String(error) });
+    log("error", "cache invalidation failed", { tenantId, tags, ...errorFields(error) });
     waitUntil(new Promise((resolve) => setTimeout(resolve, 1000)).then(() => cache.invalidate(tenantId, [])), "cache invalidation retry");
   }
 }

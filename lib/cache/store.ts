@@ -1,7 +1,9 @@
 // Where cached responses live: Upstash Redis in production, this process's memory without it.
-// An entry is stored as `${stamp}|${payload}`, where the stamp is the tenant's version of each tag
-// the route declared ("v3.0."). Writes bump a version (HINCRBY), so every older entry stops matching
-// at once — O(1) invalidation, no SCAN — and is overwritten by the next fill or expires by TTL.
+// An entry is stored as `${stamp}|${born}|${payload}`, where the stamp is the tenant's version of
+// each tag the route declared ("v3.0.") and `born` the time (ms, app clock) of the lookup whose miss
+// built it. Writes bump a version (HINCRBY), so every older entry stops matching at once — O(1)
+// invalidation, no SCAN. A bump can be lost (Redis unreachable from the writer, which may then
+// freeze), so lookups also refuse entries born before `minBorn`: that bounds staleness by time.
 export interface EntryKeys {
   /** Hash of the tenant's tag versions. */
   versions: string;
@@ -20,18 +22,28 @@ export type Lookup =
 export interface CacheStore {
   readonly mode: "memory" | "redis";
   readonly prefix: string;
-  /** Tag versions, the entry and (on a miss) the fill lock, in one command. */
-  lookup(keys: EntryKeys, tags: string[], lockMs: number): Promise<Lookup>;
-  /** The entry's payload if it is stored under `stamp`. */
-  peek(keys: EntryKeys, stamp: string): Promise<string | undefined>;
+  /** Tag versions, the entry (if stored under them and born at or after minBorn) and, on a miss, the fill lock, in one command. */
+  lookup(keys: EntryKeys, tags: string[], lockMs: number, minBorn: number): Promise<Lookup>;
+  /** The entry's payload if it is stored under `stamp` and born at or after minBorn. */
+  peek(keys: EntryKeys, stamp: string, minBorn: number): Promise<string | undefined>;
   /** Stores the entry and releases the lock together. */
-  fill(keys: EntryKeys, stamp: string, payload: string, ttlSeconds: number): Promise<void>;
+  fill(keys: EntryKeys, stamp: string, born: number, payload: string, ttlSeconds: number): Promise<void>;
   release(keys: EntryKeys): Promise<void>;
   bump(versionsKey: string, tags: string[]): Promise<void>;
   ping(): Promise<void>;
 }
 
 export const stampOf = (versions: (number | string | null | undefined)[]) => `v${versions.map((v) => `${v ?? 0}.`).join("")}`;
+
+export const encodeEntry = (stamp: string, born: number, payload: string) => `${stamp}|${Math.floor(born)}|${payload}`;
+
+/** The payload of a stored entry if it carries `stamp` and was born at or after minBorn. */
+export function decodeEntry(entry: unknown, stamp: string, minBorn: number): string | undefined {
+  if (typeof entry !== "string" || !entry.startsWith(`${stamp}|`)) return undefined;
+  const bar = entry.indexOf("|", stamp.length + 1);
+  const born = Number(entry.slice(stamp.length + 1, bar));
+  return bar > 0 && born >= minBorn ? entry.slice(bar + 1) : undefined;
+}
 
 const MAX_ENTRIES = 5_000;
 
@@ -49,24 +61,21 @@ export function memoryStore(prefix = "tally"): CacheStore {
     values.set(key, { value, expires: Date.now() + ms });
   };
   const stampFor = (keys: EntryKeys, tags: string[]) => stampOf(tags.map((t) => versions.get(keys.versions)?.get(t)));
-  const peekNow = (keys: EntryKeys, stamp: string) => {
-    const entry = live(keys.entry);
-    return entry?.startsWith(`${stamp}|`) ? entry.slice(stamp.length + 1) : undefined;
-  };
+  const peekNow = (keys: EntryKeys, stamp: string, minBorn: number) => decodeEntry(live(keys.entry), stamp, minBorn);
   return {
     mode: "memory",
     prefix,
-    async lookup(keys, tags, lockMs) {
+    async lookup(keys, tags, lockMs, minBorn) {
       const stamp = stampFor(keys, tags);
-      const payload = peekNow(keys, stamp);
+      const payload = peekNow(keys, stamp, minBorn);
       if (payload !== undefined) return { state: "hit", stamp, payload };
       if (live(keys.lock) !== undefined) return { state: "wait", stamp };
       put(keys.lock, "1", lockMs);
       return { state: "lock", stamp };
     },
-    peek: async (keys, stamp) => peekNow(keys, stamp),
-    async fill(keys, stamp, payload, ttlSeconds) {
-      put(keys.entry, `${stamp}|${payload}`, ttlSeconds * 1000);
+    peek: async (keys, stamp, minBorn) => peekNow(keys, stamp, minBorn),
+    async fill(keys, stamp, born, payload, ttlSeconds) {
+      put(keys.entry, encodeEntry(stamp, born, payload), ttlSeconds * 1000);
       values.delete(keys.lock);
     },
     release: async (keys) => void values.delete(keys.lock),

@@ -1,10 +1,10 @@
 import * as v from "valibot";
-import { limitField, optionalText, pageField, requiredText } from "../http/inputs.js";
+import { limitField, optionalText, pageField, requiredText, text } from "../http/inputs.js";
 
 const phone = v.optional(
   v.nullable(
     v.pipe(
-      v.string(),
+      text(),
       v.trim(),
       v.maxLength(30, "must be at most 30 characters"),
       v.regex(/^$|^[+0-9 ().-]*[0-9][+0-9 ().-]*$/, "must be a phone number"),
@@ -13,7 +13,7 @@ const phone = v.optional(
   ),
 );
 const email = v.optional(
-  v.nullable(v.pipe(v.string(), v.trim(), v.toLowerCase(), v.maxLength(254, "must be at most 254 characters"), v.email("must be an email address"))),
+  v.nullable(v.pipe(text(), v.trim(), v.toLowerCase(), v.maxLength(254, "must be at most 254 characters"), v.email("must be an email address"))),
 );
 
 const fields = {
@@ -36,6 +36,6 @@ export type CustomerUpdateInput = v.InferOutput<typeof CustomerUpdate>;
 export const CustomerListQuery = v.object({
   page: pageField,
   limit: limitField,
-  search: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(100, "must be at most 100 characters"))),
+  search: v.optional(v.pipe(text(), v.trim(), v.maxLength(100, "must be at most 100 characters"))),
 });
 export type CustomerListInput = v.InferOutput<typeof CustomerListQuery>;

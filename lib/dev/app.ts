@@ -1,6 +1,8 @@
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { serve } from "@hono/node-server";
 import { errorResponse } from "../http/route.js";
 import { ApiError } from "../http/errors.js";
+import { recordSocketAddress } from "../platform/client-address.js";
 import { settleBackgroundWork } from "../platform/wait-until.js";
 import { discoverRoutes, type RouteFile } from "./routes.js";
 
@@ -10,7 +12,8 @@ type Module = Partial<Record<Method, (request: Request) => Response | Promise<Re
 
 export interface LocalApp {
   routes: RouteFile[];
-  fetch(request: Request): Promise<Response>;
+  /** `remoteAddress`: the TCP peer, which the local runtime vouches for as the client's IP. */
+  fetch(request: Request, connection?: { remoteAddress?: string }): Promise<Response>;
   /** Waits for work handed to waitUntil (cache fills, cleanups) to finish. */
   settle(): Promise<void>;
 }
@@ -36,7 +39,8 @@ export function createLocalApp(apiDir = API_DIR): LocalApp {
   return {
     routes,
     settle: settleBackgroundWork,
-    async fetch(request) {
+    async fetch(request, connection) {
+      recordSocketAddress(request, connection?.remoteAddress);
       const { pathname } = new URL(request.url);
       const match = routes.find((r) => r.compiled.regex.test(pathname));
       if (!match) return errorResponse(new ApiError("not_found", "No such route."), crypto.randomUUID());
@@ -49,4 +53,19 @@ export function createLocalApp(apiDir = API_DIR): LocalApp {
       return response;
     },
   };
+}
+
+/**
+ * Serves a local app over HTTP (the dev server, and tests that need real sockets). Each request's
+ * socket address is handed to the app as the client's IP — what Vercel's edge does with x-real-ip.
+ */
+export function serveLocalApp(app: LocalApp, options: { port: number; hostname: string }, onListen?: (info: { port: number }) => void) {
+  return serve(
+    {
+      fetch: (request, env) => app.fetch(request, { remoteAddress: "incoming" in env ? env.incoming.socket.remoteAddress : undefined }),
+      port: options.port,
+      hostname: options.hostname,
+    },
+    onListen,
+  );
 }

@@ -1,13 +1,12 @@
 // `npm run dev`: the whole API on this machine. PGlite under .data/ (or DATABASE_URL when set),
 // migrations applied, demo data seeded, dev tokens enabled.
-import { serve } from "@hono/node-server";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { dbOptionsFromEnv, getDb } from "../../db/client.js";
 import { migrate } from "../../db/migrate.js";
 import { demoSubject, mintDevToken } from "../auth/dev-tokens.js";
 import { isProduction } from "../platform/config.js";
-import { createLocalApp } from "./app.js";
+import { createLocalApp, serveLocalApp } from "./app.js";
 import { DATA_DIR, devSecret } from "./dev-secret.js";
 import { DEMO_TENANT, seedDemo } from "./seed.js";
 
@@ -31,7 +30,7 @@ await seedDemo(db);
 const app = createLocalApp();
 const port = Number(process.env.PORT ?? 3000);
 const hostname = process.env.HOST ?? "127.0.0.1";
-const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
+const server = serveLocalApp(app, { port, hostname }, (info) => {
   void mintDevToken(process.env.DEV_AUTH_SECRET!, { subject: demoSubject(DEMO_TENANT.slug, "owner"), email: "owner@demo.tally.dev", name: "Demo owner", ttlSeconds: 7 * 24 * 3600 }).then((token) => {
     const url = `http://${hostname}:${info.port}`;
     console.log(`\nTally API listening on ${url}  (database: ${kind}${kind === "pglite" ? ` at ${process.env.PGLITE_DATA_DIR}` : ""})`);

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { booleanField, calendarDate, limitField, optionalText, pageField, uuid } from "../http/inputs.js";
+import { booleanField, calendarDate, limitField, optionalText, pageField, uuid, text } from "../http/inputs.js";
 
 export const MAX_COMMENT = 2000;
 
@@ -7,7 +7,7 @@ const score = (label: string) =>
   v.pipe(v.number(`${label} must be a number`), v.integer("must be an integer"), v.minValue(1, "must be between 1 and 5"), v.maxValue(5, "must be between 1 and 5"));
 
 // Long enough for any token we issue, short enough that nobody sends us a novel to hash.
-const token = v.pipe(v.string("must be a string"), v.minLength(1, "must not be empty"), v.maxLength(200, "is not a feedback token"));
+const token = v.pipe(text("must be a string"), v.minLength(1, "must not be empty"), v.maxLength(200, "is not a feedback token"));
 
 const ratings = {
   rating: score("rating"),
@@ -45,7 +45,7 @@ export type FeedbackUpdateInput = v.InferOutput<typeof FeedbackUpdate>;
 
 const ratingList = v.optional(
   v.pipe(
-    v.string(),
+    text(),
     v.transform((s) => s.split(",").map((p) => p.trim()).filter(Boolean)),
     v.array(v.pipe(v.picklist(["1", "2", "3", "4", "5"], "must be ratings between 1 and 5, comma-separated"), v.transform(Number))),
     v.minLength(1, "must not be empty"),
@@ -66,7 +66,7 @@ export const FeedbackStatsQuery = v.object({ from: v.optional(calendarDate), to:
 export type FeedbackStatsInput = v.InferOutput<typeof FeedbackStatsQuery>;
 
 export const PublicFeedbackListQuery = v.object({
-  tenant: v.pipe(v.string(), v.trim(), v.minLength(1, "must name a tenant slug"), v.maxLength(100, "is not a tenant slug"), v.toLowerCase()),
+  tenant: v.pipe(text(), v.trim(), v.minLength(1, "must name a tenant slug"), v.maxLength(100, "is not a tenant slug"), v.toLowerCase()),
   page: pageField,
   limit: limitField,
 });

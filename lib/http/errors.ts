@@ -68,7 +68,8 @@ export function toApiError(error: unknown): ApiError | undefined {
     case "serialization_failure":
       return new ApiError("conflict", "A concurrent change got there first; retry the request.", undefined, { "Retry-After": "1" });
     case "invalid_input":
-      return new ApiError("bad_request", "A value is out of range or malformed.");
+      // The backstop for values validation let through (see db/errors.ts, class 22); route() logs it.
+      return new ApiError("bad_request", "A value is out of range, malformed or not valid text.");
     case "rule_failed":
       // Domain code translates the rules it raises; one that escapes is a bug, not the client's fault.
       return undefined;

@@ -2,12 +2,32 @@ import * as v from "valibot";
 
 // Building blocks for route schemas. Query strings arrive as strings, so numeric and boolean query
 // fields parse from text; bodies are JSON and must carry real numbers.
-export const uuid = v.pipe(v.string(), v.uuid("must be a UUID"));
+
+// NUL and unpaired surrogates (JSON can carry "\ud800") are not text Postgres can store: it answers
+// 22021 for NUL and drivers silently turn a lone surrogate into U+FFFD. With the u flag \p{Cs}
+// matches only unpaired surrogates (a pair is one astral code point).
+const NOT_TEXT = /[\u0000\p{Cs}]/u;
+const WELL_FORMED = v.check<string, string>((s) => !NOT_TEXT.test(s), "must not contain NUL characters or unpaired surrogates");
+
+/**
+ * The one way route schemas declare a string (tests/validation.test.ts walks every route's schemas
+ * and fails on a bare v.string()): a string that is well-formed text. Bodies answer 422 naming the
+ * field, query strings and path params 400 (see parseInput).
+ */
+export const text = (message = "must be a string") => v.pipe(v.string(message), WELL_FORMED);
+
+/** Whether a schema node is a text() string (for the test that walks route schemas). */
+export const isTextSchema = (node: unknown): boolean => {
+  const pipe = (node as { pipe?: unknown[] } | null)?.pipe;
+  return Array.isArray(pipe) && (pipe.includes(WELL_FORMED) || isTextSchema(pipe[0]));
+};
+
+export const uuid = v.pipe(text(), v.uuid("must be a UUID"));
 export const IdParams = v.object({ id: uuid });
 
 /** A real calendar day, YYYY-MM-DD (2026-02-30 is refused). */
 export const calendarDate = v.pipe(
-  v.string("must be a date (YYYY-MM-DD)"),
+  text("must be a date (YYYY-MM-DD)"),
   v.regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date (YYYY-MM-DD)"),
   v.check((s) => {
     const d = new Date(`${s}T00:00:00Z`);
@@ -18,7 +38,7 @@ export const calendarDate = v.pipe(
 export const PAGE_LIMITS = [10, 20, 50, 100] as const;
 export const MAX_PAGE = 100_000;
 
-const digits = (message: string) => v.pipe(v.string(), v.regex(/^\d{1,9}$/, message), v.transform(Number));
+const digits = (message: string) => v.pipe(text(), v.regex(/^\d{1,9}$/, message), v.transform(Number));
 
 export const pageField = v.optional(v.pipe(digits("must be a positive integer"), v.minValue(1, "must be at least 1"), v.maxValue(MAX_PAGE, `must be at most ${MAX_PAGE}`)), "1");
 export const limitField = v.optional(
@@ -32,7 +52,7 @@ export const optionalText = (max: number) =>
   v.optional(
     v.nullable(
       v.pipe(
-        v.string(),
+        text(),
         v.trim(),
         v.maxLength(max, `must be at most ${max} characters`),
         v.transform((s) => (s === "" ? null : s)),
@@ -41,7 +61,7 @@ export const optionalText = (max: number) =>
   );
 
 export const requiredText = (min: number, max: number) =>
-  v.pipe(v.string(), v.trim(), v.minLength(min, min === 1 ? "must not be empty" : `must be at least ${min} characters`), v.maxLength(max, `must be at most ${max} characters`));
+  v.pipe(text(), v.trim(), v.minLength(min, min === 1 ? "must not be empty" : `must be at least ${min} characters`), v.maxLength(max, `must be at most ${max} characters`));
 
 export const INT32_MAX = 2_147_483_647;
 export const nonNegativeInt = (max = INT32_MAX) =>

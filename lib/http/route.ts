@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import * as v from "valibot";
+import { classifyDbError } from "../../db/errors.js";
 import { newRoundTripScope, withRoundTripScope, type RoundTripScope } from "../../db/round-trips.js";
 import { authenticate, type AuthContext } from "../auth/session.js";
 import type { Role } from "../auth/roles.js";
@@ -16,6 +17,7 @@ import { compilePattern, matchPath } from "./path.js";
 import { matchesIfNoneMatch } from "./preconditions.js";
 import { etagFor, isReply } from "./reply.js";
 import { parseInput, type Schema } from "./validation.js";
+import { errorFields } from "../platform/log-error.js";
 
 type Out<S> = S extends Schema ? v.InferOutput<S> : undefined;
 
@@ -46,7 +48,10 @@ export interface RouteContext<A, P, Q, B> {
   waitUntil(work: Promise<unknown>, label?: string): void;
 }
 
-export type Handler = (request: Request) => Promise<Response>;
+export type Handler = ((request: Request) => Promise<Response>) & {
+  /** The declaration, for tests that walk every route's schemas (text fields, fuzzing). */
+  readonly route: { path: string; policy: RoutePolicy<Role | "public" | "cron", unknown, unknown, unknown> };
+};
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -69,7 +74,8 @@ export function route<A extends Role | "public" | "cron", P extends Schema | und
   const pattern = compilePattern(path);
   // The scheduler authenticates with a shared secret and calls rarely: it is not rate limited.
   const limitPolicy = policy.rateLimit ?? (policy.auth === "cron" ? false : policy.auth === "public" ? "public" : "api");
-  return async (request) => {
+  const declaration = { path, policy: policy as RoutePolicy<Role | "public" | "cron", unknown, unknown, unknown> };
+  return Object.assign(async (request: Request): Promise<Response> => {
     const started = performance.now();
     const incomingId = request.headers.get("x-request-id");
     const requestId = incomingId && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
@@ -143,7 +149,7 @@ export function route<A extends Role | "public" | "cron", P extends Schema | und
         userId: auth?.userId,
       },
     });
-  };
+  }, { route: declaration });
 }
 
 /** Failed token checks count against the caller's IP; past the limit they get 429 instead of 401. */
@@ -198,9 +204,11 @@ async function toResponse(request: Request, result: unknown): Promise<Response> 
 
 export function errorResponse(error: unknown, requestId: string, context: Record<string, unknown> = {}): Response {
   const known = toApiError(error);
+  if (known && !(error instanceof ApiError) && classifyDbError(error)?.kind === "invalid_input") {
+    log("warn", "database refused a value that validation let through", { requestId, ...context, ...errorFields(error) });
+  }
   if (!known) {
-    const e = error as Error;
-    log("error", "unhandled error", { requestId, ...context, error: e?.message ?? String(error), stack: e?.stack });
+    log("error", "unhandled error", { requestId, ...context, ...errorFields(error) });
   }
   const apiError = known ?? new ApiError("internal", "Something went wrong on our side.");
   const body = { error: { code: apiError.code, message: apiError.message, requestId, ...(apiError.details ? { details: apiError.details } : {}) } };

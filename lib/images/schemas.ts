@@ -1,7 +1,8 @@
 import * as v from "valibot";
+import { text } from "../http/inputs.js";
 
 export const CompleteUpload = v.strictObject({
-  url: v.pipe(v.string("must be the uploaded blob's URL"), v.maxLength(2048, "must be at most 2048 characters"), v.url("must be a URL")),
+  url: v.pipe(text("must be the uploaded blob's URL"), v.maxLength(2048, "must be at most 2048 characters"), v.url("must be a URL")),
 });
 
 // handleUpload's two events: a browser asking for a client token, and Vercel Blob's signed

@@ -3,12 +3,13 @@ import { authenticate, type AuthContext } from "../auth/session.js";
 import { ApiError, notFound } from "../http/errors.js";
 import { readBytes } from "../http/body.js";
 import * as items from "../items/repo.js";
-import { getBlobStore } from "../platform/blob.js";
+import { canonicalPathname, getBlobStore } from "../platform/blob.js";
 import { log } from "../platform/log.js";
 import { waitUntil } from "../platform/wait-until.js";
 import { invalidate } from "../cache/response-cache.js";
 import { forgetDeletions, noteFailedDeletions, pendingDeletions } from "./repo.js";
 import { IMAGE_TYPES, imageTypeOfName, isImageType, sniffImage } from "./sniff.js";
+import { errorFields } from "../platform/log-error.js";
 
 const MB = 1024 * 1024;
 /** Client uploads go straight to Blob storage, so they may be larger than a function body (4.5 MB). */
@@ -26,7 +27,7 @@ export async function deleteQueuedBlobs(queued: items.QueuedDeletion[]): Promise
     await (await getBlobStore()).del(queued.map((q) => q.url));
     await forgetDeletions(db, queued.map((q) => q.id));
   } catch (error) {
-    log("warn", "blob deletion failed; left for the cleanup cron", { count: queued.length, error: String(error) });
+    log("warn", "blob deletion failed; left for the cleanup cron", { count: queued.length, ...errorFields(error) });
     await noteFailedDeletions(db, queued.map((q) => q.id)).catch(() => {});
   }
 }
@@ -64,16 +65,20 @@ export async function uploadImage(auth: AuthContext, itemId: string, request: Re
   return item;
 }
 
-/** POST /api/items/:id/image/complete: attach a client upload after checking it is this item's. */
+/**
+ * POST /api/items/:id/image/complete: attach a client upload after checking it is this item's. The
+ * URL's canonical pathname must lie under the item's prefix before the store is even asked, and
+ * "someone else's" and "absent" get the same answer, so the route tells nothing about other tenants.
+ */
 export async function completeUpload(auth: AuthContext, itemId: string, url: string) {
-  const blob = await (await getBlobStore()).head(url);
-  const problem = !blob
-    ? "not found in blob storage"
-    : !blob.pathname.startsWith(imagePrefix(auth.tenant.id, itemId))
-      ? "belongs to another item or tenant"
-      : !isImageType(blob.contentType) || blob.size > maxClientUploadBytes()
-        ? "type or size not allowed"
-        : undefined;
+  const store = await getBlobStore();
+  const pathname = store.pathnameOf(url);
+  const blob = pathname?.startsWith(imagePrefix(auth.tenant.id, itemId)) ? await store.head(url) : undefined;
+  const problem = !blob || blob.pathname !== pathname
+    ? "is not an upload for this item"
+    : !isImageType(blob.contentType) || blob.size > maxClientUploadBytes()
+      ? "type or size not allowed"
+      : undefined;
   if (problem) {
     // An unknown item (or another tenant's) is a 404 whatever the URL; only this refusal path pays the lookup.
     const { db } = await getDb();
@@ -105,6 +110,8 @@ export async function clientUpload(request: Request, itemId: string, body: { typ
   const store = await getBlobStore();
   const { handleUpload } = await import("@vercel/blob/client");
   const auth = body.type === "blob.generate-client-token" ? await authenticate(request, "admin") : undefined;
+  // Set once @vercel/blob has verified the callback's signature and hands us its payload.
+  let verified = false;
   if (auth) {
     const { db } = await getDb();
     if (!(await items.findLiveItem(db, auth.tenant.id, itemId))) throw notFound("Item");
@@ -133,8 +140,9 @@ export async function clientUpload(request: Request, itemId: string, body: { typ
         };
       },
       onUploadCompleted: async ({ blob, tokenPayload }) => {
+        verified = true;
         const claimed = JSON.parse(tokenPayload ?? "null") as UploadTokenPayload | null;
-        if (!claimed || claimed.itemId !== itemId || !blob.pathname.startsWith(imagePrefix(claimed.tenantId, itemId))) {
+        if (!claimed || claimed.itemId !== itemId || !canonicalPathname(blob.pathname)?.startsWith(imagePrefix(claimed.tenantId, itemId))) {
           throw new ApiError("forbidden", "The upload does not belong to this item.");
         }
         await attach(claimed.tenantId, itemId, blob.url);
@@ -142,7 +150,9 @@ export async function clientUpload(request: Request, itemId: string, body: { typ
     });
   } catch (error) {
     if (error instanceof ApiError) throw error;
-    if ((error as Error)?.constructor?.name === "BlobError") {
+    // Whatever fails before the payload is handed over is a failed verification, however
+    // @vercel/blob reports it (a BlobError, or a RangeError for an odd-length signature).
+    if (body.type === "blob.upload-completed" && !verified) {
       throw new ApiError("unauthorized", "The upload callback could not be verified.");
     }
     throw error;

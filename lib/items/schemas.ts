@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { booleanField, limitField, nonNegativeInt, optionalText, pageField, requiredText } from "../http/inputs.js";
+import { booleanField, limitField, nonNegativeInt, optionalText, pageField, requiredText, text } from "../http/inputs.js";
 
 const fields = {
   name: requiredText(1, 100),
@@ -42,9 +42,9 @@ export type ItemUpdateInput = v.InferOutput<typeof ItemUpdate>;
 export const ItemListQuery = v.object({
   page: pageField,
   limit: limitField,
-  search: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(100, "must be at most 100 characters"))),
+  search: v.optional(v.pipe(text(), v.trim(), v.maxLength(100, "must be at most 100 characters"))),
   lowStock: booleanField,
-  category: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(50, "must be at most 50 characters"))),
+  category: v.optional(v.pipe(text(), v.trim(), v.maxLength(50, "must be at most 50 characters"))),
 });
 export type ItemListInput = v.InferOutput<typeof ItemListQuery>;
 

@@ -1,8 +1,8 @@
 import * as v from "valibot";
-import { uuid } from "../http/inputs.js";
+import { uuid, text } from "../http/inputs.js";
 
 export const MemberInvite = v.strictObject({
-  email: v.pipe(v.string(), v.trim(), v.toLowerCase(), v.maxLength(254, "must be at most 254 characters"), v.email("must be an email address")),
+  email: v.pipe(text(), v.trim(), v.toLowerCase(), v.maxLength(254, "must be at most 254 characters"), v.email("must be an email address")),
   role: v.picklist(["owner", "admin", "staff"], "must be owner, admin or staff"),
 });
 export type MemberInviteInput = v.InferOutput<typeof MemberInvite>;

@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { CHANNELS, ORDER_STATUSES, PRIORITIES } from "../../db/enums.js";
-import { calendarDate, limitField, optionalText, pageField, uuid } from "../http/inputs.js";
+import { calendarDate, limitField, optionalText, pageField, uuid, text } from "../http/inputs.js";
 import { CustomerFields } from "../customers/schemas.js";
 
 export const MAX_LINES = 100;
@@ -22,6 +22,29 @@ const Lines = v.pipe(
   v.array(Line, "must be a list of { itemId, quantity }"),
   v.minLength(1, "must have at least one line"),
   v.maxLength(MAX_LINES, `must have at most ${MAX_LINES} lines`),
+  // Duplicate lines for one item are merged (see mergeLines), so the cap applies to their sum,
+  // reported on the first line of the item, where the merged line sits.
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const totals = new Map<string, { first: number; quantity: number }>();
+    dataset.value.forEach((line, index) => {
+      const key = line.itemId.toLowerCase();
+      const total = totals.get(key) ?? { first: index, quantity: 0 };
+      total.quantity += line.quantity;
+      totals.set(key, total);
+    });
+    for (const { first, quantity } of totals.values()) {
+      if (quantity <= MAX_QUANTITY) continue;
+      const line = dataset.value[first]!;
+      addIssue({
+        message: `lines for this item add up to ${quantity}; at most ${MAX_QUANTITY}`,
+        path: [
+          { type: "array", origin: "value", input: dataset.value, key: first, value: line },
+          { type: "object", origin: "value", input: line, key: "quantity", value: line.quantity },
+        ],
+      });
+    }
+  }),
 );
 
 export const OrderCreate = v.pipe(
@@ -64,7 +87,7 @@ export const OrderStatusChange = v.strictObject({
 const csvOf = <T extends readonly string[]>(values: T, label: string) =>
   v.optional(
     v.pipe(
-      v.string(),
+      text(),
       v.transform((s) => s.split(",").map((p) => p.trim()).filter(Boolean)),
       v.array(v.picklist(values, `must be ${label}: ${values.join(", ")}`)),
       v.minLength(1, "must not be empty"),
@@ -74,7 +97,7 @@ const csvOf = <T extends readonly string[]>(values: T, label: string) =>
 export const OrderListQuery = v.object({
   page: pageField,
   limit: limitField,
-  cursor: v.optional(v.pipe(v.string(), v.maxLength(200, "is not a valid cursor"))),
+  cursor: v.optional(v.pipe(text(), v.maxLength(200, "is not a valid cursor"))),
   status: csvOf(ORDER_STATUSES, "one or more of"),
   channel: csvOf(CHANNELS, "one or more of"),
   priority: csvOf(PRIORITIES, "one or more of"),

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, resolve, sep } from "node:path";
 import { ApiError } from "../http/errors.js";
@@ -18,6 +18,8 @@ export interface BlobStore {
   /** The read-write token client tokens are signed with and upload callbacks verified against. */
   token: string;
   put(pathname: string, body: Uint8Array, contentType: string): Promise<StoredBlob>;
+  /** The canonical pathname a URL of this store names; undefined if it is not one (or not canonical). */
+  pathnameOf(url: string): string | undefined;
   head(url: string): Promise<StoredBlob | undefined>;
   del(urls: string[]): Promise<void>;
 }
@@ -31,6 +33,16 @@ function withRandomSuffix(pathname: string): string {
   return dot > pathname.lastIndexOf("/") ? `${pathname.slice(0, dot)}-${suffix}${pathname.slice(dot)}` : `${pathname}-${suffix}`;
 }
 
+/**
+ * A pathname as stored: relative, "/"-separated, no empty, "." or ".." segment, no backslash or NUL.
+ * Anything else is refused rather than normalised, so "tenants/B/../A/x" can never pass a prefix
+ * check for tenant B while naming tenant A's file.
+ */
+export function canonicalPathname(pathname: string): string | undefined {
+  if (!pathname || pathname.length > 1024 || /[\\\u0000]/.test(pathname)) return undefined;
+  return pathname.split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..") ? pathname : undefined;
+}
+
 // @vercel/blob costs ~100 ms to import: only the routes that store images load it, on first use.
 async function vercelStore(token: string): Promise<BlobStore> {
   const blob = await import("@vercel/blob");
@@ -40,6 +52,14 @@ async function vercelStore(token: string): Promise<BlobStore> {
     async put(pathname, body, contentType) {
       const result = await blob.put(pathname, Buffer.from(body), { access: "public", contentType, token, addRandomSuffix: true });
       return { url: result.url, pathname: result.pathname, size: body.byteLength, contentType };
+    },
+    pathnameOf(url) {
+      try {
+        // URL parsing already resolves dot segments; decoding can reveal encoded ones ("..%2F").
+        return canonicalPathname(decodeURIComponent(new URL(url).pathname.slice(1)));
+      } catch {
+        return undefined;
+      }
     },
     async head(url) {
       try {
@@ -57,9 +77,18 @@ async function vercelStore(token: string): Promise<BlobStore> {
 }
 
 export const LOCAL_BLOB_ROUTE = "/api/dev/blob";
-// Shaped like a real token ("vercel_blob_rw_<store>_<secret>") so @vercel/blob's client-token and
-// callback-signature helpers work against the local store too.
-const LOCAL_TOKEN = "vercel_blob_rw_local_tallydevblobstore";
+const tokenSlot = globalThis as typeof globalThis & { __tallyLocalBlobKey?: string };
+
+/**
+ * The local store's read-write token, shaped like a real one ("vercel_blob_rw_<store>_<secret>") so
+ * @vercel/blob's client-token and callback-signature helpers work against it. Its secret part signs
+ * upload callbacks, so it is derived from the dev secret (a constant in the source would let anyone
+ * forge a callback); without a dev secret it is random per process.
+ */
+export function localBlobToken(devSecret = process.env.DEV_AUTH_SECRET): string {
+  const key = devSecret ? createHmac("sha256", devSecret).update("tally local blob store").digest("hex") : (tokenSlot.__tallyLocalBlobKey ??= randomBytes(32).toString("hex"));
+  return `vercel_blob_rw_local_${key}`;
+}
 
 function localBlobDir(): string {
   return resolve(process.env.BLOB_LOCAL_DIR ?? ".data/blobs");
@@ -82,7 +111,9 @@ function localStore(): BlobStore {
   const pathnameOf = (url: string) => {
     try {
       const parsed = new URL(url, base);
-      return parsed.pathname === LOCAL_BLOB_ROUTE ? parsed.searchParams.get("pathname") ?? undefined : undefined;
+      if (parsed.pathname !== LOCAL_BLOB_ROUTE) return undefined;
+      const pathname = parsed.searchParams.get("pathname");
+      return pathname === null ? undefined : canonicalPathname(pathname);
     } catch {
       return undefined;
     }
@@ -90,7 +121,8 @@ function localStore(): BlobStore {
   const urlOf = (pathname: string) => `${base}${LOCAL_BLOB_ROUTE}?pathname=${encodeURIComponent(pathname)}`;
   return {
     kind: "local",
-    token: LOCAL_TOKEN,
+    token: localBlobToken(),
+    pathnameOf,
     async put(pathname, body, contentType) {
       const stored = withRandomSuffix(pathname);
       const file = fileOf(stored);

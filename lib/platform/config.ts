@@ -25,6 +25,8 @@ export const config = {
   clockToleranceSeconds: () => int(process.env.AUTH_CLOCK_TOLERANCE_S, 30),
   /** Deadline for one Redis round trip; past it the request is served from Postgres. */
   redisTimeoutMs: () => int(process.env.REDIS_TIMEOUT_MS, 300),
+  /** Longest a cached response is served after the lookup that built it: the bound on staleness when a version bump is lost. */
+  cacheMaxStaleSeconds: () => Math.max(1, int(process.env.CACHE_MAX_STALE_S, 60)),
   redisKeyPrefix: () => process.env.REDIS_KEY_PREFIX || "tally",
   /** Requests per window per user on authenticated routes. */
   rateLimitApi: () => int(process.env.RATE_LIMIT_API, 300),

@@ -1,4 +1,5 @@
 import { log } from "./log.js";
+import { errorFields } from "./log-error.js";
 
 // Work after the response must be handed to Vercel's waitUntil or the instance may freeze first.
 // This is what @vercel/functions' waitUntil does (read the request context Vercel's runtime puts
@@ -13,7 +14,7 @@ const slot = globalThis as typeof globalThis & ContextHolder & { __tallyPending?
 const pending = (slot.__tallyPending ??= new Set());
 
 export function waitUntil(work: Promise<unknown>, label = "background"): void {
-  const tracked = work.catch((error: unknown) => log("error", "background work failed", { label, error: String(error) }));
+  const tracked = work.catch((error: unknown) => log("error", "background work failed", { label, ...errorFields(error) }));
   pending.add(tracked);
   void tracked.finally(() => pending.delete(tracked));
   slot[REQUEST_CONTEXT]?.get?.()?.waitUntil?.(tracked);

@@ -4,6 +4,7 @@ import { log } from "../platform/log.js";
 import { getRedis, redisGeneration } from "../platform/redis.js";
 import { waitUntil } from "../platform/wait-until.js";
 import { memorySlidingWindow, type LimitResult } from "./memory.js";
+import { errorFields } from "../platform/log-error.js";
 
 /**
  * - api: authenticated routes, per user (RATE_LIMIT_API, default 300 per window)
@@ -76,7 +77,7 @@ export async function limit(policy: LimitPolicy, identifier: string): Promise<Re
     if (result.pending) waitUntil(result.pending, "rate limit sync");
     if (result.reason === "timeout") result = undefined;
   } catch (error) {
-    log("warn", "rate limiter unavailable", { policy, error: String(error) });
+    log("warn", "rate limiter unavailable", { policy, ...errorFields(error) });
   }
   if (!result) {
     if (config.rateLimitFail() === "open") return {};
@@ -89,11 +90,5 @@ export async function limit(policy: LimitPolicy, identifier: string): Promise<Re
   return headers;
 }
 
-/**
- * The caller's IP: the first x-forwarded-for hop (on Vercel the platform sets this header and
- * overwrites whatever the client sent), else x-real-ip.
- */
-export function clientIp(request: Request): string {
-  const forwarded = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
-  return forwarded || request.headers.get("x-real-ip")?.trim() || "unknown";
-}
+/** The caller's IP as the platform guarantees it (never a client-set header): see client-address.ts. */
+export { clientAddress as clientIp } from "../platform/client-address.js";

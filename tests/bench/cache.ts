@@ -81,7 +81,7 @@ for (let i = 0; i < 50; i++) await insertItem(handle.db, tenant.id, { name: `Ben
 const token = tenant.users.staff.token;
 
 const app = createLocalApp();
-const api = createServer(getRequestListener(app.fetch));
+const api = createServer(getRequestListener((request) => app.fetch(request)));
 const base = await listen(api);
 const hello = createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end('{"hello":"world"}'));
 const helloUrl = await listen(hello);

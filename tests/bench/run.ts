@@ -79,7 +79,7 @@ async function main(): Promise<void> {
 
   const app = createLocalApp();
   // Node's own Request/Response, as on Vercel (see env.ts).
-  const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1", overrideGlobalObjects: false }) as Server;
+  const server = serve({ fetch: (request) => app.fetch(request), port: 0, hostname: "127.0.0.1", overrideGlobalObjects: false }) as Server;
   if (!server.listening) await new Promise((resolve) => server.once("listening", resolve));
   const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   let connections = 0;

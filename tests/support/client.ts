@@ -6,6 +6,8 @@ export interface CallOptions {
   /** Sent as-is instead of JSON-encoding `body`. */
   rawBody?: string | Uint8Array;
   headers?: Record<string, string>;
+  /** The TCP peer the local runtime reports as the client's IP (in-process calls have none). */
+  clientAddress?: string;
 }
 
 export interface CallResult {
@@ -35,7 +37,7 @@ export async function call(method: string, path: string, options: CallOptions = 
     body = JSON.stringify(options.body);
     headers["content-type"] ??= "application/json";
   }
-  const response = await app().fetch(new Request(`http://localhost${path}`, { method, headers, body: body as BodyInit | undefined }));
+  const response = await app().fetch(new Request(`http://localhost${path}`, { method, headers, body: body as BodyInit | undefined }), { remoteAddress: options.clientAddress });
   const text = await response.text();
   let json: unknown;
   try {

@@ -18,13 +18,13 @@ export async function startFakeGoogle() {
   const { port } = server.address() as { port: number };
   const url = `http://127.0.0.1:${port}/oauth2/v3/certs`;
 
-  async function mint(claims: JWTPayload & { sub: string }, options: { issuer?: string; audience?: string; expiresIn?: number; notBefore?: number; key?: CryptoKey; kid?: string } = {}) {
+  async function mint(claims: JWTPayload & { sub: string }, options: { issuer?: string; audience?: string; expiresIn?: number; notBefore?: number; issuedAt?: number; key?: CryptoKey; kid?: string } = {}) {
     const now = Math.floor(Date.now() / 1000);
     let jwt = new SignJWT({ email_verified: true, ...claims })
       .setProtectedHeader({ alg: "RS256", kid: options.kid ?? "test-key-1", typ: "JWT" })
       .setIssuer(options.issuer ?? "https://accounts.google.com")
       .setAudience(options.audience ?? process.env.GOOGLE_CLIENT_ID!)
-      .setIssuedAt(now)
+      .setIssuedAt(now + (options.issuedAt ?? 0))
       .setExpirationTime(now + (options.expiresIn ?? 3600));
     if (options.notBefore !== undefined) jwt = jwt.setNotBefore(now + options.notBefore);
     return jwt.sign(options.key ?? privateKey);
