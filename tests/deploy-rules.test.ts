@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { buildMigration, normalHost } from "../db/build-migration.js";
 import { defaultRedisKeyPrefix } from "../lib/platform/config.js";
@@ -62,6 +63,39 @@ describe("migrations at build time", () => {
     expect(normalHost("ep-a-1-pooler.eu-central-1.aws.neon.tech")).toBe("ep-a-1.eu-central-1.aws.neon.tech");
     expect(normalHost("postgres://u@DB.example.com:6543/x")).toBe("db.example.com");
     expect(normalHost("")).toBeUndefined();
+  });
+});
+
+describe("npm run migrate as the Vercel build runs it", () => {
+  // An unreachable database: had the command tried to migrate, it would have failed.
+  const UNREACHABLE = "postgres://postgres@127.0.0.1:9/tally";
+  const migrateCli = (env: Record<string, string>) => {
+    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(DATABASE_URL|NEON_|VERCEL|PRODUCTION_DATABASE_HOST|PGLITE)/.test(k)));
+    return spawnSync(process.execPath, ["--import", "tsx", "db/migrate-cli.ts"], { env: { ...base, ...env }, encoding: "utf8", timeout: 60_000 });
+  };
+
+  it("a preview on production's database skips, exit 0, and prints why", () => {
+    const result = migrateCli({ VERCEL: "1", VERCEL_ENV: "preview", DATABASE_URL: UNREACHABLE, PRODUCTION_DATABASE_HOST: "127.0.0.1" });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/migrations skipped: preview build: its database host is production's \(127\.0\.0\.1\)/);
+  });
+
+  it("a preview without PRODUCTION_DATABASE_HOST skips", () => {
+    const result = migrateCli({ VERCEL: "1", VERCEL_ENV: "preview", DATABASE_URL: UNREACHABLE });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain("migrations skipped");
+  });
+
+  it("a production build on an unreachable database fails with one line", () => {
+    const result = migrateCli({ VERCEL: "1", VERCEL_ENV: "production", DATABASE_URL: UNREACHABLE });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^migrate: failed: .*ECONNREFUSED/)]);
+  });
+
+  it("a production build without a database URL fails", () => {
+    const result = migrateCli({ VERCEL: "1", VERCEL_ENV: "production" });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("must be set for a production build");
   });
 });
 
