@@ -61,6 +61,18 @@ describe("smoke harness (@vercel/node's launcher)", () => {
     expect((failure as Error).message).not.toContain("\n");
   });
 
+  it("notices a function that dies after answering", async () => {
+    const fn = fakeFunction("api/late", `export const GET = () => { setTimeout(() => { throw new Error("late crash"); }, 20); return new Response("ok"); };`);
+    const running = await startFunction(fn, { node, env: { PATH: process.env.PATH! } });
+    try {
+      expect((await running.request("GET", "/api/late")).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(() => running.assertAlive()).toThrow(/late crash/);
+    } finally {
+      running.stop();
+    }
+  });
+
   it("gives up on a function that never finishes importing", async () => {
     const fn = fakeFunction("api/hang", `await new Promise(() => setInterval(() => {}, 1000));\nexport const GET = () => new Response("never");`);
     await expect(startFunction(fn, { node, env: { PATH: process.env.PATH! }, startTimeoutMs: 1500 })).rejects.toThrow(/did not start within 1500 ms/);

@@ -145,6 +145,7 @@ function checkBudgets(functions: FunctionInfo[]): void {
   if (total > BUDGETS.totalOutputBytes) fail(`build output is ${mb(total)}, over ${mb(BUDGETS.totalOutputBytes)}`);
   if (crons.missing.length) fail(`crons of vercel.json missing from the build output: ${crons.missing.map((c) => `${c.path} ${c.schedule}`).join(", ")}`);
   if (!runtimes.every((r) => r === "nodejs24.x")) fail(`functions target ${runtimes.join(", ")}, not nodejs24.x (engines.node)`);
+  if (!existsSync(join(OUTPUT, "static/index.html"))) fail("public/index.html is missing from .vercel/output/static");
 }
 
 /** Copies the functions where no node_modules directory sits above them, as on Vercel. */
@@ -257,6 +258,7 @@ async function smoke(node: string, functions: FunctionInfo[], databaseUrl: strin
       const running = await startFunction(fn, { node, env });
       try {
         const passed = await smokeOne(running, specs);
+        running.assertAlive();
         checks += passed;
       } finally {
         running.stop();

@@ -22,6 +22,8 @@ export interface SmokeResponse {
 export interface RunningFunction {
   name: string;
   request(method: string, path: string, init?: { headers?: Record<string, string>; body?: unknown }): Promise<SmokeResponse>;
+  /** Fails if the process died (e.g. an unhandled rejection after a response was sent). */
+  assertAlive(): void;
   stop(): void;
 }
 
@@ -102,6 +104,9 @@ export async function startFunction(fn: Pick<FunctionInfo, "name" | "dir" | "con
         const why = child.exitCode !== null || child.signalCode ? exitInfo() : (error as Error).message;
         throw new SmokeFailure(`${fn.name}: ${method} ${path} failed: ${why}`);
       }
+    },
+    assertAlive() {
+      if (child.exitCode !== null || child.signalCode) throw new SmokeFailure(`${fn.name}: ${exitInfo()}`);
     },
     stop() {
       child.kill("SIGKILL");
