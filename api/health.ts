@@ -6,8 +6,11 @@ import { checkHealth } from "../lib/health/service.js";
 export const GET = route("/api/health", { auth: "public", rateLimit: false }, async ({ requestId }) => {
   const health = await checkHealth();
   if (health.status === "ok") return health;
+  const error = health.database.reason
+    ? { code: "config_error", message: health.database.reason, requestId }
+    : { code: "unavailable", message: "The database is unreachable.", requestId };
   return reply(
-    { ...health, error: { code: "unavailable", message: "The database is unreachable.", requestId } },
+    { ...health, error },
     { status: 503, headers: { "Retry-After": "5", "Cache-Control": "no-store" } },
   );
 });

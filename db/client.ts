@@ -13,14 +13,12 @@ export interface DbHandle {
 }
 
 export interface DbOptions {
-  /** postgres:// URL. Absent: PGlite. */
+  /** postgres:// URL. Absent: the local database registered by the dev server or tests (db/pglite.ts). */
   url?: string;
   /** Forces neon-http and sends its requests here (a local SQL-over-HTTP bridge, or Neon's local proxy). */
   neonFetchEndpoint?: string;
-  /** PGlite data directory; absent means in-memory. */
+  /** PGlite data directory for the local factory; absent means in-memory. */
   pgliteDataDir?: string;
-  /** An already-open PGlite instance (tests clone one migrated template). */
-  pglite?: import("@electric-sql/pglite").PGlite;
   /** Per-query time limit: a dead database must answer 503 quickly, not hang the function. */
   timeoutMs?: number;
 }
@@ -45,7 +43,7 @@ export async function createDb(options: DbOptions): Promise<DbHandle> {
   const timeoutMs = options.timeoutMs ?? 5000;
   if (kind === "neon-http") return createNeonHttp(options, timeoutMs);
   if (kind === "node-postgres") return createNodePostgres(options.url!, timeoutMs);
-  return createPglite(options);
+  return createLocalDb(options);
 }
 
 async function createNeonHttp(options: DbOptions, timeoutMs: number): Promise<DbHandle> {
@@ -91,31 +89,32 @@ async function createNodePostgres(url: string, timeoutMs: number): Promise<DbHan
   return { db, kind: "node-postgres", close: () => pool.end() };
 }
 
-async function createPglite(options: DbOptions): Promise<DbHandle> {
-  // The module name is held in a variable so Vercel's file tracer does not ship PGlite's wasm in
-  // every function; production always has DATABASE_URL.
-  const pgliteModule = "@electric-sql/pglite";
-  const { PGlite } = (await import(pgliteModule)) as typeof import("@electric-sql/pglite");
-  const { drizzle } = await import("drizzle-orm/pglite");
-  const client = options.pglite ?? new PGlite(options.pgliteDataDir);
-  const counted = countPgliteTrips(client);
-  const db = drizzle({ client: counted }) as unknown as Db;
-  return { db, kind: "pglite", close: () => client.close() };
+/** Thrown when no database is configured; answered as 503 `config_error` (lib/http/errors.ts). */
+export class DatabaseNotConfigured extends Error {
+  override name = "DatabaseNotConfigured";
 }
 
-type PGliteLike = import("@electric-sql/pglite").PGlite;
+function isProductionEnv(env: NodeJS.ProcessEnv): boolean {
+  return env.NODE_ENV === "production" || env.VERCEL_ENV === "production";
+}
 
-function countPgliteTrips(client: PGliteLike): PGliteLike {
-  // Statements inside a transaction run on the transaction object, so a transaction counts once.
-  return new Proxy(client, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
-      if (prop === "query" || prop === "exec" || prop === "transaction") {
-        return (...args: unknown[]) => countRoundTrip(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
-      }
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
+// Without a URL, only a factory that dev or test code registered can supply a database (PGlite,
+// db/pglite.ts). Production code never imports that module, so Vercel's file tracer cannot ship
+// PGlite, and production refuses the fallback even if something registered it.
+type LocalDbFactory = (options: DbOptions) => Promise<DbHandle>;
+const localSlot = globalThis as typeof globalThis & { __tallyLocalDb?: LocalDbFactory };
+
+export function setLocalDbFactory(factory: LocalDbFactory | undefined): void {
+  localSlot.__tallyLocalDb = factory;
+}
+
+function createLocalDb(options: DbOptions): Promise<DbHandle> {
+  if (isProductionEnv(process.env)) {
+    throw new DatabaseNotConfigured("DATABASE_URL is not set; production never falls back to an embedded database.");
+  }
+  const factory = localSlot.__tallyLocalDb;
+  if (!factory) throw new DatabaseNotConfigured("DATABASE_URL is not set.");
+  return factory(options);
 }
 
 export interface DbEnv {

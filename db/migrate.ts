@@ -1,4 +1,5 @@
 import { fileURLToPath } from "node:url";
+import type { PGlite } from "@electric-sql/pglite";
 import type { DbOptions } from "./client.js";
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../migrations", import.meta.url));
@@ -6,7 +7,7 @@ export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../migrations", import.m
 // Migrations always run over a transactional driver: PGlite in place, or node-postgres for any
 // postgres:// URL (Neon accepts plain TCP too). The neon-http migrator is not transactional.
 // An advisory lock lets concurrent deploys or test workers migrate the same database safely.
-export async function migrate(options: DbOptions): Promise<void> {
+export async function migrate(options: DbOptions & { pglite?: PGlite }): Promise<void> {
   if (options.pglite || !options.url) {
     const { PGlite } = await import("@electric-sql/pglite");
     const { drizzle } = await import("drizzle-orm/pglite");
@@ -22,7 +23,8 @@ export async function migrate(options: DbOptions): Promise<void> {
   const { default: pg } = await import("pg");
   const { drizzle } = await import("drizzle-orm/node-postgres");
   const { migrate: run } = await import("drizzle-orm/node-postgres/migrator");
-  const client = new pg.Client({ connectionString: options.url });
+  // A build must fail with a reason, not hang, when the database cannot be reached.
+  const client = new pg.Client({ connectionString: options.url, connectionTimeoutMillis: 15_000 });
   await client.connect();
   try {
     await client.query("SELECT pg_advisory_lock(7310001)");

@@ -4,6 +4,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { dbOptionsFromEnv, getDb } from "../../db/client.js";
 import { migrate } from "../../db/migrate.js";
+import { useLocalPglite } from "../../db/pglite.js";
 import { demoSubject, mintDevToken } from "../auth/dev-tokens.js";
 import { isProduction } from "../platform/config.js";
 import { createLocalApp, serveLocalApp } from "./app.js";
@@ -23,6 +24,7 @@ if (!process.env.DATABASE_URL && !process.env.NEON_DATABASE_URL) {
   process.env.PGLITE_DATA_DIR ??= join(DATA_DIR, "pglite");
 }
 
+useLocalPglite();
 await migrate(dbOptionsFromEnv(process.env));
 const { db, kind } = await getDb();
 await seedDemo(db);

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm/sql/sql";
 import { query } from "../../db/atomic.js";
-import { getDb } from "../../db/client.js";
+import { DatabaseNotConfigured, getDb } from "../../db/client.js";
 import { responseCache } from "../cache/response-cache.js";
 import pkg from "../../package.json" with { type: "json" };
 
@@ -8,7 +8,8 @@ export interface Health {
   status: "ok" | "down";
   version: string;
   commit: string | null;
-  database: { status: "ok" | "down"; driver?: string; latencyMs?: number };
+  /** `reason` says why the database is down when it is a configuration problem, not an outage. */
+  database: { status: "ok" | "down"; driver?: string; latencyMs?: number; reason?: string };
   cache: { status: "ok" | "degraded"; mode: "memory" | "redis" };
 }
 
@@ -21,8 +22,8 @@ export async function checkHealth(): Promise<Health> {
     const { db, kind } = await getDb();
     await query(db, sql`SELECT 1`);
     database = { status: "ok", driver: kind, latencyMs: Math.round((performance.now() - started) * 10) / 10 };
-  } catch {
-    database = { status: "down" };
+  } catch (error) {
+    database = error instanceof DatabaseNotConfigured ? { status: "down", reason: error.message } : { status: "down" };
   }
   return {
     status: database.status === "ok" ? "ok" : "down",

@@ -1,3 +1,4 @@
+import { DatabaseNotConfigured } from "../../db/client.js";
 import { classifyDbError } from "../../db/errors.js";
 
 // The closed set of error codes and their statuses. Every error response in the API uses one of these.
@@ -39,9 +40,11 @@ export class ApiError extends Error {
     message: string,
     readonly details?: ErrorDetail[],
     readonly headers?: Record<string, string>,
+    /** Only where one code needs another status (a missing database is config_error, but 503). */
+    status?: number,
   ) {
     super(message);
-    this.status = ERROR_STATUS[code];
+    this.status = status ?? ERROR_STATUS[code];
   }
 }
 
@@ -54,6 +57,9 @@ export const conflict = (message: string, details?: ErrorDetail[]) => new ApiErr
 /** Turns anything thrown into an ApiError; `undefined` means "unknown — log it and answer 500". */
 export function toApiError(error: unknown): ApiError | undefined {
   if (error instanceof ApiError) return error;
+  // A deployment without a database: nothing to retry against, but not the client's fault either;
+  // 503 tells load balancers and uptime checks the instance cannot serve.
+  if (error instanceof DatabaseNotConfigured) return new ApiError("config_error", "The server has no database configured.", undefined, undefined, 503);
   const db = classifyDbError(error);
   if (!db) return undefined;
   switch (db.kind) {

@@ -4,6 +4,31 @@ export function isProduction(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.NODE_ENV === "production" || env.VERCEL_ENV === "production";
 }
 
+/**
+ * Previews share production's Upstash database (the integrations give them no Redis of their own),
+ * so keys are namespaced by environment, and previews by git branch — the same unit the Vercel ↔ Neon
+ * integration branches the database by — or, without git, by deployment. A preview then never reads
+ * production's cache nor spends its rate limits. REDIS_KEY_PREFIX overrides all of this.
+ */
+export function defaultRedisKeyPrefix(env: NodeJS.ProcessEnv): string {
+  const environment = env.VERCEL_ENV || (env.NODE_ENV === "production" ? "production" : env.NODE_ENV || "development");
+  if (environment === "production") return "tally:production";
+  const scope = env.VERCEL_GIT_COMMIT_REF || env.VERCEL_DEPLOYMENT_ID || env.VERCEL_URL;
+  // One key segment: no ':' (our separator) and bounded length; distinct refs stay distinct via a hash.
+  return scope ? `tally:${label(environment)}:${label(scope)}` : `tally:${label(environment)}`;
+}
+
+function label(value: string): string {
+  const clean = value.replace(/[^A-Za-z0-9._/-]/g, "-").slice(0, 48);
+  return clean === value ? clean : `${clean}~${fnv1a(value)}`;
+}
+
+function fnv1a(value: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < value.length; i++) hash = Math.imul(hash ^ value.charCodeAt(i), 0x01000193) >>> 0;
+  return hash.toString(36);
+}
+
 function int(value: string | undefined, fallback: number): number {
   const parsed = Number(value);
   return value && Number.isFinite(parsed) && parsed >= 0 ? parsed : fallback;
@@ -27,7 +52,7 @@ export const config = {
   redisTimeoutMs: () => int(process.env.REDIS_TIMEOUT_MS, 300),
   /** Longest a cached response is served after the lookup that built it: the bound on staleness when a version bump is lost. */
   cacheMaxStaleSeconds: () => Math.max(1, int(process.env.CACHE_MAX_STALE_S, 60)),
-  redisKeyPrefix: () => process.env.REDIS_KEY_PREFIX || "tally",
+  redisKeyPrefix: () => process.env.REDIS_KEY_PREFIX || defaultRedisKeyPrefix(process.env),
   /** Requests per window per user on authenticated routes. */
   rateLimitApi: () => int(process.env.RATE_LIMIT_API, 300),
   /** Requests per window per IP on public routes. */

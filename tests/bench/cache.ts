@@ -7,6 +7,7 @@ import { createServer, type Server } from "node:http";
 import { Worker } from "node:worker_threads";
 import { getRequestListener } from "@hono/node-server";
 import { createDb, installDb } from "../../db/client.js";
+import { createPgliteDb } from "../../db/pglite.js";
 import { migrate } from "../../db/migrate.js";
 import { createLocalApp } from "../../lib/dev/app.js";
 import { createRedis, installRedis } from "../../lib/platform/redis.js";
@@ -74,7 +75,7 @@ function throughput(url: string, headers: Record<string, string> = {}): Promise<
 const dbUrl = process.env.BENCH_DATABASE_URL;
 const pglite = dbUrl ? undefined : new (await import("@electric-sql/pglite")).PGlite();
 await migrate(dbUrl ? { url: dbUrl } : { pglite });
-const handle = await createDb(dbUrl ? { url: dbUrl } : { pglite });
+const handle = dbUrl ? await createDb({ url: dbUrl }) : await createPgliteDb({ pglite });
 installDb(handle);
 const tenant = await createTenant(handle.db, "bench");
 for (let i = 0; i < 50; i++) await insertItem(handle.db, tenant.id, { name: `Bench item ${i}` });

@@ -4,6 +4,7 @@
 import { PGlite } from "@electric-sql/pglite";
 import { sql } from "drizzle-orm";
 import { createDb, type Db, type DbHandle } from "../../db/client.js";
+import { createPgliteDb } from "../../db/pglite.js";
 import { migrate } from "../../db/migrate.js";
 import { DEMO_TENANT, seedDemo } from "../../lib/dev/seed.js";
 import { pgExecutor, pgliteExecutor, startNeonBridge } from "../support/neon-bridge.js";
@@ -67,7 +68,7 @@ export async function itemCounts(db: Db): Promise<{ live: number; deleted: numbe
 export async function openPglite(): Promise<{ pglite: PGlite; direct: DriverRun; bridged: () => Promise<DriverRun>; close(): Promise<void> }> {
   const pglite = new PGlite();
   await migrate({ pglite });
-  const direct = await createDb({ pglite });
+  const direct = await createPgliteDb({ pglite });
   await seedBenchData(direct.db);
   return {
     pglite,

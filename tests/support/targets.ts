@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
 import { createDb, installDb, type DbHandle } from "../../db/client.js";
+import { createPgliteDb } from "../../db/pglite.js";
 import { forgetPrincipals } from "../../lib/auth/session.js";
 import { pgExecutor, pgliteExecutor, startNeonBridge } from "./neon-bridge.js";
 
@@ -39,7 +40,7 @@ export async function openTarget(name: TargetName): Promise<OpenTarget> {
   switch (name) {
     case "pglite": {
       const pglite = await templatePglite();
-      const handle = await createDb({ pglite, timeoutMs: TIMEOUT_MS });
+      const handle = await createPgliteDb({ pglite });
       return { name, handle, close: () => handle.close() };
     }
     case "neon-http→pglite": {

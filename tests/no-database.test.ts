@@ -1,0 +1,99 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { createDb, DatabaseNotConfigured, getDb, installDb, setLocalDbFactory, type DbHandle } from "../db/client.js";
+import { createPgliteDb } from "../db/pglite.js";
+import { forgetPrincipals } from "../lib/auth/session.js";
+import { ROUTES } from "./support/catalog.js";
+import { call, errorOf } from "./support/client.js";
+import { startFakeGoogle } from "./support/google.js";
+
+// A deployment whose DATABASE_URL is missing must say so at once, on every route that needs the
+// database — never boot an in-memory PGlite (2–3 s, empty, per instance) and serve from it.
+const DB_ENV = ["DATABASE_URL", "NEON_DATABASE_URL", "NEON_FETCH_ENDPOINT", "VERCEL_ENV", "NODE_ENV", "DEV_AUTH_SECRET"] as const;
+const saved = Object.fromEntries(DB_ENV.map((k) => [k, process.env[k]]));
+
+function restoreEnv() {
+  for (const key of DB_ENV) {
+    if (saved[key] === undefined) delete process.env[key];
+    else process.env[key] = saved[key];
+  }
+}
+
+afterEach(() => {
+  restoreEnv();
+  installDb(undefined);
+  setLocalDbFactory(undefined);
+});
+
+describe("production without a database URL", () => {
+  let google: Awaited<ReturnType<typeof startFakeGoogle>>;
+  beforeAll(async () => {
+    google = await startFakeGoogle();
+    process.env.GOOGLE_JWKS_URL = google.url;
+  });
+  afterAll(() => google.close());
+
+  function production(env: "VERCEL_ENV" | "NODE_ENV") {
+    // DEV_AUTH_SECRET in production is its own config_error (500): remove it, as a deployment would.
+    for (const key of ["DATABASE_URL", "NEON_DATABASE_URL", "NEON_FETCH_ENDPOINT", "DEV_AUTH_SECRET"]) delete process.env[key];
+    process.env[env] = "production";
+    installDb(undefined);
+    forgetPrincipals();
+    // Even a registered local factory (what the dev server and tests install) must not be used.
+    const factory = vi.fn(async () => createPgliteDb());
+    setLocalDbFactory(factory);
+    return factory;
+  }
+
+  it.each(["VERCEL_ENV", "NODE_ENV"] as const)("answers 503 config_error on every database route (%s=production) and never creates PGlite", async (env) => {
+    const factory = production(env);
+    const token = await google.mint({ sub: "g-no-db", email: "no-db@gmail.test" });
+    const walked: string[] = [];
+    for (const spec of ROUTES) {
+      if (spec.pattern === "/api/health" || spec.pattern === "/api/dev/blob" || spec.walk === false) continue;
+      const path = spec.pattern.replace(/\[[^\]]+\]/g, "01a20813-0118-73be-a81c-b59c7a651c18") + (spec.pattern === "/api/public/feedbacks" ? "?tenant=shop" : "");
+      const headers: Record<string, string> = spec.role === "cron" ? { authorization: `Bearer ${process.env.CRON_SECRET}` } : {};
+      const result = await call(spec.method, path, { token: spec.role === "cron" || spec.role === "public" ? undefined : token, headers, body: spec.body });
+      expect(result.status, `${spec.method} ${path}: ${result.text}`).toBe(503);
+      expect(errorOf(result).code).toBe("config_error");
+      expect(result.dbTrips).toBe(0);
+      walked.push(`${spec.method} ${spec.pattern}`);
+    }
+    expect(walked.length).toBeGreaterThan(30);
+    expect(factory).not.toHaveBeenCalled();
+  });
+
+  it("health answers 503 and says the database URL is missing", async () => {
+    const factory = production("VERCEL_ENV");
+    const result = await call("GET", "/api/health");
+    expect(result.status).toBe(503);
+    expect(result.json.database).toEqual({ status: "down", reason: expect.stringContaining("DATABASE_URL is not set") });
+    expect(errorOf(result).code).toBe("config_error");
+    expect(factory).not.toHaveBeenCalled();
+  });
+
+  it("refuses the local factory in createDb itself", async () => {
+    production("NODE_ENV");
+    await expect(createDb({})).rejects.toBeInstanceOf(DatabaseNotConfigured);
+  });
+});
+
+describe("without a database URL outside production", () => {
+  it("uses the factory the dev server or tests registered, once per instance", async () => {
+    for (const key of ["DATABASE_URL", "NEON_DATABASE_URL", "NEON_FETCH_ENDPOINT", "VERCEL_ENV"]) delete process.env[key];
+    process.env.NODE_ENV = "development";
+    installDb(undefined);
+    const handle = { kind: "pglite", db: {} as DbHandle["db"], close: async () => {} } satisfies DbHandle;
+    const factory = vi.fn(async () => handle);
+    setLocalDbFactory(factory);
+    expect(await getDb()).toBe(handle);
+    expect(await getDb()).toBe(handle);
+    expect(factory).toHaveBeenCalledTimes(1);
+  });
+
+  it("fails with DatabaseNotConfigured when nothing registered one (no hidden PGlite)", async () => {
+    for (const key of ["DATABASE_URL", "NEON_DATABASE_URL", "NEON_FETCH_ENDPOINT", "VERCEL_ENV"]) delete process.env[key];
+    process.env.NODE_ENV = "development";
+    installDb(undefined);
+    await expect(getDb()).rejects.toBeInstanceOf(DatabaseNotConfigured);
+  });
+});
