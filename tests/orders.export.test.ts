@@ -1,6 +1,7 @@
 import { runInNewContext } from "node:vm";
 import { setFlagsFromString } from "node:v8";
 import { sql } from "drizzle-orm/sql/sql";
+import { serve } from "@hono/node-server";
 import { afterEach, describe, expect, it } from "vitest";
 import { query } from "../db/atomic.js";
 import type { Db } from "../db/client.js";
@@ -149,17 +150,39 @@ describe.each(dbTargets())("GET /api/orders/all streams on %s", (name) => {
       const t = await ctx.tenant();
       const n = 2 * EXPORT_PAGE_ORDERS + 10;
       await seedOrders(ctx.db, t, n);
-      const bridge = ctx.target.bridge!;
-      // The database goes away once the first page has been sent.
-      const s = await streamAll(t.users.staff.token, n, (chunk) => {
-        if (chunk === 1) bridge.controls.fault = "compute-unreachable";
-      });
+      const token = t.users.staff.token;
+      await app().fetch(new Request("http://localhost/api/items", { headers: { authorization: `Bearer ${token}` } })); // warm auth
+      // The database goes away once the first page has been read.
+      ctx.target.bridge!.controls.faultAfter = { requests: 1, fault: "compute-unreachable" };
+      const s = await streamAll(token, n);
       expect(s.status).toBe(200);
-      expect(s.error).toBeDefined(); // the body did not end normally
       expect(s.orders).toBe(EXPORT_PAGE_ORDERS);
       const marker = JSON.parse(s.tail.slice(s.tail.lastIndexOf("\n{")).trim());
       expect(marker.error).toMatchObject({ code: "unavailable", message: expect.stringContaining(`${EXPORT_PAGE_ORDERS} items sent`) });
       expect(s.tail).not.toContain('"count":');
+    });
+
+    it("over a real socket, a later failure leaves the client an invalid body ending in the error", async () => {
+      const t = await ctx.tenant();
+      const n = 2 * EXPORT_PAGE_ORDERS + 10;
+      await seedOrders(ctx.db, t, n);
+      const token = t.users.staff.token;
+      await app().fetch(new Request("http://localhost/api/items", { headers: { authorization: `Bearer ${token}` } }));
+      const server = serve({ fetch: app().fetch, port: 0, hostname: "127.0.0.1" });
+      await new Promise((resolve) => server.once("listening", resolve));
+      try {
+        ctx.target.bridge!.controls.faultAfter = { requests: 1, fault: "compute-unreachable" };
+        const response = await fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}/api/orders/all`, { headers: { authorization: `Bearer ${token}` } });
+        expect(response.status).toBe(200);
+        const text = await response.text();
+        const tail = text.slice(-400); // (not the whole body: a failure message would print megabytes)
+        expect(text.startsWith('{"items":[')).toBe(true);
+        expect(() => JSON.parse(text)).toThrow();
+        expect(JSON.parse(tail.slice(tail.lastIndexOf("\n{")).trim()).error).toMatchObject({ code: "unavailable" });
+        expect(tail.includes('"count":')).toBe(false);
+      } finally {
+        server.close();
+      }
     });
   }
 

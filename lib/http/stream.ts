@@ -5,10 +5,11 @@ import { ApiError, toApiError } from "./errors.js";
 // built whole (Vercel caps non-streamed responses at 4.5 MB) and memory holds one page.
 //
 // The status and headers go out with the first page; a failure after that cannot change them. Then
-// the body is cut short on purpose: the error object is written after the unclosed array (so the
-// text is not valid JSON and no client can mistake it for a complete, shorter list; a person reading
-// it sees why) and the stream is aborted, so the HTTP body ends without its proper terminator and
-// the client's read fails too. A complete body always ends with the `count` trailer.
+// the body is cut short on purpose: the error object is written after the unclosed array, so the
+// text is not valid JSON — no client can mistake it for a complete, shorter list, and a person
+// reading it sees why — and the body ends there. (Aborting the connection instead was tried: Node's
+// HTTP server then drops whatever it has not flushed yet, usually the error object itself.) A
+// complete body always ends with the `count` trailer.
 
 export interface Pages<T> {
   first: T[];
@@ -44,7 +45,7 @@ export function streamedList<T>(pages: Pages<T>, context: { requestId: string; p
           log("error", "stream failed after the first byte", { ...context, sent: count, code: known.code, error: error instanceof Error ? error.message : String(error) });
           const marker = { error: { code: known.code, message: `${known.message} The list is incomplete (${count} items sent).`, requestId: context.requestId } };
           controller.enqueue(encoder.encode(`\n${JSON.stringify(marker)}\n`));
-          controller.error(error);
+          controller.close();
         }
       },
     },

@@ -218,16 +218,19 @@ const serviceError = (status: number, message: string) => Response.json({ messag
 /** What a test can switch on a running bridge. Limits default to Neon's (10 MiB each); tests lower them to reach them cheaply. */
 export interface BridgeControls {
   fault: NeonFault;
+  /** Switches `fault` on after this many more requests have been served (a database lost mid-stream). */
+  faultAfter?: { requests: number; fault: NeonFault };
   stallMs: number;
   maxRequestBytes: number;
   maxResponseBytes: number;
 }
 
-export const neonDefaults = (): BridgeControls => ({ fault: "none", stallMs: 0, maxRequestBytes: 10 * MiB, maxResponseBytes: 10 * MiB });
+export const neonDefaults = (): BridgeControls => ({ fault: "none", faultAfter: undefined, stallMs: 0, maxRequestBytes: 10 * MiB, maxResponseBytes: 10 * MiB });
 
 export function neonBridgeHandler(executor: SqlExecutor, controls: BridgeControls = neonDefaults()): (request: Request) => Promise<Response> {
   return async (request) => {
     if (request.method !== "POST" || new URL(request.url).pathname !== "/sql") return new Response("not found", { status: 404 });
+    if (controls.faultAfter && controls.faultAfter.requests-- <= 0) [controls.fault, controls.faultAfter] = [controls.faultAfter.fault, undefined];
     if (controls.fault !== "none") return serviceError(FAULTS[controls.fault].status, FAULTS[controls.fault].message);
     if (!request.headers.get("neon-connection-string")) return serviceError(400, "missing Neon-Connection-String");
     const text = await readLimited(request, controls.maxRequestBytes);
