@@ -8,6 +8,7 @@ export type DbFailureKind =
   | "serialization_failure"
   | "invalid_input"
   | "unavailable"
+  | "too_large"
   | "rule_failed";
 
 export interface DbFailure {
@@ -16,6 +17,8 @@ export interface DbFailure {
   constraint?: string;
   /** For rule_failed: the code and JSON detail passed to tally_fail() (see migrations/0002). */
   rule?: { code: string; detail: unknown };
+  /** For too_large and Neon's own failures: the HTTP status Neon answered, its message and byte limit. */
+  neon?: { status: number; message: string; limitBytes?: number };
 }
 
 const BY_SQLSTATE: Record<string, DbFailureKind> = {
@@ -58,6 +61,8 @@ function* causes(error: unknown): Generator<Record<string, unknown>> {
 
 export function classifyDbError(error: unknown): DbFailure | undefined {
   for (const e of causes(error)) {
+    const neon = neonServiceFailure(e);
+    if (neon) return neon;
     const code = typeof e.code === "string" ? e.code : undefined;
     if (code === "P0001" && typeof e.message === "string") {
       let detail: unknown = null;
@@ -80,4 +85,36 @@ export function classifyDbError(error: unknown): DbFailure | undefined {
     if (NETWORK_MESSAGES.some((m) => message.includes(m))) return { kind: "unavailable" };
   }
   return undefined;
+}
+
+// Neon's own failures, as @neondatabase/serverless surfaces them (checked against neondatabase/neon
+// proxy/src/serverless/sql_over_http.rs). Any status but 400 becomes a NeonDbError whose message is
+// "Server error (HTTP status N): <body>": 500 when the compute cannot be woken or a quota is used up,
+// 507 when the reply would pass the proxy's 10 MiB limit, 413 when the request does. A 400 is read
+// as a Postgres error, and Neon's own 400s (password refused, unknown endpoint) carry an empty code.
+const NEON_HTTP_STATUS = /^Server error \(HTTP status (\d{3})\): ([\s\S]*)$/;
+
+function neonServiceFailure(e: Record<string, unknown>): DbFailure | undefined {
+  if (e.name !== "NeonDbError" || typeof e.message !== "string") return undefined;
+  const http = NEON_HTTP_STATUS.exec(e.message);
+  if (http) {
+    const status = Number(http[1]);
+    const message = neonMessage(http[2]!);
+    if (status === 413 || status === 507) {
+      const limit = /max is (\d+) bytes/.exec(message);
+      return { kind: "too_large", neon: { status, message, limitBytes: limit ? Number(limit[1]) : undefined } };
+    }
+    return { kind: "unavailable", neon: { status, message } };
+  }
+  if (e.code === "") return { kind: "unavailable", neon: { status: 400, message: e.message } };
+  return undefined;
+}
+
+function neonMessage(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { message?: unknown };
+    return typeof parsed.message === "string" ? parsed.message : body;
+  } catch {
+    return body;
+  }
 }

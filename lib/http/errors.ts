@@ -1,5 +1,6 @@
 import { DatabaseNotConfigured } from "../../db/client.js";
-import { classifyDbError } from "../../db/errors.js";
+import { classifyDbError, type DbFailure } from "../../db/errors.js";
+import { log } from "../platform/log.js";
 
 // The closed set of error codes and their statuses. Every error response in the API uses one of these.
 export const ERROR_STATUS = {
@@ -62,6 +63,7 @@ export function toApiError(error: unknown): ApiError | undefined {
   if (error instanceof DatabaseNotConfigured) return new ApiError("config_error", "The server has no database configured.", undefined, undefined, 503);
   const db = classifyDbError(error);
   if (!db) return undefined;
+  if (db.neon) logNeonFailure(db);
   switch (db.kind) {
     case "unavailable":
       return new ApiError("unavailable", "The database is unavailable; try again shortly.", undefined, { "Retry-After": "5" });
@@ -76,8 +78,16 @@ export function toApiError(error: unknown): ApiError | undefined {
     case "invalid_input":
       // The backstop for values validation let through (see db/errors.ts, class 22); route() logs it.
       return new ApiError("bad_request", "A value is out of range, malformed or not valid text.");
+    case "too_large":
+      // Retrying cannot help: the statement must ask for less (page it). A bug, so a 500, named.
+      return new ApiError("internal", `The database ${db.neon?.status === 413 ? "request" : "reply"} exceeded Neon's size limit${db.neon?.limitBytes ? ` of ${db.neon.limitBytes} bytes` : ""}.`);
     case "rule_failed":
       // Domain code translates the rules it raises; one that escapes is a bug, not the client's fault.
       return undefined;
   }
+}
+
+/** Neon's own failures (not Postgres errors) say what is wrong with the project: keep them visible. */
+function logNeonFailure(db: DbFailure): void {
+  log(db.kind === "too_large" ? "error" : "warn", "neon service failure", { kind: db.kind, neonStatus: db.neon!.status, neonMessage: db.neon!.message, limitBytes: db.neon!.limitBytes });
 }

@@ -83,18 +83,52 @@ export async function listOrders(db: Db, tenantId: string, input: OrderListInput
   return { items, pagination: { page: input.page, limit: input.limit, total: count, totalPages: Math.ceil(count / input.limit), nextCursor } };
 }
 
-export const ALL_ORDERS_CAP = 5000;
+/** Orders per page of the full export, and the most order JSON one database reply may carry. */
+export const EXPORT_PAGE_ORDERS = 500;
+export const EXPORT_PAGE_BYTES = 1024 * 1024;
 
-/** Every order of the tenant, newest first (capped; use the paged list beyond that). */
-export async function allOrders(db: Db, tenantId: string): Promise<{ items: Order[]; truncated: boolean }> {
+export interface OrderPages {
+  /** The first page, read before anything is sent: its failure is still an ordinary error status. */
+  first: Order[];
+  /** The next page, or null after the last. Each call is one round trip. */
+  next(): Promise<Order[] | null>;
+}
+
+/**
+ * Every order of the tenant, newest first, in keyset pages: each reply holds at most
+ * EXPORT_PAGE_ORDERS orders and — past the first order — at most EXPORT_PAGE_BYTES of JSON (an
+ * order can carry 100 lines), so no reply nears Neon's 10 MiB limit and memory holds one page.
+ */
+export async function allOrders(db: Db, tenantId: string): Promise<OrderPages> {
+  let page = await exportPage(db, tenantId, null);
+  return {
+    first: page.orders,
+    async next() {
+      if (!page.more) return null;
+      page = await exportPage(db, tenantId, page.orders.at(-1)!.id);
+      return page.orders;
+    },
+  };
+}
+
+async function exportPage(db: Db, tenantId: string, after: string | null): Promise<{ orders: Order[]; more: boolean }> {
+  // Candidates are one index range; their JSON is sized in SQL and only what fits the budget comes
+  // back (always at least one order), with how many candidates there were to tell if more follow.
   const rows = await query(
     db,
-    sql`WITH page AS (SELECT o.* FROM orders o WHERE o.tenant_id = ${tenantId} ORDER BY o.id DESC LIMIT ${ALL_ORDERS_CAP + 1})
-        SELECT (SELECT count(*) FROM page) AS n, (SELECT json_agg(${orderJson("p")} ORDER BY p.id DESC) FROM (SELECT * FROM page ORDER BY id DESC LIMIT ${ALL_ORDERS_CAP}) p) AS items`,
+    sql`WITH candidates AS (
+          SELECT o.id, ${orderJson("o")}::text AS doc FROM orders o
+          WHERE o.tenant_id = ${tenantId}${after ? sql` AND o.id < ${after}` : sql``}
+          ORDER BY o.id DESC LIMIT ${EXPORT_PAGE_ORDERS + 1}),
+        sized AS (
+          SELECT doc, row_number() OVER w AS rn, sum(octet_length(doc)) OVER w AS upto, count(*) OVER () AS candidates
+          FROM candidates WINDOW w AS (ORDER BY id DESC ROWS UNBOUNDED PRECEDING))
+        SELECT doc, candidates FROM sized
+        WHERE rn <= ${EXPORT_PAGE_ORDERS} AND (rn = 1 OR upto <= ${EXPORT_PAGE_BYTES})
+        ORDER BY rn`,
   );
-  const row = rows[0]!;
-  const items = (fromJson<unknown[] | null>(row.items) ?? []).map(toOrder);
-  return { items, truncated: toNumber(row.n) > ALL_ORDERS_CAP };
+  const orders = rows.map((r) => toOrder(r.doc));
+  return { orders, more: rows.length > 0 && orders.length < toNumber(rows[0]!.candidates) };
 }
 
 export const PRIORITY_LIMIT = 100;

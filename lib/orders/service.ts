@@ -130,6 +130,7 @@ export async function listOrders(tenant: Tenant, input: OrderListInput) {
   return list.listOrders(db, tenant.id, input);
 }
 
+/** Every order, newest first, as keyset pages (the first already read; see list.allOrders). */
 export async function allOrders(tenant: Tenant) {
   const { db } = await getDb();
   return list.allOrders(db, tenant.id);

@@ -17,6 +17,9 @@ export function withTarget(name: TargetName) {
     get db() {
       return state.db;
     },
+    get target() {
+      return state.target;
+    },
     get kind() {
       return state.target.handle.kind;
     },

@@ -3,13 +3,13 @@ import { PGlite } from "@electric-sql/pglite";
 import { createDb, installDb, type DbHandle } from "../../db/client.js";
 import { createPgliteDb } from "../../db/pglite.js";
 import { forgetPrincipals } from "../../lib/auth/session.js";
-import { pgExecutor, pgliteExecutor, startNeonBridge } from "./neon-bridge.js";
+import { pgExecutor, pgliteExecutor, startNeonBridge, type RunningBridge, type SqlExecutor } from "./neon-bridge.js";
 
 export const TEMPLATE_FILE = ".data/test-template.tar";
 
 // Generous: the concurrency suites queue 200 requests on one PGlite (which runs them one at a time)
 // or on a 30-connection pool, on a loaded 2-core machine. The outage tests set their own short limits.
-const TIMEOUT_MS = 30_000;
+export const TIMEOUT_MS = 30_000;
 
 /**
  * Where the database suites run. By default PGlite directly and the production neon-http driver
@@ -27,6 +27,9 @@ export function dbTargets(): TargetName[] {
 export interface OpenTarget {
   name: TargetName;
   handle: DbHandle;
+  /** neon-http targets: the SQL-over-HTTP bridge (fault modes, stalls) and the executor behind it. */
+  bridge?: RunningBridge;
+  executor?: SqlExecutor;
   close(): Promise<void>;
 }
 
@@ -45,19 +48,21 @@ export async function openTarget(name: TargetName): Promise<OpenTarget> {
     }
     case "neon-http→pglite": {
       const pglite = await templatePglite();
-      const bridge = await startNeonBridge(pgliteExecutor(pglite));
+      const executor = pgliteExecutor(pglite);
+      const bridge = await startNeonBridge(executor);
       const handle = await createDb({ neonFetchEndpoint: bridge.endpoint, timeoutMs: TIMEOUT_MS });
-      return { name, handle, close: async () => { await bridge.close(); await pglite.close(); } };
+      return { name, handle, bridge, executor, close: async () => { await bridge.close(); await pglite.close(); } };
     }
     case "node-postgres": {
       const handle = await createDb({ url: url!, timeoutMs: TIMEOUT_MS });
       return { name, handle, close: () => handle.close() };
     }
     case "neon-http→postgres": {
-      const executor = pgExecutor(url!);
+      // Named per process, so a test can find the bridge's own sessions in pg_stat_activity.
+      const executor = pgExecutor(url!, { application_name: bridgeApplicationName() });
       const bridge = await startNeonBridge(executor);
       const handle = await createDb({ neonFetchEndpoint: bridge.endpoint, url, timeoutMs: TIMEOUT_MS });
-      return { name, handle, close: async () => { await bridge.close(); await executor.close(); } };
+      return { name, handle, bridge, executor, close: async () => { await bridge.close(); await executor.close(); } };
     }
   }
 }
@@ -69,3 +74,5 @@ export async function useTarget(name: TargetName): Promise<OpenTarget> {
   forgetPrincipals();
   return target;
 }
+
+export const bridgeApplicationName = () => `neon-bridge-${process.pid}`;
