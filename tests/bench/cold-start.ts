@@ -72,8 +72,8 @@ export function renderColdStart(r: ColdStartResult): string[] {
   const out: string[] = ["## Cold start: Node 20 and Node 24", ""];
   out.push(
     `Vercel runs Node 24. Each \`api/\` module is transpiled by esbuild file by file (no bundling, as Vercel's builder does) into \`.build/\` ` +
-      `and imported in a fresh process of each Node below; \`performance.now()\` around \`await import()\`, median of ${r.importRuns} runs after one untimed run. ` +
-      `Budget ≤ ${IMPORT_BUDGET_MS} ms per module on each.`,
+      `and imported in a fresh process of each Node below; \`performance.now()\` around \`await import()\`, median of ${r.importRuns} runs after one untimed run; ` +
+      `*CPU* is the process's user + system time over the same span (what the import costs when the machine is busy with other work). Budget ≤ ${IMPORT_BUDGET_MS} ms per module (wall) on each.`,
     "",
   );
   for (const note of r.notes) out.push(`- ${note}`, "");
@@ -82,16 +82,17 @@ export function renderColdStart(r: ColdStartResult): string[] {
   const importTable = modules.map((module) => {
     const cells = labels.flatMap((label) => {
       const row = r.imports[label]!.find((x) => x.module === module)!;
-      return [ms(coldImportSummary(row).importMedian, 1), `${ms(Math.min(...row.importMs), 0)}–${ms(Math.max(...row.importMs), 0)}`];
+      const summary = coldImportSummary(row);
+      return [ms(summary.importMedian, 1), `${ms(Math.min(...row.importMs), 0)}–${ms(Math.max(...row.importMs), 0)}`, ms(summary.cpuMedian, 1)];
     });
     const ok = labels.every((label) => coldImportSummary(r.imports[label]!.find((x) => x.module === module)!).withinBudget);
     return [`\`${module}\``, ...cells, ok ? "✓" : "✗"];
   });
   out.push(
     markdownTable(
-      ["Module", ...labels.flatMap((l) => [`${l} import (median)`, "range"]), `≤ ${IMPORT_BUDGET_MS} ms`],
+      ["Module", ...labels.flatMap((l) => [`${l} import (median)`, "range", "CPU"]), `≤ ${IMPORT_BUDGET_MS} ms`],
       importTable,
-      ["l", ...labels.flatMap(() => ["r", "r"] as const), "c"],
+      ["l", ...labels.flatMap(() => ["r", "r", "r"] as const), "c"],
     ),
     "",
   );
@@ -99,7 +100,7 @@ export function renderColdStart(r: ColdStartResult): string[] {
   out.push(`Slowest module (median): ${worst.join("; ")}.`, "");
 
   out.push(
-    "Packages, each imported alone the same way. *Loaded at import time* by the functions (`require:` = through `createRequire`, as `db/sql.ts` loads drizzle's `sql` template); " +
+    "Packages, each imported alone the same way. *Loaded at import time* by the functions (`require:` = through `require()`, as `db/drizzle-sql.cjs` loads drizzle's `sql` template); " +
       "*for comparison*: the drivers `db/client.ts` imports on the first request, and drizzle's entry points through the ESM loader, which the functions no longer load.",
     "",
   );
@@ -108,11 +109,11 @@ export function renderColdStart(r: ColdStartResult): string[] {
     const loaded = i < r.packages[labels[0]!]!.length;
     const cells = labels.map((label) => {
       const row = [...r.packages[label]!, ...r.comparison[label]!].find((x) => x.module === name);
-      return row ? ms(median(row.importMs), 1) : "–";
+      return row ? `${ms(median(row.importMs), 1)} (${ms(median(row.cpuMs), 1)})` : "–";
     });
     return [`\`${name}\``, loaded ? "loaded at import time" : "for comparison", ...cells];
   });
-  out.push(markdownTable(["Package", "", ...labels.map((l) => `${l} (median ms)`)], pkgTable, ["l", "l", ...labels.map(() => "r" as const)]), "");
+  out.push(markdownTable(["Package", "", ...labels.map((l) => `${l}: median ms (CPU)`)], pkgTable, ["l", "l", ...labels.map(() => "r" as const)]), "");
 
   out.push("### First request of a fresh instance", "");
   if ("skipped" in r.first) {
@@ -124,7 +125,7 @@ export function renderColdStart(r: ColdStartResult): string[] {
     `A fresh process per sample: warm Node's \`Request\`/\`Response\` (the platform builds the request before calling us), import the function's module, then time its handler ` +
       `from the call until the response body is read — the request pays the database driver's lazy import, the connection and (authenticated routes) the membership lookup. ` +
       `Each sample gets fresh fixtures (its own tenant, owner dev token; the cron secret for cron routes) and the function's GET, or its first method in the route catalog, with a valid body. ` +
-      `Real Postgres through node-postgres, and through neon-http via the local SQL-over-HTTP bridge (running in the bench process). Median of ${r.firstRuns} in ms; ` +
+      `Real Postgres through node-postgres, and through neon-http via the local SQL-over-HTTP bridge (running in the bench process). Median of ${r.firstRuns} in ms, wall (CPU of the function's process); ` +
       `budget ≤ ${FIRST_REQUEST_BUDGET_MS} ms on Node 24. *Status* and *DB trips* (Server-Timing) are the same in every sample unless a range is shown.`,
     "",
   );
@@ -137,7 +138,7 @@ export function renderColdStart(r: ColdStartResult): string[] {
       `\`${row.request}\``,
       describeCounts(all.map((s) => s.status)),
       describeCounts(all.map((s) => s.trips)),
-      ...keys.map((k) => ms(firstRequestMedian(row.samples[k.key]), 1)),
+      ...keys.map((k) => `${ms(firstRequestMedian(row.samples[k.key]), 1)} (${ms(firstRequestMedian(row.samples[k.key], "cpuMs"), 1)})`),
       budgetKeys.length ? (ok ? "✓" : "✗") : "–",
     ];
   });
@@ -151,7 +152,8 @@ export function renderColdStart(r: ColdStartResult): string[] {
   );
   for (const k of keys) {
     const medians = rows.map((row) => firstRequestMedian(row.samples[k.key]));
-    out.push(`- ${k.node.label}, ${k.driver.label}: median over functions ${ms(median(medians), 1)} ms, slowest ${ms(Math.max(...medians), 1)} ms.`);
+    const cpu = rows.map((row) => firstRequestMedian(row.samples[k.key], "cpuMs"));
+    out.push(`- ${k.node.label}, ${k.driver.label}: median over functions ${ms(median(medians), 1)} ms (CPU ${ms(median(cpu), 1)}), slowest ${ms(Math.max(...medians), 1)} ms (CPU ${ms(Math.max(...cpu), 1)}).`);
   }
   out.push("");
   return out;

@@ -1,9 +1,7 @@
 // The module graph of every function as Node will load it: esbuild resolves our own files (types
 // erased, so `import type` does not count) and reports each package import with how it is made —
-// a static `import`, a lazy `import()`, or a `require()` made with createRequire (esbuild leaves that
-// local `require` alone, so those calls are read from the source).
-import { readFileSync } from "node:fs";
-import { join, relative, sep } from "node:path";
+// a static `import`, a lazy `import()`, or a `require()` in a CommonJS file of ours.
+import { relative, sep } from "node:path";
 import * as esbuild from "esbuild";
 import { discoverRoutes } from "../../lib/dev/routes.js";
 
@@ -38,18 +36,12 @@ export async function functionGraphs(root: string): Promise<FunctionGraph[]> {
   });
   const inputs = result.metafile.inputs;
   const rel = (file: string) => relative(root, file).split(sep).join("/");
-  const createdRequires = (file: string): PackageImport[] => {
-    const source = readFileSync(join(root, file), "utf8");
-    if (!/\bcreateRequire\(/.test(source)) return [];
-    return [...source.matchAll(/\brequire\(\s*["']([^"']+)["']\s*\)/g)].map((m) => ({ specifier: m[1]!, kind: "require-call", from: file }));
-  };
   return entries.map((entry) => {
     const files = new Set<string>();
     const packages: PackageImport[] = [];
     const visit = (file: string) => {
       if (files.has(file)) return;
       files.add(file);
-      packages.push(...createdRequires(file));
       for (const edge of inputs[file]?.imports ?? []) {
         if (edge.external) {
           if (!edge.path.startsWith("node:")) packages.push({ specifier: edge.path, kind: edge.kind, from: file });
