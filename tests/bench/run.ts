@@ -245,7 +245,7 @@ function render(r: {
   const out: string[] = [];
   out.push("# Tally API benchmark", "");
   out.push(`- Date: ${r.date.toISOString()}`);
-  out.push(`- Machine: ${cpus[0]?.model.trim() ?? "unknown CPU"}, ${cpus.length} cores, ${os.type()} ${os.release()} (${os.arch()}), Node ${process.version} (cold start also on ${r.coldStart.runtimes.map((n) => n.label).join(", ")})`);
+  out.push(`- Machine: ${cpus[0]?.model.trim() ?? "unknown CPU"}, ${cpus.length} cores, ${os.type()} ${os.release()} (${os.arch()}), Node ${process.version} (cold start on ${r.coldStart.runtimes.map((n) => n.label).join(", ")})`);
   out.push(
     `- Mode: ${QUICK ? "quick (BENCH_QUICK)" : "full"} — ${LATENCY.warmup} warm-up + up to ${LATENCY.iterations} timed requests per row and transport (capped at ${LATENCY.maxMsPerScenario / 1000} s per scenario); whole run ${r.seconds.toFixed(0)} s`,
   );
