@@ -4,6 +4,7 @@
 import { createDb } from "../../db/client.js";
 import { migrate } from "../../db/migrate.js";
 import { pgExecutor, startNeonBridge } from "../support/neon-bridge.js";
+import { startUpstashBridge, type UpstashBridge } from "../support/upstash-bridge.js";
 import {
   buildForNode,
   coldImportSummary,
@@ -30,7 +31,10 @@ export interface ColdStartResult {
   first: { drivers: DriverEnv[]; rows: FirstRequestRow[] } | { skipped: string };
 }
 
-export async function measureColdStart(root: string, options: { importRuns: number; firstRuns: number; postgresUrl?: string; progress: (m: string) => void }): Promise<ColdStartResult> {
+export async function measureColdStart(
+  root: string,
+  options: { importRuns: number; firstRuns: number; postgresUrl?: string; redisUrl?: string; progress: (m: string) => void },
+): Promise<ColdStartResult> {
   const { runtimes, notes } = nodeRuntimes(root);
   options.progress(`transpiling api/, lib/, db/ into .build/; cold imports on ${runtimes.map((r) => r.label).join(" and ")}`);
   const buildDir = await buildForNode(root);
@@ -50,15 +54,27 @@ export async function measureColdStart(root: string, options: { importRuns: numb
   const handle = await createDb({ url });
   const executor = pgExecutor(url);
   const bridge = await startNeonBridge(executor);
+  // With a Redis, also production's shape: the rate limit and cache lookup through @upstash/redis
+  // (imported on the first request too) against the local Upstash REST bridge.
+  let upstash: UpstashBridge | undefined;
+  if (options.redisUrl) upstash = await startUpstashBridge(options.redisUrl);
   restoreFetchGlobals();
   try {
+    const neonEnv = { DATABASE_URL: url, NEON_FETCH_ENDPOINT: bridge.endpoint };
     const drivers: DriverEnv[] = [
       { label: "node-postgres", env: { DATABASE_URL: url } },
-      { label: "neon-http → bridge", env: { DATABASE_URL: url, NEON_FETCH_ENDPOINT: bridge.endpoint } },
+      { label: "neon-http → bridge", env: neonEnv },
     ];
+    if (upstash) {
+      drivers.push({
+        label: "neon-http + Upstash → bridges",
+        env: { ...neonEnv, UPSTASH_REDIS_REST_URL: upstash.url, UPSTASH_REDIS_REST_TOKEN: upstash.token, REDIS_KEY_PREFIX: "bench-cold" },
+      });
+    } else result.notes.push("No BENCH_REDIS_URL / TEST_REDIS_URL: first requests run without Redis (in-process cache and limiter), not through @upstash/redis as in production.");
     const rows = await measureFirstRequests({ buildDir, db: handle.db, runtimes, drivers, runs: options.firstRuns, progress: options.progress });
     result.first = { drivers, rows };
   } finally {
+    await upstash?.close();
     await bridge.close();
     await executor.close();
     await handle.close();
@@ -125,7 +141,8 @@ export function renderColdStart(r: ColdStartResult): string[] {
     `A fresh process per sample: warm Node's \`Request\`/\`Response\` (the platform builds the request before calling us), import the function's module, then time its handler ` +
       `from the call until the response body is read — the request pays the database driver's lazy import, the connection and (authenticated routes) the membership lookup. ` +
       `Each sample gets fresh fixtures (its own tenant, owner dev token; the cron secret for cron routes) and the function's GET, or its first method in the route catalog, with a valid body. ` +
-      `Real Postgres through node-postgres, and through neon-http via the local SQL-over-HTTP bridge (running in the bench process). Median of ${r.firstRuns} in ms, wall (CPU of the function's process); ` +
+      `Real Postgres through node-postgres, and through neon-http via the local SQL-over-HTTP bridge (running in the bench process); with a Redis also as in production, ` +
+      `neon-http plus the rate limit and cache lookup through \`@upstash/redis\` and the local Upstash REST bridge. Median of ${r.firstRuns} in ms, wall (CPU of the function's process); ` +
       `budget ≤ ${FIRST_REQUEST_BUDGET_MS} ms on Node 24. *Status* and *DB trips* (Server-Timing) are the same in every sample unless a range is shown.`,
     "",
   );

@@ -12,6 +12,7 @@ const result = await measureColdStart(root, {
   importRuns: QUICK ? 3 : 5,
   firstRuns: QUICK ? 1 : 3,
   postgresUrl: POSTGRES_URL,
+  redisUrl: process.env.BENCH_REDIS_URL || process.env.TEST_REDIS_URL || undefined,
   progress: (m) => process.stderr.write(`[bench:cold] ${m}\n`),
 });
 const cpus = os.cpus();

@@ -74,7 +74,13 @@ async function main(): Promise<void> {
   const date = new Date();
 
   // First, while nothing else runs: cold imports and first requests on Node 20 and Node 24.
-  const coldStart = await measureColdStart(ROOT, { importRuns: COLD_RUNS, firstRuns: FIRST_REQUEST_RUNS, postgresUrl: POSTGRES_URL, progress });
+  const coldStart = await measureColdStart(ROOT, {
+    importRuns: COLD_RUNS,
+    firstRuns: FIRST_REQUEST_RUNS,
+    postgresUrl: POSTGRES_URL,
+    redisUrl: process.env.BENCH_REDIS_URL || process.env.TEST_REDIS_URL || undefined,
+    progress,
+  });
 
   const app = createLocalApp();
   // Node's own Request/Response, as on Vercel (see env.ts).
