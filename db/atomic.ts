@@ -1,13 +1,8 @@
-import type { SQL } from "drizzle-orm/sql/sql";
 import type { Db } from "./client.js";
-
-export interface Rows {
-  rows: Record<string, unknown>[];
-}
+import type { SQL } from "./sql.js";
 
 export async function query(db: Db, statement: SQL): Promise<Record<string, unknown>[]> {
-  const result = (await db.execute(statement)) as unknown as Rows;
-  return result.rows;
+  return (await db.execute(statement)).rows;
 }
 
 /**
@@ -17,16 +12,5 @@ export async function query(db: Db, statement: SQL): Promise<Record<string, unkn
  * constraints and CTEs.
  */
 export async function atomic(db: Db, statements: SQL[]): Promise<Record<string, unknown>[][]> {
-  const batching = db as Db & { batch?: (queries: unknown[]) => Promise<Rows[]> };
-  if (typeof batching.batch === "function") {
-    const results = await batching.batch(statements.map((s) => db.execute(s)));
-    return results.map((r) => r.rows);
-  }
-  return db.transaction(async (tx) => {
-    const results: Record<string, unknown>[][] = [];
-    for (const statement of statements) {
-      results.push(((await tx.execute(statement)) as unknown as Rows).rows);
-    }
-    return results;
-  });
+  return (await db.atomic(statements)).map((result) => result.rows);
 }

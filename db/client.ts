@@ -1,9 +1,8 @@
-import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { countRoundTrip } from "./round-trips.js";
+import { neonHttpDb, nodePostgresDb, type Db, type NeonClient, type PgPool } from "./session.js";
 
-// Repositories see only the common PgDatabase surface; atomic() is the one place that knows
-// whether the driver can batch.
-export type Db = PgDatabase<PgQueryResultHKT>;
+// Repositories see only db/session.ts's Db (execute, atomic), the same on every driver.
+export type { Db };
 export type DbKind = "neon-http" | "node-postgres" | "pglite";
 
 export interface DbHandle {
@@ -47,20 +46,17 @@ export async function createDb(options: DbOptions): Promise<DbHandle> {
 }
 
 async function createNeonHttp(options: DbOptions, timeoutMs: number): Promise<DbHandle> {
-  const [{ neon, neonConfig }, { drizzle }] = await Promise.all([
-    import("@neondatabase/serverless"),
-    import("drizzle-orm/neon-http"),
-  ]);
+  const { neon, neonConfig, types } = await import("@neondatabase/serverless");
   if (options.neonFetchEndpoint) neonConfig.fetchEndpoint = options.neonFetchEndpoint;
   neonConfig.fetchFunction = (input: string, init: RequestInit) =>
     countRoundTrip(() => fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) }));
   const url = options.url ?? "postgresql://bridge@localhost/tally";
-  const db = drizzle({ client: neon(url) }) as unknown as Db;
+  const db = neonHttpDb(neon(url) as unknown as NeonClient, types);
   return { db, kind: "neon-http", close: async () => {} };
 }
 
 async function createNodePostgres(url: string, timeoutMs: number): Promise<DbHandle> {
-  const [{ default: pg }, { drizzle }] = await Promise.all([import("pg"), import("drizzle-orm/node-postgres")]);
+  const { default: pg } = await import("pg");
   // Trips are counted where the request makes them: at pool.query() for single statements, and at
   // client.query() for a checked-out client (transactions). pg-pool runs a queued query later, in the
   // async context of whichever request released a connection, so counting inside the pool's own
@@ -85,7 +81,7 @@ async function createNodePostgres(url: string, timeoutMs: number): Promise<DbHan
   });
   // An idle client losing its connection must not crash the process.
   pool.on("error", () => {});
-  const db = drizzle({ client: pool }) as unknown as Db;
+  const db = nodePostgresDb(pool as unknown as PgPool, pg.types);
   return { db, kind: "node-postgres", close: () => pool.end() };
 }
 

@@ -1,4 +1,4 @@
-import { sql, type SQL } from "drizzle-orm/sql/sql";
+import { sql, type SQL } from "./sql.js";
 import { query } from "./atomic.js";
 import type { Db } from "./client.js";
 import { toNumber } from "./values.js";

@@ -3,8 +3,8 @@
 // in every function (a test and `npm run deploy:check` guard it). Production's getDb() has no path
 // here; the dev server and tests hand PGlite over with useLocalPglite() or createPgliteDb().
 import { PGlite } from "@electric-sql/pglite";
-import { drizzle } from "drizzle-orm/pglite";
-import { setLocalDbFactory, type Db, type DbHandle } from "./client.js";
+import { setLocalDbFactory, type DbHandle } from "./client.js";
+import { pgliteDb, type PgliteClient } from "./session.js";
 import { countRoundTrip } from "./round-trips.js";
 
 export interface PgliteOptions {
@@ -16,7 +16,7 @@ export interface PgliteOptions {
 
 export async function createPgliteDb(options: PgliteOptions = {}): Promise<DbHandle> {
   const client = options.pglite ?? new PGlite(options.dataDir);
-  const db = drizzle({ client: countPgliteTrips(client) }) as unknown as Db;
+  const db = pgliteDb(countPgliteTrips(client) as unknown as PgliteClient);
   return { db, kind: "pglite", close: () => client.close() };
 }
 

@@ -1,4 +1,4 @@
-import { sql, type SQL } from "drizzle-orm/sql/sql";
+import { sql, type SQL } from "../../db/sql.js";
 import { atomic, query } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
 

@@ -1,4 +1,4 @@
-import { sql, type SQL } from "drizzle-orm/sql/sql";
+import { sql, type SQL } from "../../db/sql.js";
 import { fromJson, toIso, toIsoOrNull, toNumber } from "../../db/values.js";
 import { toCustomer, type Customer } from "../customers/repo.js";
 

@@ -1,4 +1,4 @@
-import { sql, type SQL } from "drizzle-orm/sql/sql";
+import { sql, type SQL } from "../../db/sql.js";
 import { query } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
 import { gate, replayColumns, type IdempotencyRequest } from "../idempotency/keys.js";

@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm/sql/sql";
+import { sql } from "../../db/sql.js";
 import { query } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
 import { fromJson, toIso, toNumber } from "../../db/values.js";

@@ -13,7 +13,7 @@ import { demoSubject, mintDevToken } from "../../lib/auth/dev-tokens.js";
 import { forgetPrincipals } from "../../lib/auth/session.js";
 import { createLocalApp } from "../../lib/dev/app.js";
 import { DEMO_TENANT } from "../../lib/dev/seed.js";
-import { buildForNode, coldImportSummary, IMPORT_BUDGET_MS, measureColdImports, measurePackageImports, type ColdImportRow } from "./cold-import.js";
+import { measureColdStart, renderColdStart, type ColdStartResult } from "./cold-start.js";
 import { cleanupBenchWrites, EXTRA_ITEMS, itemCounts, liveBenchItemIds, openPglite, openPostgres, type DriverRun } from "./fixtures.js";
 import { exchange, itemScenarios, measureScenario, requestInit, type LatencyOptions, type RowResult, type Send } from "./latency.js";
 import {
@@ -32,7 +32,7 @@ import {
   type CreateResult,
   type PagingMeasure,
 } from "./orders.js";
-import { describeCounts, markdownTable, median, ms, percentile, thousands } from "./stats.js";
+import { describeCounts, markdownTable, ms, percentile, thousands } from "./stats.js";
 import { closeServer, measureThroughput, startHelloServer, type ThroughputOptions } from "./throughput.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -43,6 +43,7 @@ const LATENCY: LatencyOptions = QUICK
   : { warmup: 50, iterations: 400, minIterations: 100, maxMsPerScenario: 8_000 };
 const THROUGHPUT: ThroughputOptions = QUICK ? { concurrency: 20, durationMs: 1_000, warmupMs: 300 } : { concurrency: 20, durationMs: 3_000, warmupMs: 500 };
 const COLD_RUNS = QUICK ? 3 : 5;
+const FIRST_REQUEST_RUNS = QUICK ? 1 : 3;
 const ORDER_CLIENTS = [1, 20];
 const ORDER_CREATE: CreateOptions = QUICK ? { durationMs: 1_000, warmupMs: 200 } : { durationMs: 3_000, warmupMs: 500 };
 const PAGING: LatencyOptions = QUICK
@@ -72,10 +73,14 @@ async function main(): Promise<void> {
   const started = performance.now();
   const date = new Date();
 
-  progress("transpiling api/, lib/, db/ into .build/ and timing cold imports");
-  const buildDir = await buildForNode(ROOT);
-  const coldRows = measureColdImports(buildDir, COLD_RUNS);
-  const packageRows = measurePackageImports(buildDir, COLD_RUNS);
+  // First, while nothing else runs: cold imports and first requests on Node 20 and Node 24.
+  const coldStart = await measureColdStart(ROOT, {
+    importRuns: COLD_RUNS,
+    firstRuns: FIRST_REQUEST_RUNS,
+    postgresUrl: POSTGRES_URL,
+    redisUrl: process.env.BENCH_REDIS_URL || process.env.TEST_REDIS_URL || undefined,
+    progress,
+  });
 
   const app = createLocalApp();
   // Node's own Request/Response, as on Vercel (see env.ts).
@@ -223,7 +228,7 @@ async function main(): Promise<void> {
     await pglite.close();
   }
 
-  const report = render({ date, drivers, coldRows, packageRows, throughput: throughput!, dataset, orderRuns, paging, seconds: (performance.now() - started) / 1000 });
+  const report = render({ date, drivers, coldStart, throughput: throughput!, dataset, orderRuns, paging, seconds: (performance.now() - started) / 1000 });
   writeFileSync(REPORT, report);
   process.stdout.write(report);
   progress(`done in ${((performance.now() - started) / 1000).toFixed(0)} s; written to ${REPORT}`);
@@ -235,8 +240,7 @@ const flagUncounted = (trips: string) => (/^0( |$)/.test(trips) || trips.include
 function render(r: {
   date: Date;
   drivers: DriverResult[];
-  coldRows: ColdImportRow[];
-  packageRows: ColdImportRow[];
+  coldStart: ColdStartResult;
   throughput: { api: number; hello: number; errors: number };
   dataset: string;
   orderRuns: OrderCreateRun[];
@@ -247,7 +251,7 @@ function render(r: {
   const out: string[] = [];
   out.push("# Tally API benchmark", "");
   out.push(`- Date: ${r.date.toISOString()}`);
-  out.push(`- Machine: ${cpus[0]?.model.trim() ?? "unknown CPU"}, ${cpus.length} cores, ${os.type()} ${os.release()} (${os.arch()}), Node ${process.version}`);
+  out.push(`- Machine: ${cpus[0]?.model.trim() ?? "unknown CPU"}, ${cpus.length} cores, ${os.type()} ${os.release()} (${os.arch()}), Node ${process.version} (cold start on ${r.coldStart.runtimes.map((n) => n.label).join(", ")})`);
   out.push(
     `- Mode: ${QUICK ? "quick (BENCH_QUICK)" : "full"} — ${LATENCY.warmup} warm-up + up to ${LATENCY.iterations} timed requests per row and transport (capped at ${LATENCY.maxMsPerScenario / 1000} s per scenario); whole run ${r.seconds.toFixed(0)} s`,
   );
@@ -300,22 +304,7 @@ function render(r: {
 
   out.push(...renderOrderCreation(r.orderRuns), ...renderPaging(r.paging));
 
-  out.push("## Cold import", "");
-  out.push(
-    `Each \`api/\` module transpiled by esbuild (no bundling) into \`.build/\` and imported in a fresh \`node\` process; \`performance.now()\` around \`await import()\`, median of ${COLD_RUNS} runs after one untimed run. ` +
-      `Budget ≤ ${IMPORT_BUDGET_MS} ms per module. *Process* is spawn to exit, Node start-up included.`,
-    "",
-  );
-  const coldTable = r.coldRows.map((row) => {
-    const s = coldImportSummary(row);
-    return [`\`${row.module}\``, ms(s.importMedian, 1), ms(Math.min(...row.importMs), 1), ms(Math.max(...row.importMs), 1), ms(s.processMedian, 0), s.withinBudget ? "✓" : "✗"];
-  });
-  out.push(markdownTable(["Module", "Import (median)", "min", "max", "Process (median)", `≤ ${IMPORT_BUDGET_MS} ms`], coldTable, ["l", "r", "r", "r", "r", "c"]));
-  out.push("");
-  out.push("Packages those modules import statically, each imported alone the same way (shared code counts in each, so they do not add up):", "");
-  const packageTable = r.packageRows.map((row) => [`\`${row.module}\``, ms(median(row.importMs), 1)]);
-  out.push(markdownTable(["Package", "Import (median)"], packageTable, ["l", "r"]));
-  out.push("");
+  out.push(...renderColdStart(r.coldStart));
   return out.join("\n");
 }
 
