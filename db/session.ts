@@ -30,6 +30,37 @@ const PG = {
   casing: { getColumnCasing: (column: { name: string }) => column.name },
 };
 
+/**
+ * A failed statement, thrown from the call site: its stack names the repository function that ran
+ * it (the log's statement name, lib/platform/log-error.ts), `cause` is the driver's error (SQLSTATE,
+ * constraint). Like drizzle's query errors, but the message never carries the SQL or its values.
+ */
+export class DbQueryError extends Error {
+  override name = "DbQueryError";
+  constructor(
+    readonly query: string,
+    override readonly cause: unknown,
+    site: Error,
+  ) {
+    super("Database statement failed");
+    this.stack = `${this.name}: ${this.message}\n${(site.stack ?? "").split("\n").slice(1).join("\n")}`;
+  }
+}
+
+/** Rethrows the driver's errors as DbQueryError located at the caller (see above). */
+function located(db: Db): Db {
+  const wrap = <T>(statements: SQL[], run: () => Promise<T>): Promise<T> => {
+    const site = new Error();
+    return run().catch((error: unknown) => {
+      throw new DbQueryError(statements.map((s) => render(s).sql).join(";\n"), error, site);
+    });
+  };
+  return {
+    execute: (statement) => wrap([statement], () => db.execute(statement)),
+    atomic: (statements) => wrap(statements, () => db.atomic(statements)),
+  };
+}
+
 export interface RenderedQuery {
   sql: string;
   params: unknown[];
@@ -73,10 +104,10 @@ export function neonHttpDb(client: NeonClient, defaultTypes: { getTypeParser: Ty
     const { sql, params } = render(statement);
     return client.query(sql, params, options);
   };
-  return {
+  return located({
     execute: async (statement) => prepare(statement),
     atomic: (statements) => client.transaction(statements.map(prepare), { fullResults: true }),
-  };
+  });
 }
 
 /** The slice of node-postgres used here: a Pool and the clients it checks out. */
@@ -94,7 +125,7 @@ export function nodePostgresDb(pool: PgPool, defaultTypes: { getTypeParser: Type
     return target.query({ text: sql, types }, params);
   };
   const command = (text: string) => ({ text, types });
-  return {
+  return located({
     execute: (statement) => run(pool, statement),
     async atomic(statements) {
       const client = await pool.connect();
@@ -113,7 +144,7 @@ export function nodePostgresDb(pool: PgPool, defaultTypes: { getTypeParser: Type
         client.release(broken);
       }
     },
-  };
+  });
 }
 
 /** The slice of PGlite used here. */
@@ -130,7 +161,7 @@ export function pgliteDb(client: PgliteClient): Db {
     const { sql, params } = render(statement);
     return target.query(sql, params, options);
   };
-  return {
+  return located({
     execute: (statement) => run(client, statement),
     atomic: (statements) =>
       client.transaction(async (tx) => {
@@ -138,5 +169,5 @@ export function pgliteDb(client: PgliteClient): Db {
         for (const statement of statements) results.push(await run(tx, statement));
         return results;
       }),
-  };
+  });
 }
