@@ -120,9 +120,11 @@ const QUEUE_FROM: Record<Exclude<ImageFate, "kept">, SQL> = {
 };
 
 /**
- * `target` locks the row first (FOR UPDATE returns its latest version, even after waiting for
- * another writer), so what the refusal reports and what `after` reads (e.g. the stock before a set)
- * is the row `changed` then updates. `after`: more CTEs, reading `target` and `changed`.
+ * `target` locks the row first: FOR UPDATE returns its latest version, even after waiting for
+ * another writer, while the rest of the statement reads the snapshot taken before that wait. So
+ * every decision reads `target` (the write picks its row by id only), and what the refusal reports,
+ * what `after` reads (e.g. the stock before a set) and what `changed` updates are one row version.
+ * `after`: more CTEs, reading `target` and `changed`.
  */
 async function guardedWrite(db: Db, tenantId: string, id: string, live: boolean, expected: number | undefined, change: SQL, image: ImageFate = "kept", after: SQL = sql``): Promise<Guarded> {
   const state = live ? sql`i.deleted_at IS NULL` : sql`i.deleted_at IS NOT NULL`;
@@ -130,10 +132,10 @@ async function guardedWrite(db: Db, tenantId: string, id: string, live: boolean,
     db,
     sql`
     WITH target AS (
-      SELECT i.version, i.image_url, i.stock, ${state} AS in_state FROM items i WHERE i.tenant_id = ${tenantId} AND i.id = ${id} FOR UPDATE
+      SELECT i.id, i.version, i.image_url, i.stock, ${state} AS in_state FROM items i WHERE i.tenant_id = ${tenantId} AND i.id = ${id} FOR UPDATE
     ), changed AS (
-      ${change} AND i.tenant_id = ${tenantId} AND i.id = ${id} AND ${state} AND EXISTS (SELECT 1 FROM target)
-        AND (${expected ?? null}::int IS NULL OR i.version = ${expected ?? null}::int)
+      ${change} AND i.tenant_id = ${tenantId}
+        AND i.id IN (SELECT t.id FROM target t WHERE t.in_state AND (${expected ?? null}::int IS NULL OR t.version = ${expected ?? null}::int))
       RETURNING ${COLUMNS}
     )
     ${after}

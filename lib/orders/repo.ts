@@ -10,8 +10,9 @@ import type { OrderLine } from "./schemas.js";
 // conditional UPDATEs (never read-then-write), writes the order, its lines and the ledger, and — if
 // a rule fails — calls tally_fail(), which aborts it so nothing at all changes.
 //
-// Creating an order is ONE statement: it reads only rows it locks (items, the counter), and a
-// locked row is re-read at its latest version. Writes to an existing order also read its lines,
+// Creating an order is ONE statement: it decides only on rows it locks (items, the counter) — a row
+// locked FOR UPDATE is returned at its latest version, so conditions read the locked CTE, never
+// the item row as the statement's snapshot saw it. Writes to an existing order also read its lines,
 // which a statement would see as of its start — before it waited for the order's lock, so two
 // edits (or an edit and a cancel) both computed against the same old lines (DESIGN.md §2). So they
 // are two statements in one atomic() batch (one round trip on neon-http): the first locks the
@@ -93,8 +94,8 @@ export async function insertOrder(db: Db, o: NewOrder): Promise<WriteResult> {
     ),
     taken AS (
       UPDATE items i SET stock = i.stock - x.quantity, version = i.version + 1, updated_at = now()
-      FROM input x
-      WHERE i.id = x.item_id AND i.id IN (SELECT id FROM locked) AND i.stock >= x.quantity
+      FROM input x JOIN locked l ON l.id = x.item_id
+      WHERE i.id = x.item_id AND l.stock >= x.quantity
       RETURNING i.id, i.name, i.sku, i.price_cents, x.quantity, x.position
     ),
     counter AS (
@@ -201,8 +202,8 @@ export async function updateOrder(db: Db, tenantId: string, userId: string, id: 
     ),
     moved AS (
       UPDATE items i SET stock = i.stock - c.delta, version = i.version + 1, updated_at = now()
-      FROM changes c
-      WHERE i.id = c.item_id AND i.id IN (SELECT id FROM locked) AND (c.delta < 0 OR (i.stock >= c.delta AND i.deleted_at IS NULL))
+      FROM changes c JOIN locked l ON l.id = c.item_id
+      WHERE i.id = c.item_id AND (c.delta < 0 OR (l.stock >= c.delta AND l.deleted_at IS NULL))
       RETURNING i.id, c.delta
     ),
     problems AS (
