@@ -27,7 +27,9 @@ function settle(outcome: repo.Guarded, wrongState: () => ApiError): repo.Item {
   if ("item" in outcome) return outcome.item;
   if ("missing" in outcome) throw notFound("Item");
   if ("wrongState" in outcome) throw wrongState();
-  throw staleVersion("item", outcome.staleVersion);
+  if ("staleVersion" in outcome) throw staleVersion("item", outcome.staleVersion);
+  // Another write to the item landed while this one ran; nothing was changed.
+  throw new ApiError("conflict", "The item changed while this request ran; reload and retry.", undefined, { "Retry-After": "1" });
 }
 
 const deletedIsMissing = () => notFound("Item");

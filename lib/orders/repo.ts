@@ -10,13 +10,17 @@ import type { OrderLine } from "./schemas.js";
 // conditional UPDATEs (never read-then-write), writes the order, its lines and the ledger, and — if
 // a rule fails — calls tally_fail(), which aborts it so nothing at all changes.
 //
-// Creating an order is ONE statement: it decides only on rows it locks (items, the counter) — a row
-// locked FOR UPDATE is returned at its latest version, so conditions read the locked CTE, never
-// the item row as the statement's snapshot saw it. Writes to an existing order also read its lines,
+// Stock conditions sit in the UPDATE's own WHERE (`i.stock >= q`): Postgres re-checks those on the
+// row's latest version after any wait (measured: conditions on a FOR UPDATE CTE's columns instead
+// let stock reach the CHECK constraint under a mix of increments and decrements).
+//
+// Creating an order is ONE statement: it reads no rows another write may change except those it
+// updates with such re-checked conditions. Writes to an existing order also read its lines,
 // which a statement would see as of its start — before it waited for the order's lock, so two
 // edits (or an edit and a cancel) both computed against the same old lines (DESIGN.md §2). So they
-// are two statements in one atomic() batch (one round trip on neon-http): the first locks the
-// order row, the second — whose snapshot is taken after that lock was granted — does the work.
+// are a batch of statements in one atomic() call (one round trip on neon-http): the first locks the
+// order row; the next — whose snapshot is taken after that lock was granted — locks, in id order,
+// every item the order holds or will hold; the last does the work, with nothing left to wait for.
 
 const FIRST_ORDER_NUMBER = 1001;
 
@@ -94,8 +98,8 @@ export async function insertOrder(db: Db, o: NewOrder): Promise<WriteResult> {
     ),
     taken AS (
       UPDATE items i SET stock = i.stock - x.quantity, version = i.version + 1, updated_at = now()
-      FROM input x JOIN locked l ON l.id = x.item_id
-      WHERE i.id = x.item_id AND l.stock >= x.quantity
+      FROM input x
+      WHERE i.id = x.item_id AND i.id IN (SELECT id FROM locked) AND i.stock >= x.quantity
       RETURNING i.id, i.name, i.sku, i.price_cents, x.quantity, x.position
     ),
     counter AS (
@@ -154,10 +158,17 @@ export interface OrderChanges {
 /** Statement 1 of every write to an existing order: its row lock (see the top of this file). */
 const lockOrder = (tenantId: string, id: string) => sql`SELECT 1 FROM orders WHERE tenant_id = ${tenantId} AND id = ${id} FOR NO KEY UPDATE`;
 
-/** Runs `statement` after locking the order, in one atomic batch; its rows. */
-async function afterLock(db: Db, tenantId: string, id: string, statement: SQL): Promise<Record<string, unknown>[]> {
-  const results = await atomic(db, [lockOrder(tenantId, id), statement]);
-  return results[1]!;
+/** Statement 2 of writes that move stock: the items of the order's lines (and of `lines`), in id order. */
+const lockItems = (tenantId: string, id: string, lines: OrderLine[] = []) => sql`
+  SELECT 1 FROM items i
+  WHERE i.tenant_id = ${tenantId}
+    AND (i.id IN (SELECT l.item_id FROM order_lines l WHERE l.order_id = ${id}) OR i.id IN (SELECT item_id FROM (${linesInput(lines)}) x))
+  ORDER BY i.id FOR NO KEY UPDATE`;
+
+/** Runs `statement` after locking the order (and, with `items`, its items), in one atomic batch; its rows. */
+async function afterLock(db: Db, tenantId: string, id: string, statement: SQL, items?: { lines?: OrderLine[] }): Promise<Record<string, unknown>[]> {
+  const results = await atomic(db, [lockOrder(tenantId, id), ...(items ? [lockItems(tenantId, id, items.lines)] : []), statement]);
+  return results[results.length - 1]!;
 }
 
 /** Lines can change while an order is pending or confirmed; its other fields until it is final. */
@@ -202,8 +213,8 @@ export async function updateOrder(db: Db, tenantId: string, userId: string, id: 
     ),
     moved AS (
       UPDATE items i SET stock = i.stock - c.delta, version = i.version + 1, updated_at = now()
-      FROM changes c JOIN locked l ON l.id = c.item_id
-      WHERE i.id = c.item_id AND (c.delta < 0 OR (l.stock >= c.delta AND l.deleted_at IS NULL))
+      FROM changes c
+      WHERE i.id = c.item_id AND i.id IN (SELECT id FROM locked) AND (c.delta < 0 OR (i.stock >= c.delta AND i.deleted_at IS NULL))
       RETURNING i.id, c.delta
     ),
     problems AS (
@@ -250,6 +261,7 @@ export async function updateOrder(db: Db, tenantId: string, userId: string, id: 
       (SELECT status FROM target) AS current_status,
       (SELECT version FROM target) AS current_version,
       (SELECT ${orderJson("u", linesFrom, changes.customerId ? "customer_row" : "customers")} FROM updated u) AS order`,
+    changes.lines ? { lines: changes.lines } : undefined,
   );
   return result(rows);
 }
@@ -289,6 +301,7 @@ export async function cancelOrder(db: Db, tenantId: string, userId: string, id: 
       columns: sql`(SELECT count(*) FROM moves) AS moved, (SELECT ${orderJson("c")} FROM cancelled c) AS order`,
       render: renderOrder(t),
     }),
+    {},
   );
   return result(rows);
 }

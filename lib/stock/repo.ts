@@ -33,8 +33,8 @@ const ITEM = "i.id, i.name, i.description, i.sku, i.price_cents, i.stock, i.low_
 
 /**
  * A manual stock change and its ledger row in one statement; stock never goes below zero (the
- * UPDATE is conditional on the locked row — its latest version, unlike the statement's snapshot —
- * and the CHECK constraint is the backstop). A refusal
+ * UPDATE's own condition, which Postgres re-checks on the latest row version, and the CHECK
+ * constraint as the backstop). The refusal reports the stock as the row lock found it. A refusal
  * (unknown item, not enough stock) raises, carrying the current stock (null: no such live item).
  */
 export async function adjustStock(db: Db, tenantId: string, userId: string, itemId: string, movementId: string, delta: number, reason: string, idem: IdempotencyRequest | undefined) {
@@ -52,7 +52,7 @@ export async function adjustStock(db: Db, tenantId: string, userId: string, item
     ),
     adjusted AS (
       UPDATE items i SET stock = i.stock + ${delta}::int, version = i.version + 1, updated_at = now()
-      WHERE i.id IN (SELECT l.id FROM locked l WHERE l.stock + ${delta}::int >= 0)
+      WHERE i.id IN (SELECT id FROM locked) AND i.stock + ${delta}::int >= 0
       RETURNING ${sql.raw(ITEM)}
     ),
     moved AS (

@@ -227,8 +227,8 @@ const ALLOWED: Record<Effect["kind"], number[]> = {
   status: [200, 409, 412],
   cancel: [200, 409, 412],
   adjust: [201, 404, 409],
-  set: [200, 404, 412],
-  delete: [200, 404],
+  set: [200, 404, 409, 412],
+  delete: [200, 404, 409],
   restore: [200, 404, 409],
   read: [200, 404],
 };
@@ -290,7 +290,7 @@ export async function check(w: World): Promise<string[]> {
   const fail = (message: string) => problems.push(message);
 
   for (const e of w.entries) {
-    if (!ALLOWED[e.effect.kind].includes(e.status)) fail(`${e.method} ${e.path} (${e.op}) answered ${e.status} ${e.code ?? ""}`);
+    if (!ALLOWED[e.effect.kind].includes(e.status) || /concurrent change|conflicts with the current state/.test(e.json?.error?.message ?? "")) fail(`${e.method} ${e.path} (${e.op}) answered ${e.status} ${e.code ?? ""}: ${e.json?.error?.message ?? ""}`);
   }
   const ok = (e: Entry) => e.status >= 200 && e.status < 300 && !e.replayed && e.effect.kind !== "read";
   const done = w.entries.filter(ok);
