@@ -163,7 +163,7 @@ const lockItems = (tenantId: string, id: string, lines: OrderLine[] = []) => sql
   SELECT 1 FROM items i
   WHERE i.tenant_id = ${tenantId}
     AND (i.id IN (SELECT l.item_id FROM order_lines l WHERE l.order_id = ${id}) OR i.id IN (SELECT item_id FROM (${linesInput(lines)}) x))
-  ORDER BY i.id FOR NO KEY UPDATE`;
+  ORDER BY i.id FOR UPDATE`;
 
 /** Runs `statement` after locking the order (and, with `items`, its items), in one atomic batch; its rows. */
 async function afterLock(db: Db, tenantId: string, id: string, statement: SQL, items?: { lines?: OrderLine[] }): Promise<Record<string, unknown>[]> {
