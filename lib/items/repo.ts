@@ -87,7 +87,7 @@ export interface QueuedDeletion {
   url: string;
 }
 
-export type Guarded = { item: Item; queued: QueuedDeletion[] } | { missing: true } | { wrongState: true } | { staleVersion: number } | { raced: true };
+export type Guarded = { item: Item; queued: QueuedDeletion[] } | { missing: true } | { wrongState: true } | { staleVersion: number } | { raced: true; conditional: boolean };
 
 /** CTE `queued`: puts the non-null URLs `urls` selects into the blob deletion queue. */
 function queueDeletion(tenantId: string, urls: SQL): SQL {
@@ -160,7 +160,7 @@ async function guardedWrite(
   if (!row.in_state) return { wrongState: true };
   const current = toNumber(row.current_version);
   if (expected !== undefined && current !== expected) return { staleVersion: current };
-  return { raced: true };
+  return { raced: true, conditional: expected !== undefined };
 }
 
 /**

@@ -28,7 +28,9 @@ function settle(outcome: repo.Guarded, wrongState: () => ApiError): repo.Item {
   if ("missing" in outcome) throw notFound("Item");
   if ("wrongState" in outcome) throw wrongState();
   if ("staleVersion" in outcome) throw staleVersion("item", outcome.staleVersion);
-  // Another write to the item landed while this one ran; nothing was changed.
+  // Another write to the item landed while this one ran; nothing was changed. With If-Match that
+  // is simply a failed precondition (the version moved on).
+  if (outcome.conditional) throw new ApiError("precondition_failed", "The item changed while this request ran; reload it and retry.", [{ path: "version", message: "stale" }]);
   throw new ApiError("conflict", "The item changed while this request ran; reload and retry.", undefined, { "Retry-After": "1" });
 }
 
