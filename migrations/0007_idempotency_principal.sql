@@ -2,7 +2,8 @@
 -- an item's stock is a ledger movement ('set').
 -- Existing keys get the principal who made the resource they point to, so a retry across this
 -- migration still replays: orders (created_by), stock adjustments and cancels (the movement's
--- created_by), public feedback (the link's hash, kept in the old scope after '#'). A key whose
+-- created_by), public feedback (the link's hash, kept in the old scope after '#'; the scope stays
+-- as it was, so a new request never meets such a key: its link is spent anyway). A key whose
 -- principal cannot be found gets 'legacy:unknown', which no request matches.
 ALTER TABLE "idempotency_keys" ADD COLUMN "principal" text;--> statement-breakpoint
 UPDATE "idempotency_keys" k SET "principal" = 'user:' || o."created_by"
@@ -15,7 +16,7 @@ UPDATE "idempotency_keys" k SET "principal" = (
     SELECT 'user:' || m."created_by" FROM "stock_movements" m
     WHERE m."order_id" = k."resource_id" AND m."reason" = 'cancel' AND m."created_by" IS NOT NULL LIMIT 1)
   WHERE k."scope" LIKE 'POST /api/orders/%/cancel';--> statement-breakpoint
-UPDATE "idempotency_keys" SET "principal" = 'link:' || split_part("scope", '#', 2), "scope" = split_part("scope", '#', 1)
+UPDATE "idempotency_keys" SET "principal" = 'link:' || split_part("scope", '#', 2)
   WHERE "scope" LIKE 'POST /api/public/feedbacks#%';--> statement-breakpoint
 UPDATE "idempotency_keys" SET "principal" = 'legacy:unknown' WHERE "principal" IS NULL;--> statement-breakpoint
 ALTER TABLE "idempotency_keys" ALTER COLUMN "principal" SET NOT NULL;--> statement-breakpoint

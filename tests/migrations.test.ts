@@ -56,7 +56,7 @@ describe("migration 0007 (idempotency key principals) on existing data", () => {
       { scope: "POST /api/orders", principal: `user:${ids.user}` },
       { scope: `POST /api/items/${ids.item}/stock-adjustments`, principal: `user:${ids.admin}` },
       { scope: `POST /api/orders/${ids.cancelled}/cancel`, principal: `user:${ids.admin}` },
-      { scope: "POST /api/public/feedbacks", principal: "link:abc123" },
+      { scope: "POST /api/public/feedbacks#abc123", principal: "link:abc123" },
       { scope: `POST /api/orders/${ids.order}/cancel`, principal: "legacy:unknown" },
     ]);
   });
