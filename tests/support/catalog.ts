@@ -141,7 +141,7 @@ export const ROUTES: RouteSpec[] = [
     method: "POST",
     pattern: "/api/members",
     role: "admin",
-    body: { email: "new.person@example.com", role: "staff" },
+    body: { email: "catalog.invitee@example.com", role: "staff" },
     success: 201,
     invalid: { body: { email: "not-an-email", role: "king" }, paths: ["email", "role"] },
   },
