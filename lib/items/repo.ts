@@ -119,18 +119,26 @@ const QUEUE_FROM: Record<Exclude<ImageFate, "kept">, SQL> = {
   removed: sql`SELECT t.image_url FROM target t WHERE EXISTS (SELECT 1 FROM changed)`,
 };
 
-async function guardedWrite(db: Db, tenantId: string, id: string, live: boolean, expected: number | undefined, change: SQL, image: ImageFate = "kept"): Promise<Guarded> {
+/**
+ * `target` locks the row first: FOR UPDATE returns its latest version, even after waiting for
+ * another writer, while the rest of the statement reads the snapshot taken before that wait. So
+ * every decision reads `target` (the write picks its row by id only), and what the refusal reports,
+ * what `after` reads (e.g. the stock before a set) and what `changed` updates are one row version.
+ * `after`: more CTEs, reading `target` and `changed`.
+ */
+async function guardedWrite(db: Db, tenantId: string, id: string, live: boolean, expected: number | undefined, change: SQL, image: ImageFate = "kept", after: SQL = sql``): Promise<Guarded> {
   const state = live ? sql`i.deleted_at IS NULL` : sql`i.deleted_at IS NOT NULL`;
   const rows = await query(
     db,
     sql`
     WITH target AS (
-      SELECT i.version, i.image_url, ${state} AS in_state FROM items i WHERE i.tenant_id = ${tenantId} AND i.id = ${id}
+      SELECT i.id, i.version, i.image_url, i.stock, ${state} AS in_state FROM items i WHERE i.tenant_id = ${tenantId} AND i.id = ${id} FOR UPDATE
     ), changed AS (
-      ${change} AND i.tenant_id = ${tenantId} AND i.id = ${id} AND ${state}
-        AND (${expected ?? null}::int IS NULL OR i.version = ${expected ?? null}::int)
+      ${change} AND i.tenant_id = ${tenantId}
+        AND i.id IN (SELECT t.id FROM target t WHERE t.in_state AND (${expected ?? null}::int IS NULL OR t.version = ${expected ?? null}::int))
       RETURNING ${COLUMNS}
     )
+    ${after}
     ${image === "kept" ? sql`, queued AS (SELECT NULL::uuid AS id, NULL::text AS url WHERE false)` : queueDeletion(tenantId, QUEUE_FROM[image])}
     SELECT t.version AS current_version, t.in_state, (SELECT json_agg(q) FROM queued q) AS queued, c.*
     FROM (SELECT 1) one LEFT JOIN target t ON true LEFT JOIN changed c ON true`,
@@ -142,12 +150,23 @@ async function guardedWrite(db: Db, tenantId: string, id: string, live: boolean,
   return { staleVersion: toNumber(row.current_version) };
 }
 
-export function updateLiveItem(db: Db, tenantId: string, id: string, input: ItemUpdateInput, expected: number | undefined) {
+/**
+ * A partial update. A new `stock` is a ledger movement (reason 'set') of the difference from the
+ * locked row's stock, in the same statement; the caller makes it conditional on a version.
+ */
+export function updateLiveItem(db: Db, tenantId: string, userId: string, id: string, input: ItemUpdateInput, expected: number | undefined) {
   const sets = Object.entries(SETTABLE)
     .filter(([key]) => (input as Record<string, unknown>)[key] !== undefined)
     .map(([key, column]) => sql`${sql.raw(column)} = ${(input as Record<string, unknown>)[key]}`);
   sets.push(sql`version = i.version + 1`, sql`updated_at = now()`);
-  return guardedWrite(db, tenantId, id, true, expected, sql`UPDATE items i SET ${sql.join(sets, sql`, `)} WHERE true`);
+  const ledger =
+    input.stock === undefined
+      ? sql``
+      : sql`, moved AS (
+      INSERT INTO stock_movements (id, tenant_id, item_id, delta, reason, created_by)
+      SELECT gen_random_uuid(), ${tenantId}, c.id, c.stock - t.stock, 'set', ${userId} FROM changed c CROSS JOIN target t WHERE c.stock <> t.stock
+      RETURNING 1)`;
+  return guardedWrite(db, tenantId, id, true, expected, sql`UPDATE items i SET ${sql.join(sets, sql`, `)} WHERE true`, "kept", ledger);
 }
 
 export function softDeleteItem(db: Db, tenantId: string, id: string, expected: number | undefined) {

@@ -50,7 +50,7 @@ export const ROUTES: RouteSpec[] = [
     pattern: "/api/items/[id]",
     role: "admin",
     target: liveItem,
-    body: { stock: 3 },
+    body: { lowStockThreshold: 3 },
     invalid: { body: { priceCents: "12", lowStockThreshold: -1 }, paths: ["priceCents", "lowStockThreshold"] },
   },
   { method: "DELETE", pattern: "/api/items/[id]", role: "admin", target: liveItem },
