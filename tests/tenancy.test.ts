@@ -152,6 +152,10 @@ describe.each(dbTargets())("tenants on %s", (name) => {
     }
     expect((await call("PATCH", "/api/tenant", { token: admin, body: { currency: "EURO" } })).status).toBe(422);
     expect((await call("GET", "/api/tenant", { token: t.users.staff.token })).json).toMatchObject({ name: "Renamed", version: 2 });
+    const defaulted = await call("POST", "/api/items", { token: admin, body: { name: "Defaulted", priceCents: 100 } });
+    expect(defaulted.json.lowStockThreshold).toBe(3);
+    const explicit = await call("POST", "/api/items", { token: admin, body: { name: "Explicit", priceCents: 100, lowStockThreshold: 0 } });
+    expect(explicit.json.lowStockThreshold).toBe(0);
 
     const item = await insertItem(ctx.db, t.id, { stock: 10 });
     const first = await call("POST", "/api/orders", { token: t.users.staff.token, body: { channel: "web", items: [{ itemId: item, quantity: 1 }] } });
