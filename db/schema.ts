@@ -34,6 +34,9 @@ export const tenants = pgTable(
     slug: text("slug").notNull().unique(),
     name: text("name").notNull(),
     timezone: text("timezone").notNull().default("UTC"),
+    // The timezone the sales rollups are built in; differs from `timezone` until the analytics
+    // refresh has rebuilt them after a change (answers say `rebuilding: true` meanwhile).
+    rollupTimezone: text("rollup_timezone").notNull().default("UTC"),
     currency: text("currency").notNull().default("USD"),
     lowStockThresholdDefault: integer("low_stock_threshold_default").notNull().default(10),
     orderNumberStart: integer("order_number_start").notNull().default(1001),
@@ -346,8 +349,8 @@ export const feedbacks = pgTable(
   ],
 );
 
-// Sales rollups, maintained by the analytics refresh (lib/analytics/refresh.ts). A day is the UTC
-// calendar day of the order's created_at; cancelled orders are not sales. `refreshed_at` tells
+// Sales rollups, maintained by the analytics refresh (lib/analytics/refresh.ts). A day is the
+// calendar day of the order's created_at in the tenant's rollup_timezone; cancelled orders are not sales. `refreshed_at` tells
 // which rows the last run rewrote (the tests use it to prove untouched days are left alone).
 export const salesDailyItems = pgTable(
   "sales_daily_items",

@@ -1,5 +1,5 @@
 -- Issue 12: tenant settings (timezone, currency, defaults, order number start), optimistic version,
--- soft delete; API keys stored as SHA-256 only.
+-- soft delete; the timezone the rollups are built in; API keys stored as SHA-256 only.
 CREATE TABLE "api_keys" (
 	"id" uuid PRIMARY KEY NOT NULL,
 	"tenant_id" uuid NOT NULL,
@@ -17,6 +17,7 @@ CREATE TABLE "api_keys" (
 );
 --> statement-breakpoint
 ALTER TABLE "tenants" ADD COLUMN "timezone" text DEFAULT 'UTC' NOT NULL;--> statement-breakpoint
+ALTER TABLE "tenants" ADD COLUMN "rollup_timezone" text DEFAULT 'UTC' NOT NULL;--> statement-breakpoint
 ALTER TABLE "tenants" ADD COLUMN "currency" text DEFAULT 'USD' NOT NULL;--> statement-breakpoint
 ALTER TABLE "tenants" ADD COLUMN "low_stock_threshold_default" integer DEFAULT 10 NOT NULL;--> statement-breakpoint
 ALTER TABLE "tenants" ADD COLUMN "order_number_start" integer DEFAULT 1001 NOT NULL;--> statement-breakpoint

@@ -279,3 +279,93 @@ describe.each(dbTargets())("member roles and ownership on %s", (name) => {
     }
   });
 });
+
+describe.each(dbTargets())("tenant timezones on %s", (name) => {
+  const ctx = withTarget(name);
+
+  /** An order (one line) created at a local wall-clock time in `zone`, straight into the database. */
+  async function orderAt(tenantId: string, itemId: string, number: number, local: string, zone: string) {
+    const id = crypto.randomUUID();
+    await query(
+      ctx.db,
+      sql`WITH o AS (
+            INSERT INTO orders (id, tenant_id, number, channel, status, total_cents, units, created_at, updated_at)
+            VALUES (${id}, ${tenantId}, ${number}, 'web', 'completed', 500, 1, (${local}::timestamp AT TIME ZONE ${zone}), now()) RETURNING id)
+          INSERT INTO order_lines (id, tenant_id, order_id, item_id, name, unit_price_cents, quantity, position)
+          SELECT ${crypto.randomUUID()}, ${tenantId}, o.id, ${itemId}, 'Fixture item', 500, 1, 0 FROM o`,
+    );
+  }
+
+  async function refreshed() {
+    const { refreshAnalytics } = await import("../lib/analytics/refresh.js");
+    // Another suite's refresh may hold the claim on a shared database: try again.
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const result = await refreshAnalytics(ctx.db);
+      if (result.refreshed) return result;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error("could not claim an analytics refresh");
+  }
+
+  const perDay = async (token: string) => {
+    const sales = await call("GET", "/api/analytics/sales?from=2026-03-06&to=2026-03-10&groupBy=day", { token });
+    expect(sales.status).toBe(200);
+    return { ...sales.json, days: Object.fromEntries((sales.json.buckets as { period: string; orders: number }[]).filter((b) => b.orders).map((b) => [b.period, b.orders])) };
+  };
+
+  it("an order at 23:30 local lands on the local day, across a DST change; a timezone change rebuilds the rollups", async () => {
+    const ny = await newcomer();
+    const jk = await newcomer();
+    const nyTenant = (await call("POST", "/api/tenants", { token: ny.token, body: { name: "NY shop", timezone: "America/New_York" } })).json;
+    const jkTenant = (await call("POST", "/api/tenants", { token: jk.token, body: { name: "Jakarta shop", timezone: "Asia/Jakarta" } })).json;
+    const nyItem = await insertItem(ctx.db, nyTenant.id);
+    const jkItem = await insertItem(ctx.db, jkTenant.id);
+    // New York moves to daylight time at 02:00 on 2026-03-08 (UTC-5 -> UTC-4).
+    await orderAt(nyTenant.id, nyItem, 1, "2026-03-07 23:30", "America/New_York"); // 2026-03-08 04:30Z
+    await orderAt(nyTenant.id, nyItem, 2, "2026-03-08 23:30", "America/New_York"); // 2026-03-09 03:30Z
+    await orderAt(nyTenant.id, nyItem, 3, "2026-03-09 00:30", "America/New_York"); // 2026-03-09 04:30Z
+    await orderAt(jkTenant.id, jkItem, 1, "2026-03-07 23:30", "Asia/Jakarta"); // 2026-03-07 16:30Z
+    await orderAt(jkTenant.id, jkItem, 2, "2026-03-08 00:30", "Asia/Jakarta"); // 2026-03-07 17:30Z
+    await refreshed();
+
+    const nyDays = await perDay(ny.token);
+    expect(nyDays).toMatchObject({ timezone: "America/New_York", rebuilding: false });
+    expect(nyDays.days).toEqual({ "2026-03-07": 1, "2026-03-08": 1, "2026-03-09": 1 });
+    const jkDays = await perDay(jk.token);
+    expect(jkDays).toMatchObject({ timezone: "Asia/Jakarta", rebuilding: false });
+    expect(jkDays.days).toEqual({ "2026-03-07": 1, "2026-03-08": 1 });
+
+    // Feedback date filters are the tenant's days too.
+    await query(ctx.db, sql`INSERT INTO feedbacks (id, tenant_id, order_id, source, rating, created_at)
+      SELECT ${crypto.randomUUID()}, ${jkTenant.id}, id, 'staff', 5, ('2026-03-08 00:30'::timestamp AT TIME ZONE 'Asia/Jakarta') FROM orders WHERE tenant_id = ${jkTenant.id} AND number = 2`);
+    expect((await call("GET", "/api/feedbacks?from=2026-03-08&to=2026-03-08", { token: jk.token })).json.pagination.total).toBe(1);
+    expect((await call("GET", "/api/feedbacks?from=2026-03-07&to=2026-03-07", { token: jk.token })).json.pagination.total).toBe(0);
+
+    // New York switches to UTC: the answers say the rollups are being rebuilt until a refresh has done it.
+    const patched = await call("PATCH", "/api/tenant", { token: ny.token, body: { timezone: "UTC" } });
+    expect(patched.json).toMatchObject({ timezone: "UTC", analyticsRebuilding: true });
+    const during = await perDay(ny.token);
+    expect(during).toMatchObject({ timezone: "UTC", rebuilding: true });
+    expect(during.days).toEqual({ "2026-03-07": 1, "2026-03-08": 1, "2026-03-09": 1 });
+    const run = await refreshed();
+    expect(run).toMatchObject({ refreshed: true });
+    const after = await perDay(ny.token);
+    expect(after).toMatchObject({ timezone: "UTC", rebuilding: false });
+    expect(after.days).toEqual({ "2026-03-08": 1, "2026-03-09": 2 });
+    expect((await call("GET", "/api/tenant", { token: ny.token })).json.analyticsRebuilding).toBe(false);
+    // The other tenant's rollups were left alone.
+    expect((await perDay(jk.token)).days).toEqual({ "2026-03-07": 1, "2026-03-08": 1 });
+  });
+
+  it("today is the tenant's calendar date", async () => {
+    const { localDay } = await import("../lib/analytics/service.js");
+    const instant = Date.parse("2026-03-08T04:30:00Z");
+    expect(localDay(instant, "America/New_York")).toBe("2026-03-07");
+    expect(localDay(instant, "Asia/Jakarta")).toBe("2026-03-08");
+    expect(localDay(instant, "UTC")).toBe("2026-03-08");
+    const { token } = await newcomer();
+    await call("POST", "/api/tenants", { token, body: { name: "Far east", timezone: "Pacific/Kiritimati" } });
+    const dashboard = await call("GET", "/api/analytics/dashboard", { token });
+    expect(dashboard.json).toMatchObject({ today: localDay(Date.now(), "Pacific/Kiritimati"), timezone: "Pacific/Kiritimati" });
+  });
+});

@@ -5,7 +5,7 @@ import { config } from "../platform/config.js";
 import { readWatermark, refreshRollups } from "./rollup-repo.js";
 
 export type RefreshResult =
-  | { refreshed: true; changedOrders: number; days: number; rowsWritten: number; rowsDeleted: number; watermark: string }
+  | { refreshed: true; changedOrders: number; days: number; rowsWritten: number; rowsDeleted: number; watermark: string; rebuiltTenants: number }
   | { refreshed: false; reason: string };
 
 /**
@@ -20,7 +20,8 @@ export async function refreshAnalytics(db?: Db): Promise<RefreshResult> {
   const row = await refreshRollups(database, watermark, config.analyticsMarginSeconds());
   if (row.claimed !== true) return { refreshed: false, reason: "Another refresh is running or has just finished." };
   // Cached reports of the tenants whose days changed are stale now, not in a minute.
-  await Promise.all(fromJson<string[]>(row.tenants).map((tenantId) => invalidate(tenantId, ["analytics"])));
+  const tenants = new Set([...fromJson<string[]>(row.tenants), ...fromJson<string[]>(row.rebuilt ?? "[]")]);
+  await Promise.all([...tenants].map((tenantId) => invalidate(tenantId, ["analytics"])));
   return {
     refreshed: true,
     changedOrders: toNumber(row.changed_orders),
@@ -28,5 +29,7 @@ export async function refreshAnalytics(db?: Db): Promise<RefreshResult> {
     rowsWritten: toNumber(row.rows_written),
     rowsDeleted: toNumber(row.rows_deleted),
     watermark: toIso(row.watermark),
+    // Tenants whose rollups were rebuilt in their new timezone (see rollup-repo.ts, rebuild).
+    rebuiltTenants: fromJson<string[]>(row.rebuilt ?? "[]").length,
   };
 }

@@ -13,6 +13,7 @@ export interface ApiKeyPrincipal {
   id: string;
   tenantId: string;
   tenantSlug: string;
+  tenantTimezone: string;
   role: Role;
   /** Milliseconds since the epoch, or null for a key that does not expire. */
   expiresAt: number | null;
@@ -44,14 +45,14 @@ async function lookup(hash: string): Promise<ApiKeyPrincipal | null> {
   const { db } = await getDb();
   const rows = await query(
     db,
-    sql`SELECT k.id, k.tenant_id, t.slug, k.role, k.expires_at
+    sql`SELECT k.id, k.tenant_id, t.slug, t.timezone, k.role, k.expires_at
         FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
         WHERE k.key_hash = ${hash} AND k.revoked_at IS NULL AND t.deleted_at IS NULL`,
   );
   const row = rows[0];
   if (!row) return null;
   const expires = row.expires_at === null || row.expires_at === undefined ? null : new Date(toIso(row.expires_at)).getTime();
-  return { id: String(row.id), tenantId: String(row.tenant_id), tenantSlug: String(row.slug), role: row.role as Role, expiresAt: expires };
+  return { id: String(row.id), tenantId: String(row.tenant_id), tenantSlug: String(row.slug), tenantTimezone: String(row.timezone), role: row.role as Role, expiresAt: expires };
 }
 
 async function principalFor(token: string): Promise<ApiKeyPrincipal | null> {

@@ -10,6 +10,7 @@ export interface Membership {
   tenantId: string;
   tenantSlug: string;
   tenantName: string;
+  tenantTimezone: string;
   role: Role;
   /** Set when the tenant is soft-deleted: no route serves it, only its owners may restore it. */
   tenantDeletedAt: string | null;
@@ -50,7 +51,7 @@ export async function loadPrincipal(db: Db, identity: Identity): Promise<Princip
       SELECT tenant_id, role FROM bound
     )
     SELECT (SELECT id FROM upserted) AS user_id, (SELECT email FROM upserted) AS user_email, (SELECT name FROM upserted) AS user_name,
-           t.id AS tenant_id, t.slug, t.name AS tenant_name, t.deleted_at AS tenant_deleted_at, a.role
+           t.id AS tenant_id, t.slug, t.name AS tenant_name, t.timezone AS tenant_timezone, t.deleted_at AS tenant_deleted_at, a.role
     FROM (SELECT 1) AS one
     LEFT JOIN all_memberships a ON true
     LEFT JOIN tenants t ON t.id = a.tenant_id
@@ -63,6 +64,7 @@ export async function loadPrincipal(db: Db, identity: Identity): Promise<Princip
       tenantId: String(r.tenant_id),
       tenantSlug: String(r.slug),
       tenantName: String(r.tenant_name),
+      tenantTimezone: String(r.tenant_timezone),
       role: r.role as Role,
       tenantDeletedAt: r.tenant_deleted_at === null || r.tenant_deleted_at === undefined ? null : toIso(r.tenant_deleted_at),
     }));

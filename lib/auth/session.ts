@@ -10,6 +10,8 @@ import { verifyBearer, type Identity } from "./verify.js";
 export interface Tenant {
   id: string;
   slug: string;
+  /** IANA name: the tenant's days (analytics) are days in this timezone; absent means UTC. Cached like the membership. */
+  timezone?: string;
 }
 
 export interface AuthContext {
@@ -106,12 +108,12 @@ export async function authenticate(request: Request, required: Role): Promise<Au
   const requestedSlug = request.headers.get("x-tenant");
   if (token.startsWith(KEY_MARK)) {
     const key = await verifyApiKey(token, required, requestedSlug);
-    return { userId: key.id, apiKeyId: key.id, tenant: { id: key.tenantId, slug: key.tenantSlug }, role: key.role };
+    return { userId: key.id, apiKeyId: key.id, tenant: { id: key.tenantId, slug: key.tenantSlug, timezone: key.tenantTimezone }, role: key.role };
   }
   const { principal } = await signedIn(token, requestedSlug);
   const membership = pickMembership(principal.memberships, requestedSlug);
   if (!hasRole(membership.role, required)) {
     throw new ApiError("forbidden", `This action needs the ${required} role.`);
   }
-  return { userId: principal.userId, tenant: { id: membership.tenantId, slug: membership.tenantSlug }, role: membership.role };
+  return { userId: principal.userId, tenant: { id: membership.tenantId, slug: membership.tenantSlug, timezone: membership.tenantTimezone }, role: membership.role };
 }

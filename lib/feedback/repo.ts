@@ -291,9 +291,10 @@ function listFilters(tenantId: string, input: { from?: string; to?: string; rati
   const filters = [sql`f.tenant_id = ${tenantId}`];
   if (input.rating) filters.push(sql`f.rating IN (${sql.join(input.rating.map((r) => sql`${r}`), sql`, `)})`);
   if (input.public !== undefined) filters.push(input.public ? sql`f.is_public` : sql`NOT f.is_public`);
-  // UTC calendar days, both ends inclusive, like the order list.
-  if (input.from) filters.push(sql`f.created_at >= ${input.from}::date`);
-  if (input.to) filters.push(sql`f.created_at < (${input.to}::date + 1)`);
+  // The tenant's calendar days (its timezone, DST-correct), both ends inclusive.
+  const zone = sql`coalesce((SELECT timezone FROM tenants WHERE id = ${tenantId}), 'UTC')`;
+  if (input.from) filters.push(sql`f.created_at >= (${input.from}::date::timestamp AT TIME ZONE ${zone})`);
+  if (input.to) filters.push(sql`f.created_at < ((${input.to}::date + 1)::timestamp AT TIME ZONE ${zone})`);
   return sql.join(filters, sql` AND `);
 }
 

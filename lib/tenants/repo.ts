@@ -15,6 +15,8 @@ export interface TenantSettings {
   currencyExponent: number;
   lowStockThresholdDefault: number;
   orderNumberStart: number;
+  /** True until the analytics refresh has rebuilt the sales rollups in a changed timezone. */
+  analyticsRebuilding: boolean;
   version: number;
   createdAt: string;
   updatedAt: string;
@@ -31,6 +33,7 @@ export function toTenant(row: Record<string, unknown>): TenantSettings {
     currencyExponent: currencyExponent(currency),
     lowStockThresholdDefault: Number(row.low_stock_threshold_default),
     orderNumberStart: Number(row.order_number_start),
+    analyticsRebuilding: row.rollup_timezone !== undefined && row.rollup_timezone !== row.timezone,
     version: Number(row.version),
     createdAt: toIso(row.created_at),
     updatedAt: toIso(row.updated_at),
@@ -80,8 +83,8 @@ export async function insertTenant(db: Db, t: NewTenant) {
         WHERE m.user_id = ${t.userId} AND m.role = 'owner' AND x.deleted_at IS NULL
       ),
       made AS (
-        INSERT INTO tenants (id, slug, name, timezone, currency, created_by)
-        SELECT ${t.id}, (SELECT slug FROM chosen), ${t.name}, ${t.timezone}, ${t.currency}, ${t.userId} FROM go
+        INSERT INTO tenants (id, slug, name, timezone, rollup_timezone, currency, created_by)
+        SELECT ${t.id}, (SELECT slug FROM chosen), ${t.name}, ${t.timezone}, ${t.timezone}, ${t.currency}, ${t.userId} FROM go
         WHERE EXISTS (SELECT 1 FROM chosen) AND (SELECT n FROM owned) < ${t.maxOwned}
         RETURNING *
       ),

@@ -6,6 +6,7 @@ import { forgetApiKeys } from "../auth/api-key-auth.js";
 import { forgetPrincipals, type AuthContext, type UserContext } from "../auth/session.js";
 import { ApiError, notFound, staleVersion } from "../http/errors.js";
 import { earlierResult, type IdempotencyRequest } from "../idempotency/keys.js";
+import { invalidate } from "../cache/response-cache.js";
 import { config } from "../platform/config.js";
 import * as repo from "./repo.js";
 import type { TenantCreateInput, TenantUpdateInput } from "./schemas.js";
@@ -97,7 +98,10 @@ export async function updateTenant(auth: AuthContext, input: TenantUpdateInput, 
   const { version: _version, ...changes } = input;
   const { tenant, currentVersion } = await repo.updateTenant(db, auth.tenant.id, changes, expected);
   if (tenant) {
+    // Cached memberships and keys carry the tenant's timezone; cached analytics were computed in it.
     forgetPrincipals();
+    forgetApiKeys((key) => key.tenantId === auth.tenant.id);
+    if (changes.timezone !== undefined) await invalidate(auth.tenant.id, ["analytics"]);
     return tenant;
   }
   if (currentVersion === undefined) throw notFound("Tenant");
