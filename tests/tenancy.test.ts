@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { query } from "../db/atomic.js";
 import { forgetPrincipals } from "../lib/auth/session.js";
 import { call, errorOf } from "./support/client.js";
-import { insertItem, insertMember, tokenFor } from "./support/fixtures.js";
+import { insertItem, insertMember, insertOrder, tokenFor } from "./support/fixtures.js";
 import { withTarget } from "./support/suite.js";
 import { dbTargets } from "./support/targets.js";
 
@@ -186,6 +186,13 @@ describe.each(dbTargets())("tenants on %s", (name) => {
 
   it("DELETE /api/tenant (owner): the tenant disappears for members and keys, its owner restores it", async () => {
     const t = await ctx.tenant();
+    const link = await call("POST", `/api/feedbacks/generate-token/${await insertOrder(ctx.db, t, "completed")}`, { token: t.users.staff.token });
+    expect(link.status).toBe(201);
+    const validate = () => call("POST", "/api/public/feedbacks/validate-token", { body: { token: link.json.token }, clientAddress: "192.0.2.77" });
+    const unknown = await call("POST", "/api/public/feedbacks/validate-token", { body: { token: "x".repeat(43) }, clientAddress: "192.0.2.77" });
+    expect((await validate()).status).toBe(200);
+    const testimonials = () => call("GET", `/api/public/feedbacks?tenant=${t.slug}`, { clientAddress: "192.0.2.78" });
+    expect((await testimonials()).status).toBe(200);
     expect((await call("DELETE", "/api/tenant", { token: t.users.admin.token })).status).toBe(403);
     expect((await call("GET", "/api/items", { token: t.keys.staff.key })).status).toBe(200);
     const deleted = await call("DELETE", "/api/tenant", { token: t.users.owner.token, headers: { "If-Match": '"v1"' } });
@@ -196,6 +203,12 @@ describe.each(dbTargets())("tenants on %s", (name) => {
       expect(gone.status, role).toBe(403);
     }
     expect((await call("GET", "/api/items", { token: t.keys.staff.key })).status).toBe(401);
+    // Its public pages and feedback links answer like unknown ones.
+    const gone = await validate();
+    expect([gone.status, gone.json]).toEqual([unknown.status, { ...unknown.json, error: { ...unknown.json.error, requestId: gone.json.error.requestId } }]);
+    const noTestimonials = await testimonials();
+    const noSuchShop = await call("GET", `/api/public/feedbacks?tenant=no-such-${t.slug}`, { clientAddress: "192.0.2.78" });
+    expect(noTestimonials.status).toBe(noSuchShop.status);
     const me = await call("GET", "/api/me", { token: t.users.owner.token });
     expect(me.json.memberships).toEqual([]);
     expect(me.json.deletedTenants).toMatchObject([{ tenant: { id: t.id, slug: t.slug } }]);

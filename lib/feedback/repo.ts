@@ -131,7 +131,7 @@ export async function findLiveToken(db: Db, hash: string): Promise<TokenView | u
       'order', json_build_object('number', o.number, 'createdAt', o.created_at,
         'items', coalesce((SELECT json_agg(json_build_object('name', l.name, 'quantity', l.quantity) ORDER BY l.position) FROM order_lines l WHERE l.order_id = o.id), '[]'::json))
     ) AS view
-    FROM feedback_tokens t JOIN orders o ON o.id = t.order_id JOIN tenants tn ON tn.id = t.tenant_id
+    FROM feedback_tokens t JOIN orders o ON o.id = t.order_id JOIN tenants tn ON tn.id = t.tenant_id AND tn.deleted_at IS NULL
     WHERE t.token_hash = ${hash} AND t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > now()`,
   );
   if (!rows[0]) return undefined;
@@ -165,7 +165,8 @@ export async function submitFeedback(db: Db, hash: string, feedbackId: string, r
       tenantId: tenant,
       idem,
       resourceId: feedbackId,
-      before: sql`tok AS (SELECT t.id, t.tenant_id, t.order_id FROM feedback_tokens t WHERE t.token_hash = ${hash})`,
+      // A deleted tenant's links answer like unknown ones.
+      before: sql`tok AS (SELECT t.id, t.tenant_id, t.order_id FROM feedback_tokens t JOIN tenants tn ON tn.id = t.tenant_id AND tn.deleted_at IS NULL WHERE t.token_hash = ${hash})`,
       onlyIf: sql`EXISTS (SELECT 1 FROM tok)`,
       work: sql`
     consumed AS (
@@ -362,7 +363,7 @@ export async function listPublished(db: Db, input: PublicFeedbackListInput) {
   const rows = await query(
     db,
     sql`
-    WITH tn AS (SELECT id, name FROM tenants WHERE slug = ${input.tenant}),
+    WITH tn AS (SELECT id, name FROM tenants WHERE slug = ${input.tenant} AND deleted_at IS NULL),
     matching AS (SELECT f.* FROM feedbacks f WHERE f.tenant_id = (SELECT id FROM tn) AND f.is_public AND f.consent_to_publish),
     page AS (SELECT * FROM matching ORDER BY created_at DESC, id DESC LIMIT ${input.limit} OFFSET ${(input.page - 1) * input.limit})
     SELECT (SELECT name FROM tn) AS tenant_name, (SELECT count(*) FROM matching) AS total,
