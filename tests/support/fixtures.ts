@@ -126,3 +126,14 @@ export async function insertMember(db: Db, tenant: TestTenant, role: Role = "sta
   ]);
   return userId;
 }
+
+/** A member who signs in with Google (issuer https://accounts.google.com); returns the token subject. */
+export async function insertGoogleMember(db: Db, tenant: TestTenant, role: Role) {
+  const userId = newId();
+  const subject = `google-${userId}`;
+  await atomic(db, [
+    sql`INSERT INTO users (id, issuer, subject, email) VALUES (${userId}, 'https://accounts.google.com', ${subject}, ${`${subject}@gmail.test`})`,
+    sql`INSERT INTO memberships (id, tenant_id, user_id, role) VALUES (${newId()}, ${tenant.id}, ${userId}, ${role})`,
+  ]);
+  return subject;
+}

@@ -5,7 +5,7 @@ import { DEV_AUDIENCE, DEV_ISSUER } from "../../lib/auth/dev-tokens.js";
 import type { Role } from "../../lib/auth/roles.js";
 import { ROUTES, type RouteSpec } from "./catalog.js";
 import { call, errorOf } from "./client.js";
-import { createTenant, insertApiKey, tokenFor, type TestTenant } from "./fixtures.js";
+import { createTenant, insertApiKey, insertGoogleMember, tokenFor, type TestTenant } from "./fixtures.js";
 import type { startFakeGoogle } from "./google.js";
 
 const WEAKER: Record<Role, Role | undefined> = { owner: "admin", admin: "staff", staff: undefined };
@@ -105,6 +105,12 @@ export function commonRouteChecks(ctx: () => { db: Db; google: Awaited<ReturnTyp
       });
 
       if (spec.role === "user") {
+        if (spec.method === "GET") {
+          it("serves a Google ID token of someone with no tenant", async () => {
+            const result = await send(spec, await pathFor(tenant), await ctx().google.mint({ sub: `google-newcomer-${Date.now()}-${Math.random()}`, email: "newcomer@gmail.test" }));
+            expect(result.status, result.text.slice(0, 200)).toBe(200);
+          });
+        }
         it("refuses API keys: they act for a tenant, never as a person (403)", async () => {
           const result = await send(spec, await pathFor(tenant), tenant.keys.owner.key);
           expect(result.status).toBe(403);
@@ -136,6 +142,13 @@ export function commonRouteChecks(ctx: () => { db: Db; google: Awaited<ReturnTyp
       } else if (spec.method === "GET") {
         it(`serves an API key of the ${spec.role} role`, async () => {
           const result = await send(spec, await pathFor(tenant), tenant.keys[spec.role as Role].key);
+          expect(result.status, result.text.slice(0, 200)).toBe(200);
+        });
+      }
+      if (spec.method === "GET") {
+        it(`serves a Google ID token of a member with the ${spec.role} role`, async () => {
+          const subject = await insertGoogleMember(ctx().db, tenant, spec.role as Role);
+          const result = await send(spec, await pathFor(tenant), await ctx().google.mint({ sub: subject }));
           expect(result.status, result.text.slice(0, 200)).toBe(200);
         });
       }
