@@ -348,6 +348,15 @@ describe.each(dbTargets())("tenant timezones on %s", (name) => {
     expect(jkDays).toMatchObject({ timezone: "Asia/Jakarta", rebuilding: false });
     expect(jkDays.days).toEqual({ "2026-03-07": 1, "2026-03-08": 1 });
 
+    // Order list date filters are the tenant's days.
+    const listed = async (token: string, from: string, to: string) =>
+      ((await call("GET", `/api/orders?from=${from}&to=${to}&limit=100`, { token })).json.items as { number: number }[]).map((o) => o.number).sort();
+    expect(await listed(jk.token, "2026-03-08", "2026-03-08")).toEqual([2]);
+    expect(await listed(jk.token, "2026-03-07", "2026-03-07")).toEqual([1]);
+    expect(await listed(ny.token, "2026-03-07", "2026-03-07")).toEqual([1]);
+    expect(await listed(ny.token, "2026-03-08", "2026-03-08")).toEqual([2]);
+    expect(await listed(ny.token, "2026-03-09", "2026-03-09")).toEqual([3]);
+
     // Feedback date filters are the tenant's days too.
     await query(ctx.db, sql`INSERT INTO feedbacks (id, tenant_id, order_id, source, rating, created_at)
       SELECT ${crypto.randomUUID()}, ${jkTenant.id}, id, 'staff', 5, ('2026-03-08 00:30'::timestamp AT TIME ZONE 'Asia/Jakarta') FROM orders WHERE tenant_id = ${jkTenant.id} AND number = 2`);
@@ -368,6 +377,23 @@ describe.each(dbTargets())("tenant timezones on %s", (name) => {
     expect((await call("GET", "/api/tenant", { token: ny.token })).json.analyticsRebuilding).toBe(false);
     // The other tenant's rollups were left alone.
     expect((await perDay(jk.token)).days).toEqual({ "2026-03-07": 1, "2026-03-08": 1 });
+  });
+
+  it("overdue means before the tenant's today", async () => {
+    const { localDay } = await import("../lib/analytics/service.js");
+    // 26 hours apart: at any moment the date in Kiritimati is 1 or 2 days after the date in Etc/GMT+12.
+    const behind = localDay(Date.now(), "Etc/GMT+12");
+    const overdueIn = async (timezone: string) => {
+      const { token } = await newcomer();
+      const tenant = (await call("POST", "/api/tenants", { token, body: { name: `Due ${timezone}`, timezone } })).json;
+      const item = await insertItem(ctx.db, tenant.id);
+      const made = await call("POST", "/api/orders", { token, body: { channel: "web", items: [{ itemId: item, quantity: 1 }] } });
+      await query(ctx.db, sql`UPDATE orders SET expected_delivery_date = ${behind}::date WHERE id = ${made.json.id}`);
+      const list = await call("GET", "/api/orders/priority", { token });
+      return list.json.items.find((o: { id: string }) => o.id === made.json.id).overdue;
+    };
+    expect(await overdueIn("Etc/GMT+12")).toBe(false);
+    expect(await overdueIn("Pacific/Kiritimati")).toBe(true);
   });
 
   it("today is the tenant's calendar date", async () => {

@@ -4,6 +4,7 @@ import type { Db } from "../../db/client.js";
 import { fromJson, toIso, toIsoOrNull, toNumber } from "../../db/values.js";
 import { gatedStatement, type IdempotencyRequest } from "../idempotency/keys.js";
 import type { FeedbackListInput, FeedbackStatsInput, FeedbackUpdateInput, PublicFeedbackListInput, Ratings } from "./schemas.js";
+import { dayEndIn, dayStartIn } from "../tenants/zone.js";
 
 // Every request is one statement. Token rules live in the WHERE clauses of conditional UPDATEs
 // (a token is consumed by `UPDATE ... WHERE used_at IS NULL AND revoked_at IS NULL AND expires_at >
@@ -293,9 +294,8 @@ function listFilters(tenantId: string, input: { from?: string; to?: string; rati
   if (input.rating) filters.push(sql`f.rating IN (${sql.join(input.rating.map((r) => sql`${r}`), sql`, `)})`);
   if (input.public !== undefined) filters.push(input.public ? sql`f.is_public` : sql`NOT f.is_public`);
   // The tenant's calendar days (its timezone, DST-correct), both ends inclusive.
-  const zone = sql`coalesce((SELECT timezone FROM tenants WHERE id = ${tenantId}), 'UTC')`;
-  if (input.from) filters.push(sql`f.created_at >= (${input.from}::date::timestamp AT TIME ZONE ${zone})`);
-  if (input.to) filters.push(sql`f.created_at < ((${input.to}::date + 1)::timestamp AT TIME ZONE ${zone})`);
+  if (input.from) filters.push(sql`f.created_at >= ${dayStartIn(tenantId, input.from)}`);
+  if (input.to) filters.push(sql`f.created_at < ${dayEndIn(tenantId, input.to)}`);
   return sql.join(filters, sql` AND `);
 }
 
