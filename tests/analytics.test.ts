@@ -73,8 +73,12 @@ describe.each(dbTargets())("analytics on %s", (name) => {
     expect(ok.status).toBe(200);
     expect(ok.json.refreshed).toBe(true);
     expect(ok.headers.get("cache-control")).toBe("private, no-store");
-    // Read the watermark, then one atomic batch (node-postgres counts each statement of it, BEGIN and COMMIT too).
-    expect(ok.dbTrips).toBe(ctx.kind === "node-postgres" ? 6 : 2);
+    // Read the watermark, then one atomic batch (node-postgres counts each statement of it, BEGIN and
+    // COMMIT too); a timezone rebuild, when one is pending, is a batch of its own.
+    // (Other suites on a shared database may have left tenants with a changed timezone.)
+    const base = ctx.kind === "node-postgres" ? 6 : 2;
+    const rebuildTrips = ctx.kind === "node-postgres" ? 5 : 1;
+    expect(ok.json.rebuiltTenants > 0 ? [base + rebuildTrips] : [base, base + rebuildTrips]).toContain(ok.dbTrips);
   });
 
   it("property: after any mix of creates, edits, status moves, cancels and refreshes, rollups equal a from-scratch aggregate", async () => {

@@ -2,10 +2,12 @@ import { getDb, type Db } from "../../db/client.js";
 import { fromJson, toIso, toNumber } from "../../db/values.js";
 import { invalidate } from "../cache/response-cache.js";
 import { config } from "../platform/config.js";
-import { readWatermark, refreshRollups } from "./rollup-repo.js";
+import { log } from "../platform/log.js";
+import { errorFields } from "../platform/log-error.js";
+import { readWatermark, rebuildChangedTimezones, refreshRollups } from "./rollup-repo.js";
 
 export type RefreshResult =
-  | { refreshed: true; changedOrders: number; days: number; rowsWritten: number; rowsDeleted: number; watermark: string }
+  | { refreshed: true; changedOrders: number; days: number; rowsWritten: number; rowsDeleted: number; watermark: string; rebuiltTenants: number }
   | { refreshed: false; reason: string };
 
 /**
@@ -19,8 +21,18 @@ export async function refreshAnalytics(db?: Db): Promise<RefreshResult> {
   const watermark = await readWatermark(database);
   const row = await refreshRollups(database, watermark, config.analyticsMarginSeconds());
   if (row.claimed !== true) return { refreshed: false, reason: "Another refresh is running or has just finished." };
+  // Tenants whose timezone changed: rebuilt in a transaction of their own, only when there are any.
+  let rebuilt: string[] = [];
+  if (row.rebuild_pending === true || row.rebuild_pending === "t") {
+    try {
+      rebuilt = fromJson<string[]>((await rebuildChangedTimezones(database)).rebuilt ?? "[]");
+    } catch (error) {
+      log("warn", "analytics timezone rebuild failed; the next refresh retries it", errorFields(error));
+    }
+  }
   // Cached reports of the tenants whose days changed are stale now, not in a minute.
-  await Promise.all(fromJson<string[]>(row.tenants).map((tenantId) => invalidate(tenantId, ["analytics"])));
+  const tenants = new Set([...fromJson<string[]>(row.tenants), ...rebuilt]);
+  await Promise.all([...tenants].map((tenantId) => invalidate(tenantId, ["analytics"])));
   return {
     refreshed: true,
     changedOrders: toNumber(row.changed_orders),
@@ -28,5 +40,7 @@ export async function refreshAnalytics(db?: Db): Promise<RefreshResult> {
     rowsWritten: toNumber(row.rows_written),
     rowsDeleted: toNumber(row.rows_deleted),
     watermark: toIso(row.watermark),
+    // Tenants whose rollups were rebuilt in their new timezone (see rollup-repo.ts, rebuild).
+    rebuiltTenants: rebuilt.length,
   };
 }

@@ -5,9 +5,13 @@ import { fromJson, toIsoOrNull, toNumber } from "../../db/values.js";
 
 // Analytics reads: each is ONE statement over the rollups (sales_daily_*), plus small live lookups
 // (items, open-order counts) that indexes answer. None reads the orders history. `today` is a UTC
-// calendar day computed by the caller, so every query in a request agrees on it.
+// calendar day computed by the caller (in the tenant's timezone), so every query in a request agrees
+// on it. Rollup days are days in the tenant's rollup timezone; `rebuilding` is true while they are
+// still in a previous timezone (see rollup-repo.ts, rebuild).
 
 const refreshedAt = sql`(SELECT last_run_at FROM analytics_state WHERE id = 1)`;
+const rebuildingOf = (tenantId: string) => sql`coalesce((SELECT rollup_timezone <> timezone FROM tenants WHERE id = ${tenantId}), false)`;
+const yes = (value: unknown) => value === true || value === "t";
 
 export interface SalesBucket {
   period: string;
@@ -31,7 +35,7 @@ export async function salesBuckets(db: Db, tenantId: string, from: string, to: s
       WHERE tenant_id = ${tenantId} AND day BETWEEN ${from}::date AND ${to}::date ${channel ? sql`AND channel = ${channel}` : sql``}
       GROUP BY 1
     )
-    SELECT ${refreshedAt} AS refreshed_at,
+    SELECT ${refreshedAt} AS refreshed_at, ${rebuildingOf(tenantId)} AS rebuilding,
       (SELECT json_agg(json_build_object('period', b.period, 'orders', coalesce(a.orders, 0), 'units', coalesce(a.units, 0), 'revenueCents', coalesce(a.revenue_cents, 0)) ORDER BY b.period)
        FROM buckets b LEFT JOIN agg a ON a.period = b.period) AS buckets`,
   );
@@ -39,7 +43,7 @@ export async function salesBuckets(db: Db, tenantId: string, from: string, to: s
   const buckets = (fromJson<Record<string, unknown>[] | null>(row.buckets) ?? []).map(
     (b): SalesBucket => ({ period: String(b.period), orders: toNumber(b.orders), units: toNumber(b.units), revenueCents: toNumber(b.revenueCents) }),
   );
-  return { buckets, refreshedAt: toIsoOrNull(row.refreshed_at) };
+  return { buckets, refreshedAt: toIsoOrNull(row.refreshed_at), rebuilding: yes(row.rebuilding) };
 }
 
 export const TOP_ITEMS = 5;
@@ -74,7 +78,7 @@ export async function dashboard(db: Db, tenantId: string, today: string) {
        FROM top t JOIN items i ON i.id = t.item_id) AS top_items,
       (SELECT json_object_agg(status, n) FROM open) AS open_orders,
       (SELECT count(*) FROM items WHERE tenant_id = ${tenantId} AND deleted_at IS NULL AND stock <= low_stock_threshold) AS low_stock,
-      ${refreshedAt} AS refreshed_at`,
+      ${refreshedAt} AS refreshed_at, ${rebuildingOf(tenantId)} AS rebuilding`,
   );
   const row = rows[0]!;
   const periods = fromJson<Record<string, unknown>>(row.periods);
@@ -92,6 +96,7 @@ export async function dashboard(db: Db, tenantId: string, today: string) {
     openOrders: Object.fromEntries(OPEN_STATUSES.map((s) => [s, toNumber(open[s] ?? 0)])),
     lowStockCount: toNumber(row.low_stock),
     refreshedAt: toIsoOrNull(row.refreshed_at),
+    rebuilding: yes(row.rebuilding),
   };
 }
 
@@ -119,7 +124,7 @@ export async function inventory(db: Db, tenantId: string, today: string, days: n
       GROUP BY item_id
     )
     SELECT i.id, i.name, i.sku, i.stock, i.price_cents, i.low_stock_threshold, coalesce(s.units, 0) AS units, coalesce(s.revenue_cents, 0) AS revenue_cents,
-           ${refreshedAt} AS refreshed_at
+           ${refreshedAt} AS refreshed_at, ${rebuildingOf(tenantId)} AS rebuilding
     FROM items i LEFT JOIN sold s ON s.item_id = i.id
     WHERE i.tenant_id = ${tenantId} AND i.deleted_at IS NULL
     ORDER BY i.name, i.id LIMIT ${INVENTORY_CAP + 1}`,
@@ -136,7 +141,7 @@ export async function inventory(db: Db, tenantId: string, today: string, days: n
       revenueCents: toNumber(r.revenue_cents),
     }),
   );
-  return { items, truncated: rows.length > INVENTORY_CAP, refreshedAt: toIsoOrNull(rows[0]?.refreshed_at) };
+  return { items, truncated: rows.length > INVENTORY_CAP, refreshedAt: toIsoOrNull(rows[0]?.refreshed_at), rebuilding: yes(rows[0]?.rebuilding) };
 }
 
 /**
@@ -164,11 +169,11 @@ export async function itemHistory(db: Db, tenantId: string, itemId: string, sinc
   const rows = await query(
     db,
     sql`
-    WITH it AS (SELECT id, name, sku, stock, (created_at AT TIME ZONE 'UTC')::date AS first_day FROM items WHERE tenant_id = ${tenantId} AND id = ${itemId} AND deleted_at IS NULL)
+    WITH it AS (SELECT id, name, sku, stock, (created_at AT TIME ZONE coalesce((SELECT rollup_timezone FROM tenants WHERE id = ${tenantId}), 'UTC'))::date AS first_day FROM items WHERE tenant_id = ${tenantId} AND id = ${itemId} AND deleted_at IS NULL)
     SELECT (SELECT row_to_json(it) FROM it) AS item,
       (SELECT json_agg(json_build_object('day', s.day, 'units', s.units) ORDER BY s.day) FROM sales_daily_items s
        WHERE s.tenant_id = ${tenantId} AND s.item_id = ${itemId} AND s.day >= ${since}::date AND s.day < ${today}::date AND EXISTS (SELECT 1 FROM it)) AS history,
-      ${refreshedAt} AS refreshed_at`,
+      ${refreshedAt} AS refreshed_at, ${rebuildingOf(tenantId)} AS rebuilding`,
   );
   const row = rows[0]!;
   const item = fromJson<Record<string, unknown> | null>(row.item);
@@ -178,5 +183,6 @@ export async function itemHistory(db: Db, tenantId: string, itemId: string, sinc
     item: { itemId: String(item.id), name: String(item.name), sku: (item.sku as string | null) ?? null, stock: toNumber(item.stock), firstDay: String(item.first_day) },
     sales,
     refreshedAt: toIsoOrNull(row.refreshed_at),
+    rebuilding: yes(row.rebuilding),
   };
 }

@@ -3,7 +3,8 @@ import { atomic, query } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
 
 // The incremental rollup refresh. Rules:
-// - An order belongs to the UTC day of its created_at, which never changes. So the (tenant, day)
+// - An order belongs to the calendar day of its created_at in its tenant's rollup timezone
+//   (tenants.rollup_timezone; DST-correct: AT TIME ZONE with an IANA name). So the (tenant, day)
 //   pairs a change can affect are the created_at days of orders whose updated_at moved (every order
 //   write — create, edit, status, cancel — sets updated_at = now()).
 // - Those days are recomputed from scratch from orders + order_lines (never patched), so running a
@@ -39,15 +40,18 @@ const claim = (watermark: string, marginSeconds: number) => sql`
   WHERE s.id = (SELECT id FROM analytics_state WHERE id = 1 AND watermark = ${watermark}::timestamptz FOR UPDATE SKIP LOCKED)
   RETURNING s.run_bound`;
 
-/** The order's day: its created_at as a UTC calendar day; and the instants that bound a day. */
-const dayOf = (column: string) => sql.raw(`(${column} AT TIME ZONE 'UTC')::date`);
-const dayStart = (day: string) => sql.raw(`(${day}::timestamp AT TIME ZONE 'UTC')`);
-const dayEnd = (day: string) => sql.raw(`((${day} + 1)::timestamp AT TIME ZONE 'UTC')`);
+/** The order's day: its created_at as a calendar day in `zone`; and the instants that bound a day there. */
+const dayOf = (column: string, zone: string) => sql.raw(`(${column} AT TIME ZONE ${zone})::date`);
+const dayStart = (day: string, zone: string) => sql.raw(`(${day}::timestamp AT TIME ZONE ${zone})`);
+const dayEnd = (day: string, zone: string) => sql.raw(`((${day} + 1)::timestamp AT TIME ZONE ${zone})`);
 
 const refresh = (watermark: string): SQL => sql`
   WITH st AS (SELECT run_bound FROM analytics_state WHERE id = 1 AND locked_by = pg_current_xact_id()::text),
   changed AS (SELECT o.tenant_id, o.created_at FROM orders o WHERE o.updated_at >= ${watermark}::timestamptz AND EXISTS (SELECT 1 FROM st)),
-  touched AS (SELECT DISTINCT tenant_id, ${dayOf("created_at")} AS day FROM changed),
+  touched AS (
+    SELECT DISTINCT c.tenant_id, z.rollup_timezone AS zone, ${dayOf("c.created_at", "z.rollup_timezone")} AS day
+    FROM changed c JOIN tenants z ON z.id = c.tenant_id
+  ),
   -- The two lookups below are LATERAL with OFFSET 0 so Postgres cannot flatten them into a hash
   -- join: CTE row estimates are guesses, and a hash join would read every order or order line.
   -- Per touched day an index range on (tenant_id, created_at); per sold order an index lookup.
@@ -55,7 +59,7 @@ const refresh = (watermark: string): SQL => sql`
     SELECT o.id, t.tenant_id, t.day, o.channel, o.units, o.total_cents
     FROM touched t CROSS JOIN LATERAL (
       SELECT o.id, o.channel, o.units, o.total_cents FROM orders o
-      WHERE o.tenant_id = t.tenant_id AND o.created_at >= ${dayStart("t.day")} AND o.created_at < ${dayEnd("t.day")} AND o.status <> 'cancelled'
+      WHERE o.tenant_id = t.tenant_id AND o.created_at >= ${dayStart("t.day", "t.zone")} AND o.created_at < ${dayEnd("t.day", "t.zone")} AND o.status <> 'cancelled'
       OFFSET 0
     ) o
   ),
@@ -105,12 +109,83 @@ const refresh = (watermark: string): SQL => sql`
     (SELECT coalesce(json_agg(DISTINCT tenant_id), '[]'::json) FROM touched) AS tenants,
     (SELECT count(*) FROM upserted_channels) + (SELECT count(*) FROM upserted_items) AS rows_written,
     (SELECT count(*) FROM emptied_channels) + (SELECT count(*) FROM emptied_items) AS rows_deleted,
-    (SELECT watermark FROM advanced) AS watermark`;
+    (SELECT watermark FROM advanced) AS watermark,
+    EXISTS (SELECT 1 FROM tenants WHERE rollup_timezone <> timezone) AS rebuild_pending`;
+
+/** Tenants whose timezone changed get their rollups rebuilt, at most this many per refresh run. */
+export const REBUILDS_PER_RUN = 2;
+
+/**
+ * After the incremental refresh, in a transaction of its own (so a slow rebuild never holds back
+ * the other tenants' refresh) that takes the same analytics_state claim: rebuild the rollups of up
+ * to REBUILDS_PER_RUN tenants whose timezone changed since their rollups were built, from all
+ * their orders, in the new timezone, and record that timezone. Fresh rows are upserted and the
+ * tenant's other rows deleted (disjoint rows, one statement), so a reader sees the old or the new
+ * rollups, never a mix. Cost: one pass over the tenant's orders (a tenant whose PATCH holds its row
+ * lock is skipped until the next run).
+ */
+const rebuild = sql`
+  WITH st AS (SELECT 1 FROM analytics_state WHERE id = 1 AND locked_by = pg_current_xact_id()::text),
+  target AS (
+    SELECT id, timezone FROM tenants
+    WHERE rollup_timezone <> timezone AND EXISTS (SELECT 1 FROM st)
+    ORDER BY updated_at, id LIMIT ${REBUILDS_PER_RUN} FOR UPDATE SKIP LOCKED
+  ),
+  sold AS (
+    SELECT o.id, o.tenant_id, ${dayOf("o.created_at", "t.timezone")} AS day, o.channel, o.units, o.total_cents
+    FROM target t JOIN orders o ON o.tenant_id = t.id WHERE o.status <> 'cancelled'
+  ),
+  fresh_channels AS (
+    SELECT tenant_id, day, channel, count(*)::int AS orders, sum(units)::bigint AS units, sum(total_cents)::bigint AS revenue_cents
+    FROM sold GROUP BY tenant_id, day, channel
+  ),
+  fresh_items AS (
+    SELECT s.tenant_id, s.day, l.item_id, sum(l.quantity)::bigint AS units, sum(l.quantity::bigint * l.unit_price_cents)::bigint AS revenue_cents, count(DISTINCT s.id)::int AS orders
+    FROM sold s JOIN order_lines l ON l.order_id = s.id
+    GROUP BY s.tenant_id, s.day, l.item_id
+  ),
+  upserted_channels AS (
+    INSERT INTO sales_daily_channels (tenant_id, day, channel, orders, units, revenue_cents, refreshed_at)
+    SELECT tenant_id, day, channel, orders, units, revenue_cents, now() FROM fresh_channels
+    ON CONFLICT (tenant_id, day, channel) DO UPDATE SET orders = excluded.orders, units = excluded.units, revenue_cents = excluded.revenue_cents, refreshed_at = excluded.refreshed_at
+    RETURNING 1
+  ),
+  upserted_items AS (
+    INSERT INTO sales_daily_items (tenant_id, day, item_id, units, revenue_cents, orders, refreshed_at)
+    SELECT tenant_id, day, item_id, units, revenue_cents, orders, now() FROM fresh_items
+    ON CONFLICT (tenant_id, day, item_id) DO UPDATE SET units = excluded.units, revenue_cents = excluded.revenue_cents, orders = excluded.orders, refreshed_at = excluded.refreshed_at
+    RETURNING 1
+  ),
+  emptied_channels AS (
+    DELETE FROM sales_daily_channels r USING target t
+    WHERE r.tenant_id = t.id AND NOT EXISTS (SELECT 1 FROM fresh_channels f WHERE f.tenant_id = r.tenant_id AND f.day = r.day AND f.channel = r.channel)
+    RETURNING 1
+  ),
+  emptied_items AS (
+    DELETE FROM sales_daily_items r USING target t
+    WHERE r.tenant_id = t.id AND NOT EXISTS (SELECT 1 FROM fresh_items f WHERE f.tenant_id = r.tenant_id AND f.day = r.day AND f.item_id = r.item_id)
+    RETURNING 1
+  ),
+  switched AS (UPDATE tenants x SET rollup_timezone = t.timezone FROM target t WHERE x.id = t.id RETURNING x.id)
+  SELECT (SELECT coalesce(json_agg(id), '[]'::json) FROM switched) AS rebuilt,
+    (SELECT count(*) FROM upserted_channels) + (SELECT count(*) FROM upserted_items) + (SELECT count(*) FROM emptied_channels) + (SELECT count(*) FROM emptied_items) AS rebuilt_rows`;
 
 // JIT off for the refresh transaction: the planner's cost for this statement grows with table
 // statistics (its CTE row estimates do), crossing jit_above_cost at around a million orders, and
 // compiling it then took 50-80 ms against about 3 ms of actual work (measured, tests/bench/analytics.ts).
 const noJit = sql`SET LOCAL jit = off`;
+
+/** The claim for a rebuild: the analytics_state row, whatever the watermark (no incremental run at once). */
+const claimForRebuild = sql`
+  UPDATE analytics_state s SET locked_by = pg_current_xact_id()::text
+  WHERE s.id = (SELECT id FROM analytics_state WHERE id = 1 FOR UPDATE SKIP LOCKED)
+  RETURNING 1`;
+
+/** Rebuilds the rollups of tenants whose timezone changed (see `rebuild`); their ids. */
+export async function rebuildChangedTimezones(db: Db): Promise<Record<string, unknown>> {
+  const [, , rows] = await atomic(db, [noJit, claimForRebuild, rebuild]);
+  return rows![0]!;
+}
 
 /** Claim + refresh, all-or-nothing (one batch on neon-http, one transaction elsewhere). */
 export async function refreshRollups(db: Db, watermark: string, marginSeconds: number): Promise<Record<string, unknown>> {

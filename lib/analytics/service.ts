@@ -14,6 +14,19 @@ const addDays = (day: string, n: number) => utcDay(Date.parse(`${day}T00:00:00Z`
 const daysBetween = (from: string, to: string) => Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS);
 export const todayUtc = () => utcDay(Date.now());
 
+// Days are the tenant's days: "today" is the calendar date now in the tenant's timezone.
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+export function localDay(ms: number, timezone = "UTC"): string {
+  let format = dayFormats.get(timezone);
+  if (!format) {
+    format = new Intl.DateTimeFormat("en-CA", { timeZone: timezone, year: "numeric", month: "2-digit", day: "2-digit" });
+    dayFormats.set(timezone, format);
+  }
+  return format.format(ms);
+}
+const todayFor = (tenant: Tenant) => localDay(Date.now(), tenant.timezone);
+const zoneOf = (tenant: Tenant) => tenant.timezone ?? "UTC";
+
 const round = (value: number, places = 2) => Math.round(value * 10 ** places) / 10 ** places;
 /** Average order value in cents; undefined (null) without orders. */
 const aov = (revenueCents: number, orders: number) => (orders ? Math.round(revenueCents / orders) : null);
@@ -21,13 +34,13 @@ const aov = (revenueCents: number, orders: number) => (orders ? Math.round(reven
 const change = (current: number, previous: number) => (previous ? round(((current - previous) / previous) * 100, 1) : null);
 
 export async function sales(tenant: Tenant, input: SalesInput) {
-  const to = input.to ?? todayUtc();
+  const to = input.to ?? todayFor(tenant);
   const from = input.from ?? addDays(to, -29);
   const span = daysBetween(from, to);
   if (span < 0) throw new ApiError("bad_request", "Invalid query.", [{ path: "from", message: "must not be after to" }]);
   if (span >= MAX_SALES_RANGE_DAYS) throw new ApiError("bad_request", "Invalid query.", [{ path: "from", message: `the range must be at most ${MAX_SALES_RANGE_DAYS} days` }]);
   const { db } = await getDb();
-  const { buckets, refreshedAt } = await repo.salesBuckets(db, tenant.id, from, to, input.groupBy, input.channel);
+  const { buckets, refreshedAt, rebuilding } = await repo.salesBuckets(db, tenant.id, from, to, input.groupBy, input.channel);
   const totals = buckets.reduce((t, b) => ({ orders: t.orders + b.orders, units: t.units + b.units, revenueCents: t.revenueCents + b.revenueCents }), { orders: 0, units: 0, revenueCents: 0 });
   return {
     from,
@@ -36,13 +49,15 @@ export async function sales(tenant: Tenant, input: SalesInput) {
     channel: input.channel ?? null,
     buckets: buckets.map((b) => ({ ...b, averageOrderValueCents: aov(b.revenueCents, b.orders) })),
     totals: { ...totals, averageOrderValueCents: aov(totals.revenueCents, totals.orders) },
+    timezone: zoneOf(tenant),
+    rebuilding,
     refreshedAt,
   };
 }
 
 export async function dashboard(tenant: Tenant) {
   const { db } = await getDb();
-  const today = todayUtc();
+  const today = todayFor(tenant);
   const d = await repo.dashboard(db, tenant.id, today);
   const compare = (current: string, previous: string) => {
     const c = d.period(current);
@@ -55,6 +70,8 @@ export async function dashboard(tenant: Tenant) {
     topItems: d.topItems,
     openOrders: d.openOrders,
     lowStockCount: d.lowStockCount,
+    timezone: zoneOf(tenant),
+    rebuilding: d.rebuilding,
     refreshedAt: d.refreshedAt,
   };
 }
@@ -67,7 +84,7 @@ export async function dashboard(tenant: Tenant) {
  */
 export async function inventory(tenant: Tenant, input: InventoryInput) {
   const { db } = await getDb();
-  const { items, truncated, refreshedAt } = await repo.inventory(db, tenant.id, todayUtc(), input.days);
+  const { items, truncated, refreshedAt, rebuilding } = await repo.inventory(db, tenant.id, todayFor(tenant), input.days);
   const rows = items.map((i) => {
     const dailyUnits = i.unitsSold / input.days;
     return {
@@ -90,6 +107,8 @@ export async function inventory(tenant: Tenant, input: InventoryInput) {
     },
     items: rows,
     truncated,
+    timezone: zoneOf(tenant),
+    rebuilding,
     refreshedAt,
   };
 }
@@ -101,7 +120,7 @@ export async function inventory(tenant: Tenant, input: InventoryInput) {
  */
 export async function reorderSuggestions(tenant: Tenant, input: ReorderInput) {
   const { db } = await getDb();
-  const today = todayUtc();
+  const today = todayFor(tenant);
   const candidates = await repo.reorderCandidates(db, tenant.id, today, input.windowDays, input.leadTimeDays);
   const items = candidates
     .map((c) => {
@@ -116,13 +135,13 @@ export async function reorderSuggestions(tenant: Tenant, input: ReorderInput) {
       };
     })
     .sort((a, b) => a.daysOfCover - b.daysOfCover || a.name.localeCompare(b.name));
-  return { leadTimeDays: input.leadTimeDays, safetyDays: input.safetyDays, windowDays: input.windowDays, items };
+  return { leadTimeDays: input.leadTimeDays, safetyDays: input.safetyDays, windowDays: input.windowDays, timezone: zoneOf(tenant), items };
 }
 
 /** The next `horizon` days (today first) from up to 56 complete days of history (see forecast.ts). */
 export async function demandForecast(tenant: Tenant, input: ForecastInput) {
   const { db } = await getDb();
-  const today = todayUtc();
+  const today = todayFor(tenant);
   const found = await repo.itemHistory(db, tenant.id, input.itemId, addDays(today, -HISTORY_DAYS), today);
   if (!found) throw notFound("Item");
   // Days before the item existed are not zero sales; start the history at its first day.
@@ -142,6 +161,8 @@ export async function demandForecast(tenant: Tenant, input: ForecastInput) {
     history,
     forecast,
     totalUnits: round(values.reduce((a, b) => a + b, 0)),
+    timezone: zoneOf(tenant),
+    rebuilding: found.rebuilding,
     refreshedAt: found.refreshedAt,
   };
 }

@@ -4,6 +4,7 @@ import type { Db } from "../../db/client.js";
 import { fromJson, toIso, toIsoOrNull, toNumber } from "../../db/values.js";
 import { gatedStatement, type IdempotencyRequest } from "../idempotency/keys.js";
 import type { FeedbackListInput, FeedbackStatsInput, FeedbackUpdateInput, PublicFeedbackListInput, Ratings } from "./schemas.js";
+import { dayEndIn, dayStartIn } from "../tenants/zone.js";
 
 // Every request is one statement. Token rules live in the WHERE clauses of conditional UPDATEs
 // (a token is consumed by `UPDATE ... WHERE used_at IS NULL AND revoked_at IS NULL AND expires_at >
@@ -131,7 +132,7 @@ export async function findLiveToken(db: Db, hash: string): Promise<TokenView | u
       'order', json_build_object('number', o.number, 'createdAt', o.created_at,
         'items', coalesce((SELECT json_agg(json_build_object('name', l.name, 'quantity', l.quantity) ORDER BY l.position) FROM order_lines l WHERE l.order_id = o.id), '[]'::json))
     ) AS view
-    FROM feedback_tokens t JOIN orders o ON o.id = t.order_id JOIN tenants tn ON tn.id = t.tenant_id
+    FROM feedback_tokens t JOIN orders o ON o.id = t.order_id JOIN tenants tn ON tn.id = t.tenant_id AND tn.deleted_at IS NULL
     WHERE t.token_hash = ${hash} AND t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > now()`,
   );
   if (!rows[0]) return undefined;
@@ -165,7 +166,8 @@ export async function submitFeedback(db: Db, hash: string, feedbackId: string, r
       tenantId: tenant,
       idem,
       resourceId: feedbackId,
-      before: sql`tok AS (SELECT t.id, t.tenant_id, t.order_id FROM feedback_tokens t WHERE t.token_hash = ${hash})`,
+      // A deleted tenant's links answer like unknown ones.
+      before: sql`tok AS (SELECT t.id, t.tenant_id, t.order_id FROM feedback_tokens t JOIN tenants tn ON tn.id = t.tenant_id AND tn.deleted_at IS NULL WHERE t.token_hash = ${hash})`,
       onlyIf: sql`EXISTS (SELECT 1 FROM tok)`,
       work: sql`
     consumed AS (
@@ -291,9 +293,9 @@ function listFilters(tenantId: string, input: { from?: string; to?: string; rati
   const filters = [sql`f.tenant_id = ${tenantId}`];
   if (input.rating) filters.push(sql`f.rating IN (${sql.join(input.rating.map((r) => sql`${r}`), sql`, `)})`);
   if (input.public !== undefined) filters.push(input.public ? sql`f.is_public` : sql`NOT f.is_public`);
-  // UTC calendar days, both ends inclusive, like the order list.
-  if (input.from) filters.push(sql`f.created_at >= ${input.from}::date`);
-  if (input.to) filters.push(sql`f.created_at < (${input.to}::date + 1)`);
+  // The tenant's calendar days (its timezone, DST-correct), both ends inclusive.
+  if (input.from) filters.push(sql`f.created_at >= ${dayStartIn(tenantId, input.from)}`);
+  if (input.to) filters.push(sql`f.created_at < ${dayEndIn(tenantId, input.to)}`);
   return sql.join(filters, sql` AND `);
 }
 
@@ -361,7 +363,7 @@ export async function listPublished(db: Db, input: PublicFeedbackListInput) {
   const rows = await query(
     db,
     sql`
-    WITH tn AS (SELECT id, name FROM tenants WHERE slug = ${input.tenant}),
+    WITH tn AS (SELECT id, name FROM tenants WHERE slug = ${input.tenant} AND deleted_at IS NULL),
     matching AS (SELECT f.* FROM feedbacks f WHERE f.tenant_id = (SELECT id FROM tn) AND f.is_public AND f.consent_to_publish),
     page AS (SELECT * FROM matching ORDER BY created_at DESC, id DESC LIMIT ${input.limit} OFFSET ${(input.page - 1) * input.limit})
     SELECT (SELECT name FROM tn) AS tenant_name, (SELECT count(*) FROM matching) AS total,

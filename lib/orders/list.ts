@@ -5,6 +5,7 @@ import { fromJson, toNumber } from "../../db/values.js";
 import { ApiError } from "../http/errors.js";
 import { orderJson, toOrder, type Order } from "./json.js";
 import type { OrderListInput } from "./schemas.js";
+import { dayEndIn, dayStartIn, todayIn } from "../tenants/zone.js";
 
 // Keyset cursors: opaque base64url JSON of the last row's sort key. Ids are UUIDv7, so "newest
 // first" is simply id order and a page costs the same at row 10 and row 10 million.
@@ -39,9 +40,9 @@ function filtersOf(tenantId: string, input: OrderListInput): SQL[] {
   if (input.channel) filters.push(anyOf("o.channel", input.channel));
   if (input.priority) filters.push(anyOf("o.priority", input.priority));
   if (input.customerId) filters.push(sql`o.customer_id = ${input.customerId}`);
-  // Dates are UTC calendar days, both ends inclusive.
-  if (input.from) filters.push(sql`o.created_at >= ${input.from}::date`);
-  if (input.to) filters.push(sql`o.created_at < (${input.to}::date + 1)`);
+  // Dates are the tenant's calendar days (its timezone), both ends inclusive.
+  if (input.from) filters.push(sql`o.created_at >= ${dayStartIn(tenantId, input.from)}`);
+  if (input.to) filters.push(sql`o.created_at < ${dayEndIn(tenantId, input.to)}`);
   return filters;
 }
 
@@ -140,7 +141,7 @@ export const PRIORITY_LIMIT = 100;
 export async function priorityOrders(db: Db, tenantId: string): Promise<(Order & { overdue: boolean })[]> {
   const rows = await query(
     db,
-    sql`SELECT ${orderJson("o")} AS order, (o.expected_delivery_date < current_date) AS overdue
+    sql`SELECT ${orderJson("o")} AS order, (o.expected_delivery_date < ${todayIn(tenantId)}) AS overdue
         FROM orders o
         WHERE o.tenant_id = ${tenantId} AND o.status IN ('pending', 'confirmed', 'preparing', 'ready')
         ORDER BY ${deliveryKey}, CASE o.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, o.id
