@@ -2,7 +2,8 @@ import { sql } from "drizzle-orm/sql/sql";
 import { query } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
 import { call } from "./client.js";
-import { insertFeedback, insertItem, insertOrder, type TestTenant } from "./fixtures.js";
+import { randomUUID } from "node:crypto";
+import { insertFeedback, insertItem, insertOrder, tokenFor, type TestTenant } from "./fixtures.js";
 
 // How the idempotency suite (tests/idempotency.test.ts) exercises each route that takes
 // Idempotency-Key. The route catalog (catalog.ts) points at these through `idempotent`; a route
@@ -150,4 +151,33 @@ const publicFeedback: IdempotencyCase = {
   resourceOf: (json) => json.id,
 };
 
-export const IDEMPOTENCY = { order, cancel, adjustment, staffFeedback, publicFeedback };
+/** A signed-in person with a verified email and no tenant yet: who calls POST /api/tenants. */
+const founder = async () => {
+  const id = randomUUID().slice(0, 8);
+  return tokenFor(`founder-${id}`, `founder-${id}@example.com`);
+};
+
+const tenantCreation: IdempotencyCase = {
+  success: 201,
+  async succeeding() {
+    // No slug: one is made from the name, so another principal's same request gets the next free one.
+    const name = `Idem Shop ${randomUUID().slice(0, 8)}`;
+    return { method: "POST", path: "/api/tenants", body: { name }, token: await founder(), meta: { name } };
+  },
+  async failing(db) {
+    const name = `Idem Shop ${randomUUID().slice(0, 8)}`;
+    const slug = `idem-${randomUUID().slice(0, 8)}`;
+    const taken = await call("POST", "/api/tenants", { token: await founder(), body: { name: "Someone else", slug } });
+    if (taken.status !== 201) throw new Error(`setup: ${taken.status}`);
+    const request = { method: "POST", path: "/api/tenants", body: { name, slug }, token: await founder(), meta: { name } };
+    // The holder moves to another slug: the same request now succeeds.
+    return { request, status: 409, fix: async () => void (await query(db, sql`UPDATE tenants SET slug = ${`${slug}-moved`} WHERE slug = ${slug}`)) };
+  },
+  other: async (_db, _t, request) => ({ ...request, token: await founder() }),
+  otherSucceeds: true,
+  different: (request) => ({ ...request, body: { name: `${request.meta.name} two` } }),
+  executions: (db, request) => count(db, sql`SELECT count(*) AS n FROM tenants WHERE name = ${request.meta.name}`),
+  resourceOf: (json) => json.id,
+};
+
+export const IDEMPOTENCY = { order, cancel, adjustment, staffFeedback, publicFeedback, tenantCreation };
