@@ -33,7 +33,9 @@ function safeHost(url: string): string {
   try {
     return new URL(url).hostname;
   } catch {
-    throw new Error("DATABASE_URL is not a valid URL");
+    // A configuration error like a missing URL (503 config_error, health says why); the URL itself
+    // is never quoted: it carries the password.
+    throw new DatabaseNotConfigured("DATABASE_URL is not a valid URL.");
   }
 }
 
@@ -121,12 +123,21 @@ export interface DbEnv {
   DB_TIMEOUT_MS?: string;
 }
 
+/** A pasted value's surrounding blanks are not part of it; a blank value is an unset one. */
+const setting = (value: string | undefined) => value?.trim() || undefined;
+
+/** A per-query limit that is not a positive finite number would disable it (pg) or break every query (neon): default instead. */
+function timeoutSetting(value: string | undefined): number | undefined {
+  const ms = Number(setting(value));
+  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
+}
+
 export function dbOptionsFromEnv(env: DbEnv): DbOptions {
   return {
-    url: env.DATABASE_URL || env.NEON_DATABASE_URL || undefined,
-    neonFetchEndpoint: env.NEON_FETCH_ENDPOINT || undefined,
-    pgliteDataDir: env.PGLITE_DATA_DIR || undefined,
-    timeoutMs: env.DB_TIMEOUT_MS ? Number(env.DB_TIMEOUT_MS) : undefined,
+    url: setting(env.DATABASE_URL) ?? setting(env.NEON_DATABASE_URL),
+    neonFetchEndpoint: setting(env.NEON_FETCH_ENDPOINT),
+    pgliteDataDir: setting(env.PGLITE_DATA_DIR),
+    timeoutMs: timeoutSetting(env.DB_TIMEOUT_MS),
   };
 }
 
