@@ -57,6 +57,9 @@ async function createNeonHttp(options: DbOptions, timeoutMs: number): Promise<Db
   return { db, kind: "neon-http", close: async () => {} };
 }
 
+/** How much later than Postgres's own cancel node-postgres stops waiting for an answer. */
+const CANCEL_MARGIN_MS = 250;
+
 async function createNodePostgres(url: string, timeoutMs: number): Promise<DbHandle> {
   const { default: pg } = await import("pg");
   // Trips are counted where the request makes them: at pool.query() for single statements, and at
@@ -78,11 +81,17 @@ async function createNodePostgres(url: string, timeoutMs: number): Promise<DbHan
     Client: CountingClient,
     max: Number(process.env.DB_POOL_MAX ?? 10),
     connectionTimeoutMillis: timeoutMs,
-    query_timeout: timeoutMs,
+    // query_timeout only stops waiting: the statement runs on in Postgres and may commit after the
+    // client was answered 503. Postgres itself cancels at statement_timeout (set below), which comes
+    // first; query_timeout stays, a little later, for a database that no longer answers at all.
+    query_timeout: timeoutMs + CANCEL_MARGIN_MS,
     idleTimeoutMillis: 10_000,
   });
   // An idle client losing its connection must not crash the process.
   pool.on("error", () => {});
+  // Once per new connection, queued before its first query; a SET rather than the statement_timeout
+  // startup parameter, which PgBouncer-style poolers refuse. Callback form: not a request's round trip.
+  pool.on("connect", (client) => void client.query(`SET statement_timeout = ${Math.ceil(timeoutMs)}`, () => {}));
   const db = nodePostgresDb(pool as unknown as PgPool, pg.types);
   return { db, kind: "node-postgres", close: () => pool.end() };
 }
