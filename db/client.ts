@@ -82,16 +82,18 @@ async function createNodePostgres(url: string, timeoutMs: number): Promise<DbHan
     max: Number(process.env.DB_POOL_MAX ?? 10),
     connectionTimeoutMillis: timeoutMs,
     // query_timeout only stops waiting: the statement runs on in Postgres and may commit after the
-    // client was answered 503. Postgres itself cancels at statement_timeout (set below), which comes
+    // client was answered 503. Postgres itself cancels at statement_timeout (onConnect), which comes
     // first; query_timeout stays, a little later, for a database that no longer answers at all.
     query_timeout: timeoutMs + CANCEL_MARGIN_MS,
     idleTimeoutMillis: 10_000,
+    // Once per new connection, before pg-pool hands it out (it awaits this hook); a SET rather than
+    // the statement_timeout startup parameter, which PgBouncer-style poolers refuse. Callback form:
+    // not counted as a round trip of the request that happened to open the connection.
+    onConnect: (client: { query(text: string, done: (error: Error | undefined) => void): unknown }) =>
+      new Promise<void>((resolve, reject) => void client.query(`SET statement_timeout = ${Math.ceil(timeoutMs)}`, (error: Error | undefined) => (error ? reject(error) : resolve()))),
   });
   // An idle client losing its connection must not crash the process.
   pool.on("error", () => {});
-  // Once per new connection, queued before its first query; a SET rather than the statement_timeout
-  // startup parameter, which PgBouncer-style poolers refuse. Callback form: not a request's round trip.
-  pool.on("connect", (client) => void client.query(`SET statement_timeout = ${Math.ceil(timeoutMs)}`, () => {}));
   const db = nodePostgresDb(pool as unknown as PgPool, pg.types);
   return { db, kind: "node-postgres", close: () => pool.end() };
 }
