@@ -22,7 +22,12 @@ export const isTextSchema = (node: unknown): boolean => {
   return Array.isArray(pipe) && (pipe.includes(WELL_FORMED) || isTextSchema(pipe[0]));
 };
 
-export const uuid = v.pipe(text(), v.uuid("must be a UUID"));
+/**
+ * A UUID, in lower case: Postgres takes either case, so without this one resource had several
+ * spellings — and an Idempotency-Key scope (method + path) or a duplicate-line check by id could
+ * tell them apart.
+ */
+export const uuid = v.pipe(text(), v.uuid("must be a UUID"), v.toLowerCase());
 export const IdParams = v.object({ id: uuid });
 
 /**
