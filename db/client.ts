@@ -33,7 +33,9 @@ function safeHost(url: string): string {
   try {
     return new URL(url).hostname;
   } catch {
-    throw new Error("DATABASE_URL is not a valid URL");
+    // A configuration error like a missing URL (503 config_error, health says why); the URL itself
+    // is never quoted: it carries the password.
+    throw new DatabaseNotConfigured("DATABASE_URL is not a valid URL.");
   }
 }
 
@@ -54,6 +56,9 @@ async function createNeonHttp(options: DbOptions, timeoutMs: number): Promise<Db
   const db = neonHttpDb(neon(url) as unknown as NeonClient, types);
   return { db, kind: "neon-http", close: async () => {} };
 }
+
+/** How much later than Postgres's own cancel node-postgres stops waiting for an answer. */
+const CANCEL_MARGIN_MS = 250;
 
 async function createNodePostgres(url: string, timeoutMs: number): Promise<DbHandle> {
   const { default: pg } = await import("pg");
@@ -76,8 +81,16 @@ async function createNodePostgres(url: string, timeoutMs: number): Promise<DbHan
     Client: CountingClient,
     max: Number(process.env.DB_POOL_MAX ?? 10),
     connectionTimeoutMillis: timeoutMs,
-    query_timeout: timeoutMs,
+    // query_timeout only stops waiting: the statement runs on in Postgres and may commit after the
+    // client was answered 503. Postgres itself cancels at statement_timeout (onConnect), which comes
+    // first; query_timeout stays, a little later, for a database that no longer answers at all.
+    query_timeout: timeoutMs + CANCEL_MARGIN_MS,
     idleTimeoutMillis: 10_000,
+    // Once per new connection, before pg-pool hands it out (it awaits this hook); a SET rather than
+    // the statement_timeout startup parameter, which PgBouncer-style poolers refuse. Callback form:
+    // not counted as a round trip of the request that happened to open the connection.
+    onConnect: (client: { query(text: string, done: (error: Error | undefined) => void): unknown }) =>
+      new Promise<void>((resolve, reject) => void client.query(`SET statement_timeout = ${Math.ceil(timeoutMs)}`, (error: Error | undefined) => (error ? reject(error) : resolve()))),
   });
   // An idle client losing its connection must not crash the process.
   pool.on("error", () => {});
@@ -121,12 +134,21 @@ export interface DbEnv {
   DB_TIMEOUT_MS?: string;
 }
 
+/** A pasted value's surrounding blanks are not part of it; a blank value is an unset one. */
+const setting = (value: string | undefined) => value?.trim() || undefined;
+
+/** A per-query limit that is not a positive finite number would disable it (pg) or break every query (neon): default instead. */
+function timeoutSetting(value: string | undefined): number | undefined {
+  const ms = Number(setting(value));
+  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
+}
+
 export function dbOptionsFromEnv(env: DbEnv): DbOptions {
   return {
-    url: env.DATABASE_URL || env.NEON_DATABASE_URL || undefined,
-    neonFetchEndpoint: env.NEON_FETCH_ENDPOINT || undefined,
-    pgliteDataDir: env.PGLITE_DATA_DIR || undefined,
-    timeoutMs: env.DB_TIMEOUT_MS ? Number(env.DB_TIMEOUT_MS) : undefined,
+    url: setting(env.DATABASE_URL) ?? setting(env.NEON_DATABASE_URL),
+    neonFetchEndpoint: setting(env.NEON_FETCH_ENDPOINT),
+    pgliteDataDir: setting(env.PGLITE_DATA_DIR),
+    timeoutMs: timeoutSetting(env.DB_TIMEOUT_MS),
   };
 }
 

@@ -3,7 +3,11 @@
 // back parsed as drizzle's sessions parsed them, and atomic() is all-or-nothing, on every driver.
 import { PgDialect } from "drizzle-orm/pg-core";
 import { sql as esmSql } from "drizzle-orm/sql/sql";
+import { setTimeout as sleep } from "node:timers/promises";
+import pg from "pg";
 import { describe, expect, it } from "vitest";
+import { atomic, query } from "../db/atomic.js";
+import { createDb } from "../db/client.js";
 import { totalRoundTrips, newRoundTripScope, withRoundTripScope } from "../db/round-trips.js";
 import { classifyDbError } from "../db/errors.js";
 import { render } from "../db/session.js";
@@ -95,6 +99,39 @@ for (const target of dbTargets()) {
       // PGlite runs one transaction (what neon-http would send).
       expect(scope.db).toBe(ctx.kind === "node-postgres" ? 1 + 5 : 2);
       expect(totalRoundTrips() - before).toBe(scope.db);
+    });
+  });
+}
+
+// node-postgres's query_timeout only stops waiting: the statement ran on in Postgres and committed
+// when the lock it waited for came free, after the client had been answered 503 (found by the red
+// team: an adjustment answered 503 moved stock seconds later). Postgres must cancel it itself.
+if (process.env.TEST_DATABASE_URL) {
+  describe("node-postgres: a statement past DB_TIMEOUT_MS", () => {
+    it("is cancelled in Postgres, so a write answered 503 never commits later (single statement and atomic batch)", async () => {
+      const url = process.env.TEST_DATABASE_URL!;
+      const handle = await createDb({ url, timeoutMs: 300 });
+      const locker = new pg.Client({ connectionString: url });
+      await locker.connect();
+      try {
+        await query(handle.db, sql`CREATE TABLE IF NOT EXISTS redteam_timeout (id int PRIMARY KEY, n int NOT NULL)`);
+        await query(handle.db, sql`INSERT INTO redteam_timeout VALUES (1, 0) ON CONFLICT (id) DO UPDATE SET n = 0`);
+        await locker.query("BEGIN");
+        await locker.query("SELECT 1 FROM redteam_timeout WHERE id = 1 FOR UPDATE");
+        const single = await query(handle.db, sql`UPDATE redteam_timeout SET n = n + 1 WHERE id = 1`).then(() => "committed", (e: unknown) => classifyDbError(e)?.kind);
+        const batch = await atomic(handle.db, [sql`SELECT 1`, sql`UPDATE redteam_timeout SET n = n + 10 WHERE id = 1`]).then(() => "committed", (e: unknown) => classifyDbError(e)?.kind);
+        expect([single, batch]).toEqual(["unavailable", "unavailable"]);
+        await sleep(500); // the writes are still waiting for the lock, if Postgres did not cancel them
+        await locker.query("COMMIT");
+        await sleep(500); // had they been waiting, they would have committed now
+        const rows = await query(handle.db, sql`SELECT n FROM redteam_timeout WHERE id = 1`);
+        expect(Number(rows[0]!.n)).toBe(0);
+      } finally {
+        await locker.query("ROLLBACK").catch(() => {});
+        await locker.end();
+        await query(handle.db, sql`DROP TABLE IF EXISTS redteam_timeout`).catch(() => {});
+        await handle.close();
+      }
     });
   });
 }

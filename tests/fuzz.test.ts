@@ -1,9 +1,11 @@
 import fc from "fast-check";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ROUTES, type RouteSpec } from "./support/catalog.js";
 import { call, errorOf, type CallResult } from "./support/client.js";
 import type { TestTenant } from "./support/fixtures.js";
-import { declarationOf, dotPath, stringFields, withValueAt, type FieldPath } from "./support/schemas.js";
+import { calendarDate } from "../lib/http/inputs.js";
+import { setLogSink } from "../lib/platform/log.js";
+import { declarationOf, dotPath, fieldsMatching, numberFields, stringFields, withValueAt, type FieldPath } from "./support/schemas.js";
 import { withTarget } from "./support/suite.js";
 import { dbTargets } from "./support/targets.js";
 
@@ -79,6 +81,56 @@ describe.each(dbTargets())("hostile text never gets a 5xx on %s", (name) => {
       const result = record(spec, await call(spec.method, path, { token: tokenFor(spec), body: spec.method === "GET" ? undefined : spec.body }), "path NUL");
       expect(result.status, `${spec.method} ${spec.pattern}`).toBe(400);
     }
+  });
+
+  // Values JSON and the date format allow but Postgres cannot hold. The class-22 backstop would
+  // answer them 400 without naming the field and log a validation gap; validation must stop them.
+  const refusedByDatabase: unknown[] = [];
+  const watchBackstop = () => setLogSink((line) => void (line.includes("validation let through") && refusedByDatabase.push(JSON.parse(line))));
+  afterEach(() => setLogSink(undefined));
+  const BIG_NUMBERS = [2 ** 31, 2 ** 53 + 2, 1e300, -(2 ** 31) - 1];
+
+  it("every number field of every write route's body: beyond a 32-bit integer is a 422 naming it, never a database refusal", async () => {
+    watchBackstop();
+    let checked = 0;
+    for (const spec of writeRoutes) {
+      const { policy } = await declarationOf(spec);
+      const base = spec.validBody ? await spec.validBody(ctx.db, tenant) : spec.body;
+      for (const field of numberFields(policy.body)) {
+        for (const value of BIG_NUMBERS) {
+          const result = record(spec, await call(spec.method, await pathOf(spec), { token: tokenFor(spec), body: withValueAt(base, field, value) }), `${dotPath(field)}=${value}`);
+          expect(result.status, `${spec.method} ${spec.pattern} ${dotPath(field)}=${value}: ${result.text.slice(0, 200)}`).toBe(422);
+          expect(errorOf(result).details?.map((d) => d.path), `${spec.method} ${spec.pattern} ${dotPath(field)}`).toContain(dotPath(field));
+          checked++;
+        }
+      }
+    }
+    expect(refusedByDatabase).toEqual([]);
+    expect(checked).toBeGreaterThan(40);
+  });
+
+  it("every date query parameter: days Postgres cannot take (year 0, near year 1 or 9999) are a 400 naming it or answered, never a database refusal", async () => {
+    watchBackstop();
+    let checked = 0;
+    for (const spec of ROUTES.filter((r) => r.method === "GET")) {
+      const { policy } = await declarationOf(spec);
+      const params = fieldsMatching(policy.query, (node) => node === calendarDate).map(dotPath);
+      for (const value of ["0000-01-01", "0000-12-31", "0001-01-01", "0001-01-20", "9999-12-31"]) {
+        for (const set of [...params.map((p) => [p]), params]) {
+          if (set.length === 0) continue;
+          const url = new URL(await pathOf(spec), "http://localhost");
+          for (const param of set) url.searchParams.set(param, value);
+          const result = record(spec, await call("GET", `${url.pathname}${url.search}`, { token: tokenFor(spec) }), url.search);
+          if (result.status !== 200) {
+            expect(result.status, `${spec.pattern}${url.search}: ${result.text.slice(0, 200)}`).toBe(400);
+            expect(errorOf(result).details?.length, `${spec.pattern}${url.search}: ${result.text.slice(0, 200)}`).toBeGreaterThan(0);
+          }
+          checked++;
+        }
+      }
+    }
+    expect(refusedByDatabase).toEqual([]);
+    expect(checked).toBeGreaterThan(40);
   });
 
   it("covered every write route's text fields and every route (0 × 5xx)", () => {

@@ -129,6 +129,21 @@ describe.each(dbTargets())("Idempotency-Key on %s", (name) => {
         expect(await keyRows(t.id, key)).toBe(1);
       });
 
+      // Found by the red team: the key's scope held the path as sent, so a retry whose client
+      // spelled the id in capitals (UUIDs are case-insensitive; Postgres takes either) ran again.
+      it("a retry naming the same resource with its id in capitals replays", async () => {
+        const t = await ctx.tenant();
+        const request = await c.succeeding(ctx.db, t);
+        const key = newKey();
+        const first = await send(request, key);
+        expect(first.status, first.text).toBe(c.success);
+        const shouting = { ...request, path: request.path.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, (id) => id.toUpperCase()) };
+        const second = await send(shouting, key);
+        expect(second.status, second.text).toBe(c.success);
+        expect(replayed(second)).toBe(true);
+        expect(await c.executions(ctx.db, request)).toBe(1);
+      });
+
       it("the same key from another principal executes on its own", async () => {
         const t = await ctx.tenant();
         const request = await c.succeeding(ctx.db, t);

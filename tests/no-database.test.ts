@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { createDb, DatabaseNotConfigured, getDb, installDb, setLocalDbFactory, type DbHandle } from "../db/client.js";
+import { createDb, DatabaseNotConfigured, dbOptionsFromEnv, getDb, installDb, setLocalDbFactory, type DbHandle } from "../db/client.js";
 import { createPgliteDb } from "../db/pglite.js";
 import { forgetPrincipals } from "../lib/auth/session.js";
 import { ROUTES } from "./support/catalog.js";
@@ -8,7 +8,7 @@ import { startFakeGoogle } from "./support/google.js";
 
 // A deployment whose DATABASE_URL is missing must say so at once, on every route that needs the
 // database — never boot an in-memory PGlite (2–3 s, empty, per instance) and serve from it.
-const DB_ENV = ["DATABASE_URL", "NEON_DATABASE_URL", "NEON_FETCH_ENDPOINT", "VERCEL_ENV", "NODE_ENV", "DEV_AUTH_SECRET"] as const;
+const DB_ENV = ["DATABASE_URL", "NEON_DATABASE_URL", "NEON_FETCH_ENDPOINT", "VERCEL_ENV", "NODE_ENV", "DEV_AUTH_SECRET", "DB_TIMEOUT_MS"] as const;
 const saved = Object.fromEntries(DB_ENV.map((k) => [k, process.env[k]]));
 
 function restoreEnv() {
@@ -74,6 +74,40 @@ describe("production without a database URL", () => {
   it("refuses the local factory in createDb itself", async () => {
     production("NODE_ENV");
     await expect(createDb({})).rejects.toBeInstanceOf(DatabaseNotConfigured);
+  });
+});
+
+// A URL pasted wrong is as much a configuration error as a missing one: say so, never 500 `internal`
+// (found by the red team: a blank or malformed DATABASE_URL gave 500 on every route and a health
+// that blamed an unreachable database), and never echo the URL (it carries the password).
+describe.each(["", "   ", "not a url", "postgres//user:secret@host/db"])("production with DATABASE_URL=%j", (url) => {
+  const configure = () => {
+    for (const key of ["NEON_DATABASE_URL", "NEON_FETCH_ENDPOINT", "DEV_AUTH_SECRET"]) delete process.env[key];
+    process.env.DATABASE_URL = url;
+    process.env.NODE_ENV = "production";
+    installDb(undefined);
+    forgetPrincipals();
+  };
+
+  it("answers 503 config_error on a database route and health says why, without the URL", async () => {
+    configure();
+    const route = await call("GET", "/api/public/feedbacks?tenant=shop");
+    expect(route.status, route.text).toBe(503);
+    expect(errorOf(route).code).toBe("config_error");
+    const health = await call("GET", "/api/health");
+    expect(health.status).toBe(503);
+    expect(errorOf(health).code).toBe("config_error");
+    expect(health.json.database.reason).toMatch(/DATABASE_URL is (not set|not a valid URL)/);
+    if (url.trim()) expect(health.text).not.toContain("secret");
+  });
+});
+
+describe("DB_TIMEOUT_MS", () => {
+  it("a value that is not a positive number falls back to the default instead of disabling or breaking the query limit", () => {
+    for (const bad of ["abc", "", "0", "-5", "Infinity", "1e400"]) expect(dbOptionsFromEnv({ DB_TIMEOUT_MS: bad }).timeoutMs, bad).toBeUndefined();
+    expect(dbOptionsFromEnv({ DB_TIMEOUT_MS: "1500" }).timeoutMs).toBe(1500);
+    expect(dbOptionsFromEnv({ DATABASE_URL: "  postgres://h/db  " }).url).toBe("postgres://h/db");
+    expect(dbOptionsFromEnv({ DATABASE_URL: "  ", NEON_DATABASE_URL: "postgres://n/db" }).url).toBe("postgres://n/db");
   });
 });
 

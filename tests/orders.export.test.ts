@@ -7,6 +7,7 @@ import { query } from "../db/atomic.js";
 import type { Db } from "../db/client.js";
 import { totalRoundTrips } from "../db/round-trips.js";
 import { EXPORT_PAGE_BYTES, EXPORT_PAGE_ORDERS } from "../lib/orders/list.js";
+import { setLogSink } from "../lib/platform/log.js";
 import { app } from "./support/client.js";
 import { insertItem, type TestTenant } from "./support/fixtures.js";
 import { withTarget } from "./support/suite.js";
@@ -143,6 +144,36 @@ describe.each(dbTargets())("GET /api/orders/all streams on %s", (name) => {
     expect(once(s, n)).toBe(true);
     expect(s.chunks.length).toBeGreaterThan(2); // 60 orders, far under 500 a page: split by bytes
     expect(Math.max(...s.chunks)).toBeLessThanOrEqual(EXPORT_PAGE_BYTES);
+  });
+
+  // Found by the red team over HTTP: every client that hung up mid-export left an error-level
+  // "stream failed after the first byte" line (code internal, "Controller is already closed").
+  it("a client that goes away mid-stream is not a failure: nothing logged as one", async () => {
+    const t = await ctx.tenant();
+    const n = 3 * EXPORT_PAGE_ORDERS + 10;
+    await seedOrders(ctx.db, t, n, { lines: 10, notes: 1000 }); // ~9 MB: more than socket buffers take at once
+    const token = t.users.staff.token;
+    await app().fetch(new Request("http://localhost/api/items", { headers: { authorization: `Bearer ${token}` } })); // warm auth
+    const lines: { level: string; msg: string }[] = [];
+    setLogSink((line) => void lines.push(JSON.parse(line)));
+    try {
+      // Over a real socket, as the dev server (and a Vercel function) serves it.
+      const server = serveLocalApp(app(), { port: 0, hostname: "127.0.0.1" });
+      await new Promise((resolve) => server.once("listening", resolve));
+      try {
+        const abort = new AbortController();
+        const response = await fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}/api/orders/all`, { headers: { authorization: `Bearer ${token}` }, signal: abort.signal });
+        expect((await response.body!.getReader().read()).done).toBe(false); // the first page arrived
+        abort.abort(); // and the client hangs up while the server fetches the next
+        await new Promise((resolve) => setTimeout(resolve, 500)); // let whatever was in flight land
+      } finally {
+        server.close();
+      }
+      expect(lines.filter((l) => l.level === "error" || l.level === "warn")).toEqual([]);
+      expect(lines.map((l) => l.msg)).toContain("client went away mid-stream"); // (the hang-up did land mid-stream)
+    } finally {
+      setLogSink(undefined);
+    }
   });
 
   if (name === "neon-http→pglite" || name === "neon-http→postgres") {

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { limitField, optionalText, pageField, requiredText, text } from "../http/inputs.js";
+import { limitField, optionalText, pageField, requiredText, text, versionField } from "../http/inputs.js";
 
 const phone = v.optional(
   v.nullable(
@@ -28,7 +28,7 @@ export const CustomerFields = v.strictObject(fields);
 export type CustomerInput = v.InferOutput<typeof CustomerFields>;
 
 export const CustomerUpdate = v.pipe(
-  v.strictObject({ ...fields, name: v.optional(fields.name), version: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))) }),
+  v.strictObject({ ...fields, name: v.optional(fields.name), version: versionField }),
   v.check((input) => Object.keys(input).some((key) => key !== "version"), "send at least one field to change"),
 );
 export type CustomerUpdateInput = v.InferOutput<typeof CustomerUpdate>;

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { booleanField, calendarDate, limitField, optionalText, pageField, uuid, text } from "../http/inputs.js";
+import { booleanField, calendarDate, limitField, optionalText, pageField, uuid, text, versionField } from "../http/inputs.js";
 
 export const MAX_COMMENT = 2000;
 
@@ -37,7 +37,7 @@ export const FeedbackUpdate = v.pipe(
   v.strictObject({
     response: optionalText(MAX_COMMENT),
     isPublic: v.optional(v.boolean("must be true or false")),
-    version: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+    version: versionField,
   }),
   v.check((input) => Object.keys(input).some((key) => key !== "version"), "send response or isPublic"),
 );

@@ -22,10 +22,19 @@ export const isTextSchema = (node: unknown): boolean => {
   return Array.isArray(pipe) && (pipe.includes(WELL_FORMED) || isTextSchema(pipe[0]));
 };
 
-export const uuid = v.pipe(text(), v.uuid("must be a UUID"));
+/**
+ * A UUID, in lower case: Postgres takes either case, so without this one resource had several
+ * spellings — and an Idempotency-Key scope (method + path) or a duplicate-line check by id could
+ * tell them apart.
+ */
+export const uuid = v.pipe(text(), v.uuid("must be a UUID"), v.toLowerCase());
 export const IdParams = v.object({ id: uuid });
 
-/** A real calendar day, YYYY-MM-DD (2026-02-30 is refused). */
+/**
+ * A real calendar day, YYYY-MM-DD (2026-02-30 is refused), from 1900 on. JavaScript dates know a year
+ * 0 that Postgres does not (22008), and routes reach days before the one given (analytics: the 30 days
+ * up to `to`), so years near 1 would fail in the database instead of here.
+ */
 export const calendarDate = v.pipe(
   text("must be a date (YYYY-MM-DD)"),
   v.regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date (YYYY-MM-DD)"),
@@ -33,6 +42,7 @@ export const calendarDate = v.pipe(
     const d = new Date(`${s}T00:00:00Z`);
     return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(s);
   }, "is not a calendar date"),
+  v.check((s) => s >= "1900-01-01", "must be 1900-01-01 or later"),
 );
 
 export const PAGE_LIMITS = [10, 20, 50, 100] as const;
@@ -66,6 +76,12 @@ export const requiredText = (min: number, max: number) =>
 export const INT32_MAX = 2_147_483_647;
 export const nonNegativeInt = (max = INT32_MAX) =>
   v.pipe(v.number("must be a number"), v.integer("must be an integer"), v.minValue(0, "must be at least 0"), v.maxValue(max, `must be at most ${max}`));
+
+/**
+ * `version` in a body (optimistic concurrency, like If-Match). Versions are Postgres integers: a
+ * larger one can never match, and unchecked it reached the database as an out-of-range value.
+ */
+export const versionField = v.optional(v.pipe(v.number("must be a number"), v.integer("must be an integer"), v.minValue(1, "must be at least 1"), v.maxValue(INT32_MAX, `must be at most ${INT32_MAX}`)));
 
 export interface Page<T> {
   items: T[];

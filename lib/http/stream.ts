@@ -22,6 +22,9 @@ const list = (items: unknown[]) => items.map((item) => JSON.stringify(item)).joi
 export function streamedList<T>(pages: Pages<T>, context: { requestId: string; path: string }): Response {
   let count = pages.first.length;
   let started = false;
+  // The client hung up (the runtime cancels the body): a page still in flight lands on a closed
+  // stream. That is not a failure — nothing to log as one, nothing more to fetch.
+  let cancelled = false;
   const body = new ReadableStream<Uint8Array>(
     {
       // Pulled only when the client reads: a slow client holds the next page back, not memory.
@@ -33,6 +36,7 @@ export function streamedList<T>(pages: Pages<T>, context: { requestId: string; p
         }
         try {
           const page = await pages.next();
+          if (cancelled) return;
           if (page === null) {
             controller.enqueue(encoder.encode(`],"count":${count}}`));
             controller.close();
@@ -41,12 +45,17 @@ export function streamedList<T>(pages: Pages<T>, context: { requestId: string; p
           if (page.length > 0) controller.enqueue(encoder.encode(`${count > 0 ? "," : ""}${list(page)}`));
           count += page.length;
         } catch (error) {
+          if (cancelled) return;
           const known = toApiError(error) ?? new ApiError("internal", "Something went wrong on our side.");
           log("error", "stream failed after the first byte", { ...context, sent: count, code: known.code, error: error instanceof Error ? error.message : String(error) });
           const marker = { error: { code: known.code, message: `${known.message} The list is incomplete (${count} items sent).`, requestId: context.requestId } };
           controller.enqueue(encoder.encode(`\n${JSON.stringify(marker)}\n`));
           controller.close();
         }
+      },
+      cancel() {
+        cancelled = true;
+        log("info", "client went away mid-stream", { ...context, sent: count });
       },
     },
     { highWaterMark: 0 },

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { booleanField, limitField, nonNegativeInt, optionalText, pageField, requiredText, text } from "../http/inputs.js";
+import { booleanField, limitField, nonNegativeInt, optionalText, pageField, requiredText, text, versionField } from "../http/inputs.js";
 
 const fields = {
   name: requiredText(1, 100),
@@ -34,7 +34,7 @@ export const ItemUpdate = v.pipe(
     stock: v.optional(fields.stock),
     lowStockThreshold: v.optional(fields.lowStockThreshold),
     category: fields.category,
-    version: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+    version: versionField,
   }),
   v.check((input) => Object.keys(input).some((key) => key !== "version"), "send at least one field to change"),
 );

@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { CHANNELS, ORDER_STATUSES, PRIORITIES } from "../../db/enums.js";
-import { calendarDate, limitField, optionalText, pageField, uuid, text } from "../http/inputs.js";
+import { calendarDate, limitField, optionalText, pageField, uuid, text, versionField } from "../http/inputs.js";
 import { CustomerFields } from "../customers/schemas.js";
 
 export const MAX_LINES = 100;
@@ -72,7 +72,7 @@ export const OrderUpdate = v.pipe(
     channel: v.optional(v.picklist(CHANNELS, `must be one of ${CHANNELS.join(", ")}`)),
     expectedDeliveryDate: v.optional(v.nullable(deliveryDate)),
     notes: optionalText(1000),
-    version: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+    version: versionField,
   }),
   v.check((input) => Object.keys(input).some((key) => key !== "version"), "send at least one field to change"),
 );
@@ -80,7 +80,7 @@ export type OrderUpdateInput = v.InferOutput<typeof OrderUpdate>;
 
 export const OrderStatusChange = v.strictObject({
   status: v.picklist(ORDER_STATUSES, `must be one of ${ORDER_STATUSES.join(", ")}`),
-  version: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  version: versionField,
 });
 
 

@@ -47,6 +47,30 @@ export function stringFields(schema: unknown, path: FieldPath = []): { text: Fie
   return found;
 }
 
+/**
+ * Every field whose schema node satisfies `match`, by path (the walk stops at a match). Walks the
+ * same structure as stringFields: pipes, objects, arrays, tuples, wrappers, unions.
+ */
+export function fieldsMatching(schema: unknown, match: (node: unknown) => boolean): FieldPath[] {
+  const found: FieldPath[] = [];
+  const walk = (node: Node | undefined, at: FieldPath) => {
+    if (!node || node.kind !== "schema") return;
+    if (match(node)) return void found.push(at);
+    for (const step of node.pipe ?? []) if (step !== node) walk(step, at);
+    if (node.pipe) return;
+    if (node.entries) for (const [key, child] of Object.entries(node.entries)) walk(child, [...at, key]);
+    if (node.item) walk(node.item, [...at, 0]);
+    for (const [i, child] of (node.items ?? []).entries()) walk(child, [...at, i]);
+    walk(node.wrapped, at);
+    for (const option of node.options ?? []) walk(option, at);
+  };
+  walk(schema as Node, []);
+  return found;
+}
+
+/** Number fields of a body schema (JSON numbers). */
+export const numberFields = (schema: unknown) => fieldsMatching(schema, (node) => (node as Node).type === "number");
+
 /** The route() declaration behind a catalog entry (its params, query and body schemas). */
 export async function declarationOf(spec: RouteSpec): Promise<Handler["route"]> {
   const file = app().routes.find((r) => r.pattern === spec.pattern)?.file;
