@@ -77,12 +77,13 @@ describe.each(dbTargets())("Idempotency-Key on %s", (name) => {
         columns: sql`1 AS one`,
         render: () => sql`SELECT NULL::json`,
       });
-    const failed = await query(ctx.db, statement("k-fail", false)).catch((error) => error);
+    const [failKey, okKey] = [newKey(), newKey()];
+    const failed = await query(ctx.db, statement(failKey, false)).catch((error) => error);
     expect(refusalOf(classifyDbError(failed))).toEqual({ why: "test" });
-    expect(await keyRows(t.id, "k-fail")).toBe(0);
-    const done = await query(ctx.db, statement("k-ok", true));
+    expect(await keyRows(t.id, failKey)).toBe(0);
+    const done = await query(ctx.db, statement(okKey, true));
     expect(done[0]).toMatchObject({ fresh: true });
-    expect(await keyRows(t.id, "k-ok")).toBe(1);
+    expect(await keyRows(t.id, okKey)).toBe(1);
   });
 
   for (const spec of IDEMPOTENT) {
