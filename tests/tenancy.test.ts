@@ -230,6 +230,8 @@ describe.each(dbTargets())("tenants on %s", (name) => {
     await query(ctx.db, sql`UPDATE tenants SET deleted_at = now() - interval '31 days' WHERE id = ${t.id}`);
     forgetPrincipals();
     expect((await call("POST", `/api/tenants/${t.id}/restore`, { token: t.users.owner.token })).status).toBe(404);
+    // /api/me no longer offers it for restoring.
+    expect((await call("GET", "/api/me", { token: t.users.owner.token })).json.deletedTenants).toEqual([]);
   });
 });
 

@@ -14,7 +14,9 @@ import { slugAlternatives, slugFromName } from "./settings.js";
 
 export function describeMe(user: UserContext) {
   const live = user.memberships.filter((m) => m.tenantDeletedAt === null);
-  const deleted = user.memberships.filter((m) => m.tenantDeletedAt !== null && m.role === "owner");
+  // Past the window a deleted tenant can no longer be restored (the purge cron removes it soon).
+  const restorable = (deletedAt: string) => Date.parse(deletedAt) + repo.RESTORE_DAYS * 86_400_000 > Date.now();
+  const deleted = user.memberships.filter((m) => m.tenantDeletedAt !== null && m.role === "owner" && restorable(m.tenantDeletedAt));
   return {
     user: { id: user.userId, email: user.email, name: user.name, emailVerified: user.emailVerified },
     memberships: live.map((m) => ({ tenant: { id: m.tenantId, slug: m.tenantSlug, name: m.tenantName }, role: m.role })),

@@ -177,6 +177,7 @@ export const ROUTES: RouteSpec[] = [
   { method: "POST", pattern: "/api/public/feedbacks", role: "public", walk: false, idempotent: IDEMPOTENCY.publicFeedback },
   { method: "POST", pattern: "/api/public/feedbacks/validate-token", role: "public", walk: false },
   { method: "GET", pattern: "/api/cron/refresh-analytics", role: "cron" },
+  { method: "GET", pattern: "/api/cron/purge-tenants", role: "cron" },
   { method: "GET", pattern: "/api/analytics/sales", role: "staff" },
   { method: "GET", pattern: "/api/analytics/dashboard", role: "staff" },
   { method: "GET", pattern: "/api/analytics/inventory", role: "staff" },
