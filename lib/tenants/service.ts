@@ -100,10 +100,11 @@ export async function updateTenant(auth: AuthContext, input: TenantUpdateInput, 
   const { version: _version, ...changes } = input;
   const { tenant, currentVersion } = await repo.updateTenant(db, auth.tenant.id, changes, expected);
   if (tenant) {
-    // Cached memberships and keys carry the tenant's timezone; cached analytics were computed in it.
+    // Cached memberships and keys carry the tenant's timezone; cached analytics and the priority
+    // list's "overdue" were computed in it.
     forgetPrincipals();
     forgetApiKeys((key) => key.tenantId === auth.tenant.id);
-    if (changes.timezone !== undefined) await invalidate(auth.tenant.id, ["analytics"]);
+    if (changes.timezone !== undefined) await invalidate(auth.tenant.id, ["analytics", "orders"]);
     return tenant;
   }
   if (currentVersion === undefined) throw notFound("Tenant");
