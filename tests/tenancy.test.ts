@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { query } from "../db/atomic.js";
 import { forgetPrincipals } from "../lib/auth/session.js";
 import { call, errorOf } from "./support/client.js";
-import { insertItem, insertMember, insertOrder, tokenFor } from "./support/fixtures.js";
+import { insertDeletedTenant, insertItem, insertMember, insertOrder, tokenFor } from "./support/fixtures.js";
 import { withTarget } from "./support/suite.js";
 import { dbTargets } from "./support/targets.js";
 
@@ -223,6 +223,19 @@ describe.each(dbTargets())("tenants on %s", (name) => {
     expect((await call("GET", "/api/items", { token: t.users.staff.token })).status).toBe(200);
     expect((await call("GET", "/api/items", { token: t.keys.staff.key })).status).toBe(200);
     expect((await call("POST", `/api/tenants/${t.id}/restore`, { token: t.users.owner.token })).status).toBe(404);
+  });
+
+  it("restoring counts toward the owned-tenant cap (deleting and re-creating does not get round it)", async () => {
+    const t = await ctx.tenant();
+    const deleted = await insertDeletedTenant(ctx.db, t);
+    process.env.MAX_OWNED_TENANTS = "1";
+    const capped = await call("POST", `/api/tenants/${deleted}/restore`, { token: t.users.owner.token });
+    expect(capped.status).toBe(409);
+    expect(errorOf(capped).details).toEqual([expect.objectContaining({ path: "tenants", limit: 1 })]);
+    expect(await query(ctx.db, sql`SELECT deleted_at IS NOT NULL AS deleted, version FROM tenants WHERE id = ${deleted}`)).toEqual([{ deleted: true, version: 1 }]);
+    process.env.MAX_OWNED_TENANTS = "2";
+    expect((await call("POST", `/api/tenants/${deleted}/restore`, { token: t.users.owner.token })).status).toBe(200);
+    expect((await call("GET", "/api/me", { token: t.users.owner.token })).json.memberships).toHaveLength(2);
   });
 
   it("a tenant deleted more than 30 days ago cannot be restored", async () => {

@@ -186,18 +186,36 @@ export async function softDeleteTenant(db: Db, tenantId: string, expected: numbe
 
 export const RESTORE_DAYS = 30;
 
-/** Restores a tenant deleted less than 30 days ago, if `userId` is one of its owners. */
-export async function restoreTenant(db: Db, tenantId: string, userId: string): Promise<TenantSettings | undefined> {
-  const rows = await query(
-    db,
-    sql`UPDATE tenants t SET deleted_at = NULL, version = t.version + 1, updated_at = now()
-        WHERE t.id = ${tenantId} AND t.deleted_at IS NOT NULL AND t.deleted_at > now() - make_interval(days => ${RESTORE_DAYS})
-          AND EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = t.id AND m.user_id = ${userId} AND m.role = 'owner')
-        RETURNING t.*`,
-  );
-  return rows[0] ? toTenant(rows[0]) : undefined;
+/**
+ * Restores a tenant deleted less than 30 days ago, if `userId` is one of its owners and owns fewer
+ * than `maxOwned` live tenants (else deleting and re-creating would get round the cap). Statement 1
+ * locks the user's row, as tenant creation does, so a creation and a restore cannot both take the
+ * last free place.
+ */
+export async function restoreTenant(db: Db, tenantId: string, userId: string, maxOwned: number): Promise<{ tenant?: TenantSettings; capped: boolean }> {
+  const [, rows] = await atomic(db, [
+    sql`SELECT id FROM users WHERE id = ${userId} FOR UPDATE`,
+    sql`
+    WITH candidate AS (
+      SELECT t.id FROM tenants t
+      WHERE t.id = ${tenantId} AND t.deleted_at IS NOT NULL AND t.deleted_at > now() - make_interval(days => ${RESTORE_DAYS})
+        AND EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = t.id AND m.user_id = ${userId} AND m.role = 'owner')
+    ),
+    owned AS (
+      SELECT count(*) AS n FROM memberships m JOIN tenants x ON x.id = m.tenant_id
+      WHERE m.user_id = ${userId} AND m.role = 'owner' AND x.deleted_at IS NULL
+    ),
+    restored AS (
+      UPDATE tenants t SET deleted_at = NULL, version = t.version + 1, updated_at = now()
+      WHERE t.id IN (SELECT id FROM candidate) AND (SELECT n FROM owned) < ${maxOwned}
+      RETURNING t.*
+    )
+    SELECT (SELECT row_to_json(r) FROM restored r) AS tenant,
+           EXISTS (SELECT 1 FROM candidate) AND (SELECT n FROM owned) >= ${maxOwned} AS capped`,
+  ]);
+  const row = rows![0]!;
+  return { tenant: row.tenant ? tenantFromJson(row.tenant) : undefined, capped: row.capped === true };
 }
-
 
 export interface PurgeRun {
   /** Tenants hard-deleted by this statement (with every row of theirs: all tenant FKs cascade). */

@@ -47,14 +47,15 @@ function refused(error: unknown, slug: string | undefined): unknown {
   if (failure?.kind === "rule_failed") {
     const detail = (failure.rule?.detail ?? {}) as { suggestion?: string | null; limit?: number };
     if (failure.rule?.code === "slug_taken") return slugTaken(detail.suggestion ?? undefined);
-    if (failure.rule?.code === "tenant_cap") {
-      return new ApiError("conflict", `You already own ${detail.limit} tenants, the most one account may own.`, [{ path: "tenants", message: "owned-tenant limit reached", limit: detail.limit }]);
-    }
+    if (failure.rule?.code === "tenant_cap") return ownedCap(detail.limit ?? config.maxOwnedTenants());
   }
   // Two creations raced for one slug: the second fails on the unique index.
   if (failure?.kind === "unique_violation" && failure.constraint?.includes("slug")) return slugTaken(slug ? slugAlternatives(slug).at(-1) : undefined);
   return error;
 }
+
+const ownedCap = (limit: number) =>
+  new ApiError("conflict", `You already own ${limit} tenants, the most one account may own.`, [{ path: "tenants", message: "owned-tenant limit reached", limit }]);
 
 const slugTaken = (suggestion: string | undefined) =>
   new ApiError("slug_taken", "That slug is taken.", [{ path: "slug", message: "already taken", ...(suggestion ? { suggestion } : {}) }]);
@@ -130,7 +131,9 @@ export async function deleteTenant(auth: AuthContext, expected: number | undefin
 
 export async function restoreTenant(user: UserContext, tenantId: string) {
   const { db } = await getDb();
-  const tenant = await repo.restoreTenant(db, tenantId, user.userId);
+  const maxOwned = config.maxOwnedTenants();
+  const { tenant, capped } = await repo.restoreTenant(db, tenantId, user.userId, maxOwned);
+  if (capped) throw ownedCap(maxOwned);
   // Not deleted, past the window, not an owner, or no such tenant: one answer for all.
   if (!tenant) throw notFound("Deleted tenant");
   forgetPrincipals();
