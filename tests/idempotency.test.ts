@@ -59,8 +59,10 @@ describe("which routes take Idempotency-Key", () => {
 
 describe.each(dbTargets())("Idempotency-Key on %s", (name) => {
   const ctx = withTarget(name);
-  const keyRows = async (tenantId: string, key: string) =>
-    Number((await query(ctx.db, sql`SELECT count(*) AS n FROM idempotency_keys WHERE tenant_id = ${tenantId} AND key = ${key}`))[0]!.n);
+  // undefined: wherever the key was filed (POST /api/tenants files it under the tenant it creates);
+  // the per-route tests' keys are unique to the test (newKey), so nothing else can match.
+  const keyRows = async (tenantId: string | undefined, key: string) =>
+    Number((await query(ctx.db, sql`SELECT count(*) AS n FROM idempotency_keys WHERE (${tenantId ?? null}::uuid IS NULL OR tenant_id = ${tenantId ?? null}::uuid) AND key = ${key}`))[0]!.n);
 
   it("a gated statement cannot commit its key without its success", async () => {
     const t = await ctx.tenant();
@@ -92,7 +94,7 @@ describe.each(dbTargets())("Idempotency-Key on %s", (name) => {
         const key = newKey();
         const failed = await send(request, key);
         expect(failed.status, failed.text).toBe(status);
-        expect(await keyRows(t.id, key)).toBe(0);
+        expect(await keyRows(undefined, key)).toBe(0);
         // Failing again is the same failure, not "in progress" nor a replay.
         expect((await send(request, key)).status).toBe(status);
         const changes = (await fix()) ?? {};
@@ -119,9 +121,9 @@ describe.each(dbTargets())("Idempotency-Key on %s", (name) => {
         expect(replayed(second)).toBe(true);
         expect(second.json).toEqual(first.json);
         // One round trip (node-postgres counts BEGIN and COMMIT of a batch as trips of their own).
-        if (ctx.kind !== "node-postgres") expect(second.dbTrips).toBe(1);
+        if (ctx.kind !== "node-postgres") expect(second.dbTrips).toBe(c.replayTrips ?? 1);
         expect(await c.executions(ctx.db, request)).toBe(1);
-        expect(await keyRows(t.id, key)).toBe(1);
+        expect(await keyRows(undefined, key)).toBe(1);
       });
 
       it("the same key from another principal executes on its own", async () => {
@@ -136,12 +138,12 @@ describe.each(dbTargets())("Idempotency-Key on %s", (name) => {
         if (c.otherSucceeds) {
           expect(theirs.status, theirs.text).toBe(c.success);
           expect(c.resourceOf(theirs.json)).not.toBe(c.resourceOf(first.json));
-          expect(await keyRows(t.id, key)).toBe(2);
+          expect(await keyRows(undefined, key)).toBe(2);
         } else {
           // Refused on its own merits (e.g. the order is already cancelled), not given the first answer.
           expect(theirs.status).toBeGreaterThanOrEqual(400);
           expect(theirs.status).toBeLessThan(500);
-          expect(await keyRows(t.id, key)).toBe(1);
+          expect(await keyRows(undefined, key)).toBe(1);
         }
         // And the first principal still gets its own replay.
         const mine = await send(request, key);

@@ -24,6 +24,7 @@ export default defineConfig({
       RATE_LIMIT_API: "1000000",
       RATE_LIMIT_PUBLIC: "1000000",
       RATE_LIMIT_AUTH_FAILURES: "1000000",
+      RATE_LIMIT_TENANT: "1000000",
     },
   },
 });

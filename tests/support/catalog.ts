@@ -232,6 +232,7 @@ export const ROUTES: RouteSpec[] = [
     role: "user",
     body: { name: "Corner Shop", timezone: "America/New_York", currency: "usd" },
     success: 201,
+    idempotent: IDEMPOTENCY.tenant,
     invalid: { body: { name: "", slug: "Not A Slug", timezone: "UTC+7", currency: "dollars", plan: "pro" }, paths: ["name", "slug", "timezone", "currency", "plan"] },
   },
   { method: "POST", pattern: "/api/tenants/[id]/restore", role: "user", target: async (db, t) => `/api/tenants/${await insertDeletedTenant(db, t)}/restore` },

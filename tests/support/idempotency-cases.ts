@@ -39,6 +39,8 @@ export interface IdempotencyCase {
   executions(db: Db, request: Req): Promise<number>;
   /** The id of what a success made or changed. */
   resourceOf(json: any): string;
+  /** Database trips of an immediate replay (default 1). */
+  replayTrips?: number;
 }
 
 const count = async (db: Db, statement: ReturnType<typeof sql>) => Number((await query(db, statement))[0]!.n);
@@ -150,4 +152,30 @@ const publicFeedback: IdempotencyCase = {
   resourceOf: (json) => json.id,
 };
 
-export const IDEMPOTENCY = { order, cancel, adjustment, staffFeedback, publicFeedback };
+let shops = 0;
+const shopName = () => `Idempotent shop ${process.pid}-${++shops}-${Math.random().toString(36).slice(2, 8)}`;
+
+// The caller (a person) becomes the new tenant's owner; the key is filed under the tenant it creates.
+const tenant: IdempotencyCase = {
+  success: 201,
+  async succeeding(_db, t) {
+    const name = shopName();
+    return { method: "POST", path: "/api/tenants", body: { name, timezone: "Asia/Jakarta" }, token: t.users.owner.token, meta: { name } };
+  },
+  async failing(db, t) {
+    // Taken by the caller's own tenant, then freed by renaming that one.
+    const name = shopName();
+    const request = { method: "POST", path: "/api/tenants", body: { name, slug: t.slug }, token: t.users.owner.token, meta: { name } };
+    return { request, status: 409, fix: async () => void (await query(db, sql`UPDATE tenants SET slug = ${`${t.slug}-renamed`} WHERE id = ${t.id}`)) };
+  },
+  other: async (_db, t, request) => ({ ...request, token: t.users.admin.token }),
+  otherSucceeds: true,
+  different: (request) => ({ ...request, body: { ...(request.body as object), timezone: "America/New_York" } }),
+  executions: (db, request) => count(db, sql`SELECT count(*) AS n FROM tenants WHERE name = ${request.meta.name}`),
+  resourceOf: (json) => json.id,
+  // The creation drops the creator's cached memberships (they gained one), so the replay right
+  // after it pays the cold membership lookup besides its one statement.
+  replayTrips: 2,
+};
+
+export const IDEMPOTENCY = { order, cancel, adjustment, staffFeedback, publicFeedback, tenant };
