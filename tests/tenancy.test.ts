@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { query } from "../db/atomic.js";
 import { forgetPrincipals } from "../lib/auth/session.js";
 import { call, errorOf } from "./support/client.js";
-import { insertItem, insertMember, insertOrder, tokenFor } from "./support/fixtures.js";
+import { insertDeletedTenant, insertItem, insertMember, insertOrder, tokenFor } from "./support/fixtures.js";
 import { withTarget } from "./support/suite.js";
 import { dbTargets } from "./support/targets.js";
 
@@ -225,11 +225,26 @@ describe.each(dbTargets())("tenants on %s", (name) => {
     expect((await call("POST", `/api/tenants/${t.id}/restore`, { token: t.users.owner.token })).status).toBe(404);
   });
 
+  it("restoring counts toward the owned-tenant cap (deleting and re-creating does not get round it)", async () => {
+    const t = await ctx.tenant();
+    const deleted = await insertDeletedTenant(ctx.db, t);
+    process.env.MAX_OWNED_TENANTS = "1";
+    const capped = await call("POST", `/api/tenants/${deleted}/restore`, { token: t.users.owner.token });
+    expect(capped.status).toBe(409);
+    expect(errorOf(capped).details).toEqual([expect.objectContaining({ path: "tenants", limit: 1 })]);
+    expect(await query(ctx.db, sql`SELECT deleted_at IS NOT NULL AS deleted, version FROM tenants WHERE id = ${deleted}`)).toEqual([{ deleted: true, version: 1 }]);
+    process.env.MAX_OWNED_TENANTS = "2";
+    expect((await call("POST", `/api/tenants/${deleted}/restore`, { token: t.users.owner.token })).status).toBe(200);
+    expect((await call("GET", "/api/me", { token: t.users.owner.token })).json.memberships).toHaveLength(2);
+  });
+
   it("a tenant deleted more than 30 days ago cannot be restored", async () => {
     const t = await ctx.tenant();
     await query(ctx.db, sql`UPDATE tenants SET deleted_at = now() - interval '31 days' WHERE id = ${t.id}`);
     forgetPrincipals();
     expect((await call("POST", `/api/tenants/${t.id}/restore`, { token: t.users.owner.token })).status).toBe(404);
+    // /api/me no longer offers it for restoring.
+    expect((await call("GET", "/api/me", { token: t.users.owner.token })).json.deletedTenants).toEqual([]);
   });
 });
 
@@ -394,6 +409,84 @@ describe.each(dbTargets())("tenant timezones on %s", (name) => {
     };
     expect(await overdueIn("Etc/GMT+12")).toBe(false);
     expect(await overdueIn("Pacific/Kiritimati")).toBe(true);
+  });
+
+  it("changing the timezone re-evaluates overdue at once (the cached priority list is dropped)", async () => {
+    const { localDay } = await import("../lib/analytics/service.js");
+    const behind = localDay(Date.now(), "Etc/GMT+12");
+    const { token } = await newcomer();
+    const tenant = (await call("POST", "/api/tenants", { token, body: { name: "Moving shop", timezone: "Etc/GMT+12" } })).json;
+    const item = await insertItem(ctx.db, tenant.id);
+    const made = await call("POST", "/api/orders", { token, body: { channel: "web", items: [{ itemId: item, quantity: 1 }], expectedDeliveryDate: behind } });
+    expect(made.status).toBe(201);
+    const overdue = async () => (await call("GET", "/api/orders/priority", { token })).json.items.find((o: { id: string }) => o.id === made.json.id).overdue;
+    expect(await overdue()).toBe(false);
+    expect(await overdue()).toBe(false);
+    expect((await call("PATCH", "/api/tenant", { token, body: { timezone: "Pacific/Kiritimati" } })).status).toBe(200);
+    expect(await overdue()).toBe(true);
+  });
+
+  const plusDays = (day: string, n: number) => new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+
+  it("expected delivery dates: the two-year window counts from the tenant's today, on create and edit (nothing changed when refused)", async () => {
+    const { localDay } = await import("../lib/analytics/service.js");
+    const { DELIVERY_WINDOW_DAYS: W } = await import("../lib/orders/schemas.js");
+    // Kiritimati (UTC+14) and Etc/GMT+12 (UTC-12): at any moment at least one has another date than UTC.
+    for (const timezone of ["Asia/Jakarta", "America/New_York", "Pacific/Kiritimati", "Etc/GMT+12"]) {
+      const { token } = await newcomer();
+      const tenant = (await call("POST", "/api/tenants", { token, body: { name: `Deliveries ${timezone}`, timezone } })).json;
+      const item = await insertItem(ctx.db, tenant.id, { stock: 10 });
+      const order = (expectedDeliveryDate: string) => call("POST", "/api/orders", { token, body: { channel: "web", items: [{ itemId: item, quantity: 1 }], expectedDeliveryDate } });
+      const state = async () => query(ctx.db, sql`SELECT (SELECT stock FROM items WHERE id = ${item}) AS stock, (SELECT count(*)::int FROM orders WHERE tenant_id = ${tenant.id}) AS orders, (SELECT last_number FROM order_counters WHERE tenant_id = ${tenant.id}) AS counter`);
+      const today = () => localDay(Date.now(), timezone);
+      const first = await order(plusDays(today(), W));
+      expect(first.status, timezone).toBe(201);
+      expect((await order(plusDays(today(), -W))).status, timezone).toBe(201);
+      const before = await state();
+      for (const day of [plusDays(today(), W + 1), plusDays(today(), -W - 1)]) {
+        const refused = await order(day);
+        expect(refused.status, `${timezone} ${day}`).toBe(422);
+        expect(errorOf(refused).details).toEqual([{ path: "expectedDeliveryDate", message: expect.stringContaining(`within ${W} days of today`) }]);
+      }
+      expect(await state()).toEqual(before);
+      // Editing an order applies the same window.
+      const edit = (expectedDeliveryDate: string) => call("PUT", `/api/orders/${first.json.id}`, { token, body: { expectedDeliveryDate } });
+      const late = await edit(plusDays(today(), W + 1));
+      expect(late.status, timezone).toBe(422);
+      expect(errorOf(late).details?.map((d) => d.path)).toEqual(["expectedDeliveryDate"]);
+      expect((await call("GET", `/api/orders/${first.json.id}`, { token })).json).toMatchObject({ version: 1, expectedDeliveryDate: plusDays(today(), W) });
+      expect((await edit(plusDays(today(), -W))).json).toMatchObject({ version: 2, expectedDeliveryDate: plusDays(today(), -W) });
+      // Dates Postgres cannot hold are refused in the error shape too.
+      expect((await order("0000-01-01")).status).toBe(422);
+    }
+  });
+
+  it("the delivery window turns over at the tenant's midnight (Asia/Jakarta; America/New_York before and after DST)", async () => {
+    const { withinDaysOfTodayIn } = await import("../lib/tenants/zone.js");
+    const { DELIVERY_WINDOW_DAYS: W } = await import("../lib/orders/schemas.js");
+    const within = async (tenantId: string, day: string, instant: string) =>
+      (await query(ctx.db, sql`SELECT ${withinDaysOfTodayIn(tenantId, day, W, sql`${instant}::timestamptz`)} AS ok`))[0]!.ok;
+    const tenantIn = async (timezone: string) => {
+      const { token } = await newcomer();
+      return (await call("POST", "/api/tenants", { token, body: { name: `Midnight ${timezone}`, timezone } })).json.id as string;
+    };
+    const cases: [string, string, string][] = [
+      // [zone, last instant of a local day, that local day]; one second later it is the next day.
+      ["Asia/Jakarta", "2026-03-07T16:59:59Z", "2026-03-07"], // midnight WIB = 17:00Z
+      ["America/New_York", "2026-03-08T04:59:59Z", "2026-03-07"], // midnight EST = 05:00Z
+      ["America/New_York", "2026-03-09T03:59:59Z", "2026-03-08"], // midnight EDT = 04:00Z (after the change)
+    ];
+    for (const [zone, lastSecond, day] of cases) {
+      const id = await tenantIn(zone);
+      const next = new Date(Date.parse(lastSecond) + 1000).toISOString();
+      const label = `${zone} ${lastSecond}`;
+      expect(await within(id, plusDays(day, W), lastSecond), label).toBe(true);
+      expect(await within(id, plusDays(day, W + 1), lastSecond), label).toBe(false);
+      expect(await within(id, plusDays(day, -W), lastSecond), label).toBe(true);
+      expect(await within(id, plusDays(day, W + 1), next), label).toBe(true);
+      expect(await within(id, plusDays(day, -W), next), label).toBe(false);
+      expect(await within(id, plusDays(day, -W + 1), next), label).toBe(true);
+    }
   });
 
   it("today is the tenant's calendar date", async () => {

@@ -11,6 +11,8 @@ export const ApiKeyCreate = v.strictObject({
       v.pipe(
         text(),
         v.isoTimestamp("must be an ISO 8601 timestamp with a timezone, e.g. 2027-01-31T00:00:00Z"),
+        // The pattern allows 2027-02-30, which Date would quietly roll over to March 2.
+        v.check((s) => new Date(`${s.slice(0, 10)}T00:00:00Z`).toISOString().startsWith(s.slice(0, 10)), "is not a calendar date"),
         v.transform((s) => new Date(s)),
         v.check((d) => !Number.isNaN(d.getTime()) && d.getTime() > Date.now(), "must be in the future"),
         v.check((d) => d.getTime() <= Date.now() + MAX_LIFETIME_DAYS * 86_400_000, `must be within ${MAX_LIFETIME_DAYS} days`),

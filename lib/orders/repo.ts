@@ -4,7 +4,8 @@ import type { Db } from "../../db/client.js";
 import { gatedStatement, type IdempotencyRequest } from "../idempotency/keys.js";
 import type { CustomerInput } from "../customers/schemas.js";
 import { orderJson, toOrder, type Order } from "./json.js";
-import type { OrderLine } from "./schemas.js";
+import { DELIVERY_WINDOW_DAYS, type OrderLine } from "./schemas.js";
+import { todayIn, withinDaysOfTodayIn } from "../tenants/zone.js";
 
 // Every write here is a chain of CTEs that locks the items it touches in id order, moves stock with
 // conditional UPDATEs (never read-then-write), writes the order, its lines and the ledger, and — if
@@ -35,6 +36,16 @@ const stockFailures = sql`
     (SELECT jsonb_agg(jsonb_build_object('itemId', item_id, 'position', position) ORDER BY position) FROM problems WHERE missing))
   WHEN EXISTS (SELECT 1 FROM problems) THEN tally_fail('insufficient_stock',
     (SELECT jsonb_agg(jsonb_build_object('itemId', item_id, 'requested', quantity, 'available', stock, 'position', position) ORDER BY position) FROM problems))`;
+
+/**
+ * An expected delivery date further than DELIVERY_WINDOW_DAYS from the tenant's today (its timezone,
+ * read in this statement) fails the write. `when` says the write is going ahead (CTE go or ok).
+ */
+function deliveryOutOfWindow(tenantId: string, date: string | null | undefined, when: SQL): SQL {
+  if (date === null || date === undefined) return sql``;
+  return sql`WHEN ${when} AND NOT ${withinDaysOfTodayIn(tenantId, date, DELIVERY_WINDOW_DAYS)} THEN tally_fail('delivery_date_out_of_window',
+    jsonb_build_object('today', ${todayIn(tenantId)}::text, 'days', ${DELIVERY_WINDOW_DAYS}::int))`;
+}
 
 export type CustomerRef = { kind: "none" } | { kind: "existing"; id: string } | { kind: "inline"; id: string; input: CustomerInput };
 
@@ -131,7 +142,7 @@ export async function insertOrder(db: Db, o: NewOrder): Promise<WriteResult> {
       FROM input x LEFT JOIN locked l ON l.id = x.item_id
       WHERE EXISTS (SELECT 1 FROM go) AND x.item_id NOT IN (SELECT id FROM taken)
     )`,
-      failures: sql`${stockFailures} ${customerMissing}`,
+      failures: sql`${deliveryOutOfWindow(t, o.expectedDeliveryDate, sql`EXISTS (SELECT 1 FROM go)`)} ${stockFailures} ${customerMissing}`,
       succeeded: sql`EXISTS (SELECT 1 FROM placed)`,
       refusal: sql`'{}'::jsonb`,
       columns: sql`(SELECT count(*) FROM moves) AS moved, (SELECT ${orderJson("p", "lines", "customer_row")} FROM placed p) AS order`,
@@ -257,7 +268,7 @@ export async function updateOrder(db: Db, tenantId: string, userId: string, id: 
       RETURNING *
     )
     SELECT
-      CASE WHEN false THEN NULL ${lineFailures} ${customerMissing} END AS failed,
+      CASE WHEN false THEN NULL ${deliveryOutOfWindow(t, changes.expectedDeliveryDate, sql`EXISTS (SELECT 1 FROM ok)`)} ${lineFailures} ${customerMissing} END AS failed,
       (SELECT status FROM target) AS current_status,
       (SELECT version FROM target) AS current_version,
       (SELECT ${orderJson("u", linesFrom, changes.customerId ? "customer_row" : "customers")} FROM updated u) AS order`,

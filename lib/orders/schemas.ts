@@ -5,12 +5,17 @@ import { CustomerFields } from "../customers/schemas.js";
 
 export const MAX_LINES = 100;
 export const MAX_QUANTITY = 100_000;
-/** Delivery dates more than this far from today are typos, not plans. */
+/**
+ * Delivery dates more than this many days from the tenant's today are typos, not plans. Checked in
+ * the write's own statement (repo.ts, deliveryOutOfWindow), where the tenant's timezone is exact.
+ */
 export const DELIVERY_WINDOW_DAYS = 2 * 366;
 
+// A coarse bound here (no tenant yet: UTC, two days of slack, wider than any timezone's offset) keeps
+// absurd years (0000, which Postgres cannot even store) with the other validation errors.
 const deliveryDate = v.pipe(
   calendarDate,
-  v.check((s) => Math.abs(Date.parse(`${s}T00:00:00Z`) - Date.now()) <= DELIVERY_WINDOW_DAYS * 86_400_000, `must be within ${DELIVERY_WINDOW_DAYS} days of today`),
+  v.check((s) => Math.abs(Date.parse(`${s}T00:00:00Z`) - Date.now()) <= (DELIVERY_WINDOW_DAYS + 2) * 86_400_000, `must be within ${DELIVERY_WINDOW_DAYS} days of today`),
 );
 
 const Line = v.strictObject({

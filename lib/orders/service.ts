@@ -60,6 +60,10 @@ function ruleError(error: unknown, positions: number[] = []): unknown {
       );
     case "unknown_items":
       return new ApiError("unprocessable", "Some items do not exist or are deleted.", entries.map((e) => ({ path: `items.${at(e.position)}.itemId`, message: "unknown or deleted item", itemId: e.itemId })));
+    case "delivery_date_out_of_window": {
+      const { today, days } = (detail ?? {}) as { today?: string; days?: number };
+      return new ApiError("unprocessable", "Invalid body.", [{ path: "expectedDeliveryDate", message: `must be within ${days} days of today (${today} in the tenant's timezone)` }]);
+    }
     case "unknown_customer":
       return new ApiError("unprocessable", "The customer does not exist.", [{ path: "customerId", message: "unknown customer" }]);
     default:

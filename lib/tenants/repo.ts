@@ -186,15 +186,83 @@ export async function softDeleteTenant(db: Db, tenantId: string, expected: numbe
 
 export const RESTORE_DAYS = 30;
 
-/** Restores a tenant deleted less than 30 days ago, if `userId` is one of its owners. */
-export async function restoreTenant(db: Db, tenantId: string, userId: string): Promise<TenantSettings | undefined> {
-  const rows = await query(
-    db,
-    sql`UPDATE tenants t SET deleted_at = NULL, version = t.version + 1, updated_at = now()
-        WHERE t.id = ${tenantId} AND t.deleted_at IS NOT NULL AND t.deleted_at > now() - make_interval(days => ${RESTORE_DAYS})
-          AND EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = t.id AND m.user_id = ${userId} AND m.role = 'owner')
-        RETURNING t.*`,
-  );
-  return rows[0] ? toTenant(rows[0]) : undefined;
+/**
+ * Restores a tenant deleted less than 30 days ago, if `userId` is one of its owners and owns fewer
+ * than `maxOwned` live tenants (else deleting and re-creating would get round the cap). Statement 1
+ * locks the user's row, as tenant creation does, so a creation and a restore cannot both take the
+ * last free place.
+ */
+export async function restoreTenant(db: Db, tenantId: string, userId: string, maxOwned: number): Promise<{ tenant?: TenantSettings; capped: boolean }> {
+  const [, rows] = await atomic(db, [
+    sql`SELECT id FROM users WHERE id = ${userId} FOR UPDATE`,
+    sql`
+    WITH candidate AS (
+      SELECT t.id FROM tenants t
+      WHERE t.id = ${tenantId} AND t.deleted_at IS NOT NULL AND t.deleted_at > now() - make_interval(days => ${RESTORE_DAYS})
+        AND EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = t.id AND m.user_id = ${userId} AND m.role = 'owner')
+    ),
+    owned AS (
+      SELECT count(*) AS n FROM memberships m JOIN tenants x ON x.id = m.tenant_id
+      WHERE m.user_id = ${userId} AND m.role = 'owner' AND x.deleted_at IS NULL
+    ),
+    restored AS (
+      UPDATE tenants t SET deleted_at = NULL, version = t.version + 1, updated_at = now()
+      WHERE t.id IN (SELECT id FROM candidate) AND (SELECT n FROM owned) < ${maxOwned}
+      RETURNING t.*
+    )
+    SELECT (SELECT row_to_json(r) FROM restored r) AS tenant,
+           EXISTS (SELECT 1 FROM candidate) AND (SELECT n FROM owned) >= ${maxOwned} AS capped`,
+  ]);
+  const row = rows![0]!;
+  return { tenant: row.tenant ? tenantFromJson(row.tenant) : undefined, capped: row.capped === true };
 }
 
+export interface PurgeRun {
+  /** Tenants hard-deleted by this statement (with every row of theirs: all tenant FKs cascade). */
+  purged: { id: string; slug: string }[];
+  /** Item images of due tenants, queued for deletion by this statement; delete them, then purge again. */
+  queued: { id: string; url: string }[];
+  /** Due tenants kept for now because blob deletions of theirs are still queued. */
+  waiting: number;
+}
+
+/**
+ * One statement, bounded by `limit` tenants: for tenants deleted more than RESTORE_DAYS ago (never
+ * restorable again: restoreTenant needs deleted_at within the window, so the two never race), moves
+ * every item image into the blob deletion queue (clearing the reference, so a later run does not
+ * queue it twice) and hard-deletes the tenants that have no image and no queued deletion left.
+ * blob_deletions cascades with its tenant, so a tenant with queued blobs must outlive the queue:
+ * deleting it now would drop the only record of those URLs. SKIP LOCKED: overlapping runs split the
+ * work instead of queueing behind each other.
+ */
+export async function purgeTenants(db: Db, limit: number): Promise<PurgeRun> {
+  const rows = await query(
+    db,
+    sql`
+    WITH due AS (
+      SELECT id FROM tenants
+      WHERE deleted_at IS NOT NULL AND deleted_at <= now() - make_interval(days => ${RESTORE_DAYS})
+      ORDER BY deleted_at, id LIMIT ${limit} FOR UPDATE SKIP LOCKED
+    ),
+    imaged AS (SELECT i.id, i.tenant_id, i.image_url FROM items i WHERE i.tenant_id IN (SELECT id FROM due) AND i.image_url IS NOT NULL),
+    cleared AS (UPDATE items i SET image_url = NULL FROM imaged x WHERE i.id = x.id RETURNING 1),
+    queued AS (
+      INSERT INTO blob_deletions (id, tenant_id, url) SELECT gen_random_uuid(), x.tenant_id, x.image_url FROM imaged x
+      RETURNING id, url
+    ),
+    waiting AS (
+      SELECT tenant_id FROM imaged
+      UNION SELECT b.tenant_id FROM blob_deletions b WHERE b.tenant_id IN (SELECT id FROM due)
+    ),
+    purged AS (
+      DELETE FROM tenants t WHERE t.id IN (SELECT id FROM due) AND t.id NOT IN (SELECT tenant_id FROM waiting)
+      RETURNING t.id, t.slug
+    )
+    SELECT (SELECT coalesce(json_agg(json_build_object('id', p.id, 'slug', p.slug)), '[]'::json) FROM purged p) AS purged,
+           (SELECT coalesce(json_agg(json_build_object('id', q.id, 'url', q.url)), '[]'::json) FROM queued q) AS queued,
+           (SELECT count(*) FROM waiting) AS waiting`,
+  );
+  const row = rows[0]!;
+  const list = <T>(value: unknown) => (typeof value === "string" ? JSON.parse(value) : value) as T[];
+  return { purged: list(row.purged), queued: list(row.queued), waiting: Number(row.waiting) };
+}

@@ -14,7 +14,9 @@ import { slugAlternatives, slugFromName } from "./settings.js";
 
 export function describeMe(user: UserContext) {
   const live = user.memberships.filter((m) => m.tenantDeletedAt === null);
-  const deleted = user.memberships.filter((m) => m.tenantDeletedAt !== null && m.role === "owner");
+  // Past the window a deleted tenant can no longer be restored (the purge cron removes it soon).
+  const restorable = (deletedAt: string) => Date.parse(deletedAt) + repo.RESTORE_DAYS * 86_400_000 > Date.now();
+  const deleted = user.memberships.filter((m) => m.tenantDeletedAt !== null && m.role === "owner" && restorable(m.tenantDeletedAt));
   return {
     user: { id: user.userId, email: user.email, name: user.name, emailVerified: user.emailVerified },
     memberships: live.map((m) => ({ tenant: { id: m.tenantId, slug: m.tenantSlug, name: m.tenantName }, role: m.role })),
@@ -45,14 +47,15 @@ function refused(error: unknown, slug: string | undefined): unknown {
   if (failure?.kind === "rule_failed") {
     const detail = (failure.rule?.detail ?? {}) as { suggestion?: string | null; limit?: number };
     if (failure.rule?.code === "slug_taken") return slugTaken(detail.suggestion ?? undefined);
-    if (failure.rule?.code === "tenant_cap") {
-      return new ApiError("conflict", `You already own ${detail.limit} tenants, the most one account may own.`, [{ path: "tenants", message: "owned-tenant limit reached", limit: detail.limit }]);
-    }
+    if (failure.rule?.code === "tenant_cap") return ownedCap(detail.limit ?? config.maxOwnedTenants());
   }
   // Two creations raced for one slug: the second fails on the unique index.
   if (failure?.kind === "unique_violation" && failure.constraint?.includes("slug")) return slugTaken(slug ? slugAlternatives(slug).at(-1) : undefined);
   return error;
 }
+
+const ownedCap = (limit: number) =>
+  new ApiError("conflict", `You already own ${limit} tenants, the most one account may own.`, [{ path: "tenants", message: "owned-tenant limit reached", limit }]);
 
 const slugTaken = (suggestion: string | undefined) =>
   new ApiError("slug_taken", "That slug is taken.", [{ path: "slug", message: "already taken", ...(suggestion ? { suggestion } : {}) }]);
@@ -98,10 +101,11 @@ export async function updateTenant(auth: AuthContext, input: TenantUpdateInput, 
   const { version: _version, ...changes } = input;
   const { tenant, currentVersion } = await repo.updateTenant(db, auth.tenant.id, changes, expected);
   if (tenant) {
-    // Cached memberships and keys carry the tenant's timezone; cached analytics were computed in it.
+    // Cached memberships and keys carry the tenant's timezone; cached analytics and the priority
+    // list's "overdue" were computed in it.
     forgetPrincipals();
     forgetApiKeys((key) => key.tenantId === auth.tenant.id);
-    if (changes.timezone !== undefined) await invalidate(auth.tenant.id, ["analytics"]);
+    if (changes.timezone !== undefined) await invalidate(auth.tenant.id, ["analytics", "orders"]);
     return tenant;
   }
   if (currentVersion === undefined) throw notFound("Tenant");
@@ -127,7 +131,9 @@ export async function deleteTenant(auth: AuthContext, expected: number | undefin
 
 export async function restoreTenant(user: UserContext, tenantId: string) {
   const { db } = await getDb();
-  const tenant = await repo.restoreTenant(db, tenantId, user.userId);
+  const maxOwned = config.maxOwnedTenants();
+  const { tenant, capped } = await repo.restoreTenant(db, tenantId, user.userId, maxOwned);
+  if (capped) throw ownedCap(maxOwned);
   // Not deleted, past the window, not an owner, or no such tenant: one answer for all.
   if (!tenant) throw notFound("Deleted tenant");
   forgetPrincipals();

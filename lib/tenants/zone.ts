@@ -14,3 +14,11 @@ export const dayEndIn = (tenantId: string, day: string): SQL => sql`((${day}::da
 
 /** Today's date in the tenant's timezone. */
 export const todayIn = (tenantId: string): SQL => sql`(now() AT TIME ZONE ${tenantZone(tenantId)})::date`;
+
+/**
+ * True when calendar day `day` (a date parameter or expression) lies within `days` days of the
+ * tenant's date at instant `at` (default now(), the statement's own clock), both ends inclusive.
+ * `at` exists so tests can evaluate the rule at chosen instants, e.g. around a local midnight.
+ */
+export const withinDaysOfTodayIn = (tenantId: string, day: string, days: number, at: SQL = sql`now()`): SQL =>
+  sql`(${day}::date BETWEEN (${at} AT TIME ZONE ${tenantZone(tenantId)})::date - ${days}::int AND (${at} AT TIME ZONE ${tenantZone(tenantId)})::date + ${days}::int)`;
