@@ -205,25 +205,28 @@ export const stockMovements = pgTable(
   (t) => [
     index("stock_movements_item_idx").on(t.tenantId, t.itemId, t.createdAt, t.id),
     index("stock_movements_order_idx").on(t.orderId),
-    check("stock_movements_reason_check", sql`${t.reason} IN ('order', 'cancel', 'edit', 'adjustment')`),
+    // 'set': PUT /api/items/:id with a stock, recorded as the difference it made.
+    check("stock_movements_reason_check", sql`${t.reason} IN ('order', 'cancel', 'edit', 'adjustment', 'set')`),
     check("stock_movements_delta_check", sql`${t.delta} <> 0`),
   ],
 );
 
 // Idempotency-Key records, written in the same statement as the resource they protect. Only
 // successful requests leave a record (a failure rolls it back), so a failed request may be retried
-// with the same key.
+// with the same key. A key belongs to a principal ("user:<id>", "link:<token hash>", later
+// "apikey:<id>") and a route (scope, e.g. "POST /api/orders/[id]/cancel") within the tenant.
 export const idempotencyKeys = pgTable(
   "idempotency_keys",
   {
     tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    principal: text("principal").notNull(),
     scope: text("scope").notNull(),
     key: text("key").notNull(),
     requestHash: text("request_hash").notNull(),
     resourceId: uuid("resource_id").notNull(),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.scope, t.key] })],
+  (t) => [primaryKey({ columns: [t.tenantId, t.principal, t.scope, t.key] })],
 );
 
 // Blobs to delete (an item's replaced or purged image). Queued in the same statement that drops the

@@ -28,9 +28,9 @@ describe.each(dbTargets())("items on %s", (name) => {
     const notModified = await call("GET", `/api/items/${item.id}`, { token: t.users.staff.token, headers: { "if-none-match": '"v1"' } });
     expect(notModified.status).toBe(304);
 
-    const edited = await call("PUT", `/api/items/${item.id}`, { token: admin, body: { stock: 4, name: "Big mug" }, headers: { "if-match": '"v1"' } });
+    const edited = await call("PUT", `/api/items/${item.id}`, { token: admin, body: { lowStockThreshold: 25, name: "Big mug" }, headers: { "if-match": '"v1"' } });
     expect(edited.status).toBe(200);
-    expect(edited.json).toMatchObject({ name: "Big mug", stock: 4, lowStock: true, version: 2, sku: "MUG-1", priceCents: 1250 });
+    expect(edited.json).toMatchObject({ name: "Big mug", stock: 20, lowStock: true, version: 2, sku: "MUG-1", priceCents: 1250 });
     expect(edited.headers.get("etag")).toBe('"v2"');
 
     const cleared = await call("PUT", `/api/items/${item.id}`, { token: admin, body: { description: null, category: "", version: 2 } });

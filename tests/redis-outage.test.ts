@@ -91,7 +91,7 @@ describe("Redis outage", () => {
 
       for (const fault of ["error", "hang"] as const) {
         bridge.fault(fault);
-        const changed = await call("PUT", `/api/items/${created.json.id}`, { token, body: { stock: fault === "error" ? 1 : 2 } });
+        const changed = await call("PUT", `/api/items/${created.json.id}`, { token, body: { stock: fault === "error" ? 1 : 2, version: fault === "error" ? 1 : 2 } });
         expect(changed.status).toBe(200);
         const read = await call("GET", `/api/items/${created.json.id}`, { token });
         expect([read.status, read.json.stock, read.cache]).toEqual([200, fault === "error" ? 1 : 2, "bypass"]);

@@ -1,4 +1,3 @@
-import { idempotencyFrom } from "../../lib/idempotency/keys.js";
 import { reply } from "../../lib/http/reply.js";
 import { route, preflight } from "../../lib/http/route.js";
 import { OrderCreate, OrderListQuery } from "../../lib/orders/schemas.js";
@@ -9,8 +8,8 @@ const path = "/api/orders";
 // Never cached: the order book changes all day and staff need it exact.
 export const GET = route(path, { auth: "staff", query: OrderListQuery }, ({ auth, query }) => listOrders(auth.tenant, query));
 
-export const POST = route(path, { auth: "staff", body: OrderCreate }, async ({ auth, body, request }) => {
-  const { order, replayed } = await createOrder(auth, body, idempotencyFrom(request, "POST /api/orders", body));
+export const POST = route(path, { auth: "staff", body: OrderCreate, idempotent: true }, async ({ auth, body, idempotency }) => {
+  const { order, replayed } = await createOrder(auth, body, idempotency);
   return reply(order, {
     status: 201,
     version: order.version,

@@ -2,7 +2,7 @@ import { sql, type SQL } from "../../db/sql.js";
 import { query } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
 import { fromJson, toIso, toIsoOrNull, toNumber } from "../../db/values.js";
-import { gate, replayColumns, type IdempotencyRequest } from "../idempotency/keys.js";
+import { gatedStatement, type IdempotencyRequest } from "../idempotency/keys.js";
 import type { FeedbackListInput, FeedbackStatsInput, FeedbackUpdateInput, PublicFeedbackListInput, Ratings } from "./schemas.js";
 
 // Every request is one statement. Token rules live in the WHERE clauses of conditional UPDATEs
@@ -148,22 +148,26 @@ export interface SubmitResult {
   replayed?: SubmittedFeedback;
 }
 
-/**
- * A customer's feedback: consumes the token and inserts the feedback in one statement. The tenant
- * is known only from the token, so the Idempotency-Key is filed under the token's tenant (and the
- * caller scopes it by the token's hash, so two customers' keys never meet). If the token is not
- * live, tally_fail() aborts the statement, taking the key row with it: only a success is recorded.
- */
 /** The tenant a feedback token belongs to, as an SQL expression (public routes know no other way). */
 export const tokenTenant = (hash: string) => sql`(SELECT tenant_id FROM feedback_tokens WHERE token_hash = ${hash})`;
 
+/**
+ * A customer's feedback: consumes the token and inserts the feedback in one statement. The tenant
+ * is known only from the token, so the Idempotency-Key is filed under the token's tenant (and its
+ * principal is the link, so two customers' keys never meet). If the token is not live the
+ * statement raises, taking the key row with it: only a success is recorded.
+ */
 export async function submitFeedback(db: Db, hash: string, feedbackId: string, r: Ratings, idem: IdempotencyRequest | undefined): Promise<SubmitResult> {
-  const tokenTenant = sql`(SELECT tenant_id FROM tok)`;
+  const tenant = sql`(SELECT tenant_id FROM tok)`;
   const rows = await query(
     db,
-    sql`
-    WITH tok AS (SELECT t.id, t.tenant_id, t.order_id FROM feedback_tokens t WHERE t.token_hash = ${hash}),
-    ${gate(tokenTenant, idem, feedbackId, sql`EXISTS (SELECT 1 FROM tok)`)},
+    gatedStatement({
+      tenantId: tenant,
+      idem,
+      resourceId: feedbackId,
+      before: sql`tok AS (SELECT t.id, t.tenant_id, t.order_id FROM feedback_tokens t WHERE t.token_hash = ${hash})`,
+      onlyIf: sql`EXISTS (SELECT 1 FROM tok)`,
+      work: sql`
     consumed AS (
       UPDATE feedback_tokens t SET used_at = now()
       WHERE t.token_hash = ${hash} AND t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > now() AND EXISTS (SELECT 1 FROM go)
@@ -173,14 +177,12 @@ export async function submitFeedback(db: Db, hash: string, feedbackId: string, r
       INSERT INTO feedbacks (id, tenant_id, order_id, token_id, source, rating, product_quality, delivery, communication, comment, consent_to_publish)
       SELECT ${feedbackId}, c.tenant_id, c.order_id, c.id, 'customer', ${ratingValues(r)} FROM consumed c
       RETURNING *
-    )
-    SELECT
-      CASE WHEN EXISTS (SELECT 1 FROM go) AND NOT EXISTS (SELECT 1 FROM created) THEN tally_fail('token_invalid', '{}'::jsonb) END AS failed,
-      EXISTS (SELECT 1 FROM tok) AS token_found,
-      (SELECT tenant_id FROM tok) AS tenant_id,
-      EXISTS (SELECT 1 FROM go) AS fresh,
-      (SELECT ${feedbackJson("c")} FROM created c) AS feedback,
-      ${replayColumns(tokenTenant, idem, (id) => sql`SELECT ${feedbackJson("e")} FROM feedbacks e WHERE e.tenant_id = ${tokenTenant} AND e.id = ${id}`)}`,
+    )`,
+      succeeded: sql`EXISTS (SELECT 1 FROM created)`,
+      refusal: sql`'{}'::jsonb`,
+      columns: sql`EXISTS (SELECT 1 FROM tok) AS token_found, (SELECT tenant_id FROM tok) AS tenant_id, (SELECT ${feedbackJson("c")} FROM created c) AS feedback`,
+      render: (id) => sql`SELECT ${feedbackJson("e")} FROM feedbacks e WHERE e.tenant_id = ${tenant} AND e.id = ${id}`,
+    }),
   );
   const row = rows[0]!;
   return {
@@ -203,14 +205,25 @@ export async function findSubmitted(db: Db, hash: string, feedbackId: string): P
 
 // ---- staff ----------------------------------------------------------------------------------
 
-export type CreateOutcome = { feedback: Feedback } | { missingOrder: true } | { exists: true };
+export interface StaffCreateResult {
+  row: Record<string, unknown>;
+  feedback?: Feedback;
+  replayed?: Feedback;
+}
 
-/** Feedback recorded by staff (by phone, in person). Revokes the order's live token: it has its answer. */
-export async function insertStaffFeedback(db: Db, tenantId: string, id: string, orderId: string, r: Ratings & { isPublic: boolean }, userId: string): Promise<CreateOutcome> {
+/**
+ * Feedback recorded by staff (by phone, in person). Revokes the order's live token: it has its
+ * answer. Refused (unknown order, feedback already there) it raises with `orderFound`.
+ */
+export async function insertStaffFeedback(db: Db, tenantId: string, id: string, orderId: string, r: Ratings & { isPublic: boolean }, userId: string, idem: IdempotencyRequest | undefined): Promise<StaffCreateResult> {
   const rows = await query(
     db,
-    sql`
-    WITH target AS (SELECT o.id FROM orders o WHERE o.tenant_id = ${tenantId} AND o.id = ${orderId}),
+    gatedStatement({
+      tenantId,
+      idem,
+      resourceId: id,
+      work: sql`
+    target AS (SELECT o.id FROM orders o WHERE o.tenant_id = ${tenantId} AND o.id = ${orderId} AND EXISTS (SELECT 1 FROM go)),
     revoked AS (
       UPDATE feedback_tokens t SET revoked_at = now()
       WHERE t.tenant_id = ${tenantId} AND t.order_id IN (SELECT id FROM target) AND t.used_at IS NULL AND t.revoked_at IS NULL
@@ -222,12 +235,15 @@ export async function insertStaffFeedback(db: Db, tenantId: string, id: string, 
       FROM target CROSS JOIN (SELECT count(*) FROM revoked) rv
       ON CONFLICT (order_id) DO NOTHING
       RETURNING *
-    )
-    SELECT EXISTS (SELECT 1 FROM target) AS order_found, (SELECT ${feedbackJson("c")} FROM created c) AS feedback`,
+    )`,
+      succeeded: sql`EXISTS (SELECT 1 FROM created)`,
+      refusal: sql`jsonb_build_object('orderFound', EXISTS (SELECT 1 FROM target))`,
+      columns: sql`(SELECT ${feedbackJson("c")} FROM created c) AS feedback`,
+      render: (fid) => sql`SELECT ${feedbackJson("e")} FROM feedbacks e WHERE e.tenant_id = ${tenantId} AND e.id = ${fid}`,
+    }),
   );
   const row = rows[0]!;
-  if (row.feedback) return { feedback: toFeedback(row.feedback) };
-  return row.order_found === true ? { exists: true } : { missingOrder: true };
+  return { row, feedback: row.feedback ? toFeedback(row.feedback) : undefined, replayed: row.replayed ? toFeedback(row.replayed) : undefined };
 }
 
 export async function findFeedback(db: Db, tenantId: string, id: string): Promise<Feedback | undefined> {

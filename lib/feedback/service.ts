@@ -5,7 +5,7 @@ import type { AuthContext, Tenant } from "../auth/session.js";
 import { invalidate } from "../cache/response-cache.js";
 import { ApiError, conflict, notFound, staleVersion } from "../http/errors.js";
 import { page } from "../http/inputs.js";
-import { earlierResult, idempotencyFrom } from "../idempotency/keys.js";
+import { bindPrincipal, earlierResult, refusalOf, type IdempotencyRequest } from "../idempotency/keys.js";
 import { config } from "../platform/config.js";
 import * as repo from "./repo.js";
 import type { FeedbackListInput, FeedbackStatsInput, FeedbackUpdateInput, PublicFeedbackInput, PublicFeedbackListInput, StaffFeedbackInput } from "./schemas.js";
@@ -46,23 +46,23 @@ export async function validateToken(token: string) {
 }
 
 /**
- * Idempotency-Key on this public route: there is no signed-in tenant, so the key is filed under the
- * token's tenant and its scope carries the token's hash — keys are per feedback link, and one
- * customer's key can neither replay nor block another's.
+ * Idempotency-Key on this public route: there is no signed-in user, so the key is filed under the
+ * token's tenant with the feedback link as its principal — one customer's key can neither replay
+ * nor block another's.
  */
-export async function submitFeedback(request: Request, input: PublicFeedbackInput) {
+export async function submitFeedback(input: PublicFeedbackInput, idempotency: IdempotencyRequest | undefined) {
   const { db } = await getDb();
   const { token, ...ratings } = input;
   const hash = hashToken(token);
-  const idem = idempotencyFrom(request, `POST /api/public/feedbacks#${hash}`, input);
+  const idem = bindPrincipal(idempotency, `link:${hash}`);
   let result: repo.SubmitResult;
   try {
     result = await repo.submitFeedback(db, hash, newId(), ratings, idem);
   } catch (error) {
     const failure = classifyDbError(error);
-    // token_invalid: used, expired or revoked; a unique violation: staff recorded feedback for the
-    // order at the same moment. Either way the link is spent.
-    if (failure?.kind === "rule_failed" || (failure?.kind === "unique_violation" && failure.constraint === "feedbacks_order_key")) throw tokenUnusable();
+    // Refused: used, expired or revoked; a unique violation: staff recorded feedback for the order
+    // at the same moment. Either way the link is spent (and the key was not kept).
+    if (refusalOf(failure) || (failure?.kind === "unique_violation" && failure.constraint === "feedbacks_order_key")) throw tokenUnusable();
     throw error;
   }
   if (!result.tokenFound) throw tokenUnusable();
@@ -72,14 +72,22 @@ export async function submitFeedback(request: Request, input: PublicFeedbackInpu
   return { feedback: result.feedback!, replayed: false };
 }
 
-export async function createStaffFeedback(auth: AuthContext, input: StaffFeedbackInput) {
+export async function createStaffFeedback(auth: AuthContext, input: StaffFeedbackInput, idempotency: IdempotencyRequest | undefined) {
   const { db } = await getDb();
   const { orderId, ...ratings } = input;
-  const outcome = await repo.insertStaffFeedback(db, auth.tenant.id, newId(), orderId, ratings, auth.userId);
-  if ("missingOrder" in outcome) throw new ApiError("unprocessable", "The order does not exist.", [{ path: "orderId", message: "unknown order" }]);
-  if ("exists" in outcome) throw conflict("This order already has feedback.", [{ path: "orderId", message: "already has feedback" }]);
+  let result: repo.StaffCreateResult;
+  try {
+    result = await repo.insertStaffFeedback(db, auth.tenant.id, newId(), orderId, ratings, auth.userId, idempotency);
+  } catch (error) {
+    const refused = refusalOf(classifyDbError(error));
+    if (!refused) throw error;
+    if (refused.orderFound !== true) throw new ApiError("unprocessable", "The order does not exist.", [{ path: "orderId", message: "unknown order" }]);
+    throw conflict("This order already has feedback.", [{ path: "orderId", message: "already has feedback" }]);
+  }
+  const earlier = await earlierResult(db, result.row, idempotency, auth.tenant.id, result.replayed, (id) => repo.findFeedback(db, auth.tenant.id, id));
+  if (earlier) return { feedback: earlier, replayed: true };
   await invalidate(auth.tenant.id, ["feedbacks"]);
-  return outcome.feedback;
+  return { feedback: result.feedback!, replayed: false };
 }
 
 export async function listFeedback(tenant: Tenant, input: FeedbackListInput) {

@@ -16,6 +16,7 @@ import { ApiError, toApiError } from "./errors.js";
 import { compilePattern, matchPath } from "./path.js";
 import { matchesIfNoneMatch } from "./preconditions.js";
 import { etagFor, isReply } from "./reply.js";
+import { idempotencyFrom, principalOf, type IdempotencyRequest } from "../idempotency/keys.js";
 import { parseInput, type Schema } from "./validation.js";
 import { errorFields } from "../platform/log-error.js";
 
@@ -36,6 +37,11 @@ export interface RoutePolicy<A extends Role | "public" | "cron", P, Q, B> {
   cache?: A extends "public" ? never : CachePolicy;
   /** Rate limit policy: "api" per user for authenticated routes, "public" per IP otherwise; false exempts the route. */
   rateLimit?: LimitPolicy | false;
+  /**
+   * Takes an Idempotency-Key (the only way a route reads that header): the handler gets it as
+   * `idempotency`, scoped to this route and the signed-in principal (public routes bind their own).
+   */
+  idempotent?: true;
 }
 
 export interface RouteContext<A, P, Q, B> {
@@ -45,12 +51,16 @@ export interface RouteContext<A, P, Q, B> {
   query: Out<Q>;
   body: Out<B>;
   auth: A extends "public" | "cron" ? undefined : AuthContext;
+  /** The request's Idempotency-Key, on routes declared `idempotent`. */
+  idempotency: IdempotencyRequest | undefined;
   waitUntil(work: Promise<unknown>, label?: string): void;
 }
 
 export type Handler = ((request: Request) => Promise<Response>) & {
   /** The declaration, for tests that walk every route's schemas (text fields, fuzzing). */
   readonly route: { path: string; policy: RoutePolicy<Role | "public" | "cron", unknown, unknown, unknown> };
+  /** Set when the route takes Idempotency-Key (the idempotency suite walks these). */
+  readonly idempotent?: true;
 };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -107,7 +117,10 @@ export function route<A extends Role | "public" | "cron", P extends Schema | und
         const params = policy.params ? parseInput(policy.params, rawParams, "params") : rawParams;
         const query = policy.query ? parseInput(policy.query, Object.fromEntries(url.searchParams), "query") : undefined;
         const body = policy.body ? parseInput(policy.body, await readJsonBody(request, policy.maxBodyBytes ?? config.maxJsonBodyBytes()), "body") : undefined;
-        const run = () => handler({ request, requestId, params, query, body, auth, waitUntil } as RouteContext<A, P, Q, B>);
+        const idempotency = policy.idempotent
+          ? idempotencyFrom(request, `${request.method} ${fillPattern(path, params)}`, body, auth && principalOf(auth))
+          : undefined;
+        const run = () => handler({ request, requestId, params, query, body, auth, idempotency, waitUntil } as RouteContext<A, P, Q, B>);
         if (policy.cache && auth && request.method === "GET") {
           const cacheStart = performance.now();
           let computeMs = 0;
@@ -149,7 +162,12 @@ export function route<A extends Role | "public" | "cron", P extends Schema | und
         userId: auth?.userId,
       },
     });
-  }, { route: declaration });
+  }, { route: declaration, ...(policy.idempotent ? { idempotent: true as const } : {}) });
+}
+
+/** "/api/orders/[id]/cancel" with its parsed params filled in. */
+function fillPattern(path: string, params: unknown): string {
+  return path.replace(/\[(\w+)\]/g, (_, name: string) => String((params as Record<string, unknown>)[name]));
 }
 
 /** Failed token checks count against the caller's IP; past the limit they get 429 instead of 401. */

@@ -4,10 +4,21 @@ import { query } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
 import { ApiError } from "../http/errors.js";
 
+// Idempotency-Key, the rules (README "Idempotency"):
+// - A key belongs to (tenant, principal, route): another user, API key or feedback link using the
+//   same key executes on its own.
+// - Only a success is stored. The key row is inserted first in the statement (so concurrent
+//   duplicates wait on its unique index and exactly one executes), and every way the work can fail
+//   after that RAISES (tally_fail), rolling back the key with everything else. gatedStatement() is
+//   the only way to write a gated statement, and it adds that guard itself.
+
 export interface IdempotencyRequest {
   key: string;
-  /** What the key protects, e.g. "POST /api/orders"; the same key may be reused in another scope. */
+  /** The route as called, e.g. "POST /api/orders/<id>/cancel": the same key may be used on another. */
   scope: string;
+  /** Who sends it: "user:<id>" (later "apikey:<id>"); on public routes set by the service (bindPrincipal). */
+  principal?: string;
+  /** SHA-256 of the scope and the parsed body (key order ignored). */
   hash: string;
 }
 
@@ -21,44 +32,101 @@ function canonical(value: unknown): unknown {
   return value;
 }
 
-/** Reads Idempotency-Key; the request hash covers the scope and the parsed body, key order ignored. */
-export function idempotencyFrom(request: Request, scope: string, body: unknown): IdempotencyRequest | undefined {
+/**
+ * Reads Idempotency-Key for a route that declares `idempotent: true` (lib/http/route.ts calls this;
+ * nothing else reads the header). `scope` is "METHOD /concrete/path".
+ */
+export function idempotencyFrom(request: Request, scope: string, body: unknown, principal: string | undefined): IdempotencyRequest | undefined {
   const key = request.headers.get("idempotency-key");
   if (key === null) return undefined;
   if (!KEY.test(key)) throw new ApiError("bad_request", "Idempotency-Key must be 1-255 visible ASCII characters.", [{ path: "Idempotency-Key", message: "invalid" }]);
   const hash = createHash("sha256").update(scope).update("\n").update(JSON.stringify(canonical(body ?? null))).digest("hex");
-  return { key, scope, hash };
+  return { key, scope, hash, principal };
 }
 
-/**
- * The `go` CTE every idempotent write is gated on: one row when this request should do the work.
- * With a key, the row exists only if the key was new — inserting it is part of the same statement,
- * so concurrent duplicates wait on the unique key and exactly one does the work.
- * `tenantId` may be a SQL expression: public routes learn the tenant inside the statement (from a
- * feedback token); `onlyIf` then keeps the key out when there is no tenant to file it under.
- */
-export function gate(tenantId: TenantRef, idem: IdempotencyRequest | undefined, resourceId: string, onlyIf?: SQL): SQL {
-  const condition = onlyIf ? sql`WHERE ${onlyIf}` : sql``;
-  if (!idem) return sql`go AS (SELECT 1 AS ok ${condition})`;
-  return sql`go AS (
-    INSERT INTO idempotency_keys (tenant_id, scope, key, request_hash, resource_id)
-    SELECT ${tenantId}, ${idem.scope}, ${idem.key}, ${idem.hash}, ${resourceId} ${condition}
-    ON CONFLICT DO NOTHING
-    RETURNING 1 AS ok)`;
+/** The principal of a signed-in request. */
+export const principalOf = (auth: { userId: string }) => `user:${auth.userId}`;
+
+/** Public routes learn who is asking from the body (a feedback link): bind it before the write. */
+export function bindPrincipal(idem: IdempotencyRequest | undefined, principal: string): IdempotencyRequest | undefined {
+  return idem && { ...idem, principal };
 }
 
-/**
- * Columns telling a replay apart: the earlier request's hash and resource, if it was committed, and
- * `render(resourceId)` of that resource, so a replay costs no extra round trip.
- */
-export function replayColumns(tenantId: TenantRef, idem: IdempotencyRequest | undefined, render: (resourceId: SQL) => SQL): SQL {
-  if (!idem) return sql`NULL::text AS replay_hash, NULL::uuid AS replay_id, NULL::json AS replayed`;
-  const earlier = sql`FROM idempotency_keys k WHERE k.tenant_id = ${tenantId} AND k.scope = ${idem.scope} AND k.key = ${idem.key} AND NOT EXISTS (SELECT 1 FROM go)`;
-  return sql`(SELECT k.request_hash ${earlier}) AS replay_hash, (SELECT k.resource_id ${earlier}) AS replay_id, (${render(sql`(SELECT k.resource_id ${earlier})`)}) AS replayed`;
+function principal(idem: IdempotencyRequest): string {
+  if (!idem.principal) throw new Error(`Idempotency-Key on ${idem.scope} has no principal; bind one first`);
+  return idem.principal;
 }
 
 /** A tenant id, or a SQL expression yielding it inside the statement. */
 export type TenantRef = string | SQL;
+
+const keyRow = (tenantId: TenantRef, idem: IdempotencyRequest) =>
+  sql`k.tenant_id = ${tenantId} AND k.principal = ${principal(idem)} AND k.scope = ${idem.scope} AND k.key = ${idem.key}`;
+
+/** Rule code raised when a gated write did not happen; its JSON detail is the write's `refusal`. */
+export const REFUSED = "refused";
+
+export interface GatedWrite {
+  tenantId: TenantRef;
+  idem: IdempotencyRequest | undefined;
+  /** What a replay renders: the id this request creates, or of the resource it acts on. */
+  resourceId: string;
+  /** CTEs before the gate (read-only; e.g. the feedback token that names the tenant). */
+  before?: SQL;
+  /** Only open the gate if this holds (public routes: there is a tenant to file the key under). */
+  onlyIf?: SQL;
+  /** The work: CTEs that act only when `go` has a row. */
+  work: SQL;
+  /** Domain failures checked first: `WHEN … THEN tally_fail(…)` clauses. */
+  failures?: SQL;
+  /** True when the work happened. */
+  succeeded: SQL;
+  /** jsonb: why the work did not happen (current status, version, stock…), for the caller's 404/409/412. */
+  refusal: SQL;
+  /** More result columns. */
+  columns: SQL;
+  /** The earlier result, from its resource id, so a replay costs no extra round trip. */
+  render: (resourceId: SQL) => SQL;
+}
+
+/**
+ * The one way to write a statement gated on an Idempotency-Key (with no key the gate is always
+ * open). Result columns: `fresh` (this request did the work), `replay_hash`, `replay_id`, `replayed`
+ * (see earlierResult) and the write's own `columns`. If the gate opened but `succeeded` is false the
+ * statement raises tally_fail('refused', refusal): nothing is kept, the key least of all, so the
+ * same key may be retried; the caller maps the refusal to its 4xx (see refusalOf).
+ */
+export function gatedStatement(w: GatedWrite): SQL {
+  const condition = w.onlyIf ? sql`WHERE ${w.onlyIf}` : sql``;
+  const go = w.idem
+    ? sql`go AS (
+      INSERT INTO idempotency_keys (tenant_id, principal, scope, key, request_hash, resource_id)
+      SELECT ${w.tenantId}, ${principal(w.idem)}, ${w.idem.scope}, ${w.idem.key}, ${w.idem.hash}, ${w.resourceId} ${condition}
+      ON CONFLICT DO NOTHING
+      RETURNING 1 AS ok)`
+    : sql`go AS (SELECT 1 AS ok ${condition})`;
+  return sql`
+    WITH ${w.before ? sql`${w.before},` : sql``}
+    ${go},
+    ${w.work}
+    SELECT
+      CASE ${w.failures ?? sql``} WHEN EXISTS (SELECT 1 FROM go) AND NOT (${w.succeeded}) THEN tally_fail(${REFUSED}, ${w.refusal}) END AS failed,
+      EXISTS (SELECT 1 FROM go) AS fresh,
+      ${w.columns},
+      ${replayColumns(w.tenantId, w.idem, w.render)}`;
+}
+
+function replayColumns(tenantId: TenantRef, idem: IdempotencyRequest | undefined, render: (resourceId: SQL) => SQL): SQL {
+  if (!idem) return sql`NULL::text AS replay_hash, NULL::uuid AS replay_id, NULL::json AS replayed`;
+  const earlier = sql`FROM idempotency_keys k WHERE ${keyRow(tenantId, idem)} AND NOT EXISTS (SELECT 1 FROM go)`;
+  return sql`(SELECT k.request_hash ${earlier}) AS replay_hash, (SELECT k.resource_id ${earlier}) AS replay_id, (${render(sql`(SELECT k.resource_id ${earlier})`)}) AS replayed`;
+}
+
+/** The JSON detail of a refused gated write, or undefined if `failure` is something else. */
+export function refusalOf(failure: { kind: string; rule?: { code: string; detail: unknown } } | undefined): Record<string, unknown> | undefined {
+  if (failure?.kind !== "rule_failed" || failure.rule?.code !== REFUSED) return undefined;
+  return (failure.rule.detail ?? {}) as Record<string, unknown>;
+}
 
 export type Replay = { fresh: true } | { fresh: false; resourceId: string } | { fresh: false; inFlight: true };
 
@@ -74,10 +142,10 @@ export function replayOutcome(row: Record<string, unknown>, idem: IdempotencyReq
 }
 
 const mismatch = () =>
-  new ApiError("idempotency_mismatch", "This Idempotency-Key was used with a different request.", [{ path: "Idempotency-Key", message: "reused with a different body" }]);
+  new ApiError("idempotency_mismatch", "This Idempotency-Key was used with a different request.", [{ path: "Idempotency-Key", message: "reused with a different request" }]);
 
 async function findReplay(db: Db, tenantId: TenantRef, idem: IdempotencyRequest): Promise<string | undefined> {
-  const rows = await query(db, sql`SELECT request_hash, resource_id FROM idempotency_keys WHERE tenant_id = ${tenantId} AND scope = ${idem.scope} AND key = ${idem.key}`);
+  const rows = await query(db, sql`SELECT k.request_hash, k.resource_id FROM idempotency_keys k WHERE ${keyRow(tenantId, idem)}`);
   const row = rows[0];
   if (!row) return undefined;
   if (row.request_hash !== idem.hash) throw mismatch();

@@ -87,7 +87,7 @@ export interface QueuedDeletion {
   url: string;
 }
 
-export type Guarded = { item: Item; queued: QueuedDeletion[] } | { missing: true } | { wrongState: true } | { staleVersion: number };
+export type Guarded = { item: Item; queued: QueuedDeletion[] } | { missing: true } | { wrongState: true } | { staleVersion: number } | { raced: true };
 
 /** CTE `queued`: puts the non-null URLs `urls` selects into the blob deletion queue. */
 function queueDeletion(tenantId: string, urls: SQL): SQL {
@@ -119,18 +119,37 @@ const QUEUE_FROM: Record<Exclude<ImageFate, "kept">, SQL> = {
   removed: sql`SELECT t.image_url FROM target t WHERE EXISTS (SELECT 1 FROM changed)`,
 };
 
-async function guardedWrite(db: Db, tenantId: string, id: string, live: boolean, expected: number | undefined, change: SQL, image: ImageFate = "kept"): Promise<Guarded> {
+/**
+ * `target` is the row as the statement's snapshot saw it; `changed`'s conditions are re-checked by
+ * Postgres on the latest version if another write got there first. When the two disagree — target
+ * says the write could happen, yet nothing changed — another write landed meanwhile (`raced`).
+ * `pinned`: only write the very version `target` saw, so `after` (more CTEs, reading `target` and
+ * `changed`, e.g. the stock before a set) reads the exact row that was replaced.
+ */
+async function guardedWrite(
+  db: Db,
+  tenantId: string,
+  id: string,
+  live: boolean,
+  expected: number | undefined,
+  change: SQL,
+  image: ImageFate = "kept",
+  after: SQL = sql``,
+  pinned = false,
+): Promise<Guarded> {
   const state = live ? sql`i.deleted_at IS NULL` : sql`i.deleted_at IS NOT NULL`;
   const rows = await query(
     db,
     sql`
     WITH target AS (
-      SELECT i.version, i.image_url, ${state} AS in_state FROM items i WHERE i.tenant_id = ${tenantId} AND i.id = ${id}
+      SELECT i.version, i.image_url, i.stock, ${state} AS in_state FROM items i WHERE i.tenant_id = ${tenantId} AND i.id = ${id}
     ), changed AS (
       ${change} AND i.tenant_id = ${tenantId} AND i.id = ${id} AND ${state}
         AND (${expected ?? null}::int IS NULL OR i.version = ${expected ?? null}::int)
+        ${pinned ? sql`AND i.version = (SELECT version FROM target)` : sql``}
       RETURNING ${COLUMNS}
     )
+    ${after}
     ${image === "kept" ? sql`, queued AS (SELECT NULL::uuid AS id, NULL::text AS url WHERE false)` : queueDeletion(tenantId, QUEUE_FROM[image])}
     SELECT t.version AS current_version, t.in_state, (SELECT json_agg(q) FROM queued q) AS queued, c.*
     FROM (SELECT 1) one LEFT JOIN target t ON true LEFT JOIN changed c ON true`,
@@ -139,15 +158,28 @@ async function guardedWrite(db: Db, tenantId: string, id: string, live: boolean,
   if (row.id !== null && row.id !== undefined) return { item: toItem(row), queued: fromJson<QueuedDeletion[] | null>(row.queued) ?? [] };
   if (row.current_version === null || row.current_version === undefined) return { missing: true };
   if (!row.in_state) return { wrongState: true };
-  return { staleVersion: toNumber(row.current_version) };
+  const current = toNumber(row.current_version);
+  if (expected !== undefined && current !== expected) return { staleVersion: current };
+  return { raced: true };
 }
 
-export function updateLiveItem(db: Db, tenantId: string, id: string, input: ItemUpdateInput, expected: number | undefined) {
+/**
+ * A partial update. A new `stock` is a ledger movement (reason 'set') of the difference from the
+ * stock of the version it replaced, in the same statement; the caller makes it conditional on a version.
+ */
+export function updateLiveItem(db: Db, tenantId: string, userId: string, id: string, input: ItemUpdateInput, expected: number | undefined) {
   const sets = Object.entries(SETTABLE)
     .filter(([key]) => (input as Record<string, unknown>)[key] !== undefined)
     .map(([key, column]) => sql`${sql.raw(column)} = ${(input as Record<string, unknown>)[key]}`);
   sets.push(sql`version = i.version + 1`, sql`updated_at = now()`);
-  return guardedWrite(db, tenantId, id, true, expected, sql`UPDATE items i SET ${sql.join(sets, sql`, `)} WHERE true`);
+  const ledger =
+    input.stock === undefined
+      ? sql``
+      : sql`, moved AS (
+      INSERT INTO stock_movements (id, tenant_id, item_id, delta, reason, created_by)
+      SELECT gen_random_uuid(), ${tenantId}, c.id, c.stock - t.stock, 'set', ${userId} FROM changed c CROSS JOIN target t WHERE c.stock <> t.stock
+      RETURNING 1)`;
+  return guardedWrite(db, tenantId, id, true, expected, sql`UPDATE items i SET ${sql.join(sets, sql`, `)} WHERE true`, "kept", ledger, input.stock !== undefined);
 }
 
 export function softDeleteItem(db: Db, tenantId: string, id: string, expected: number | undefined) {

@@ -1,9 +1,9 @@
 import { getDb } from "../../db/client.js";
 import { classifyDbError } from "../../db/errors.js";
 import { newId } from "../../db/ids.js";
-import type { Tenant } from "../auth/session.js";
+import type { AuthContext, Tenant } from "../auth/session.js";
 import { invalidate } from "../cache/response-cache.js";
-import { conflict, notFound, staleVersion, type ApiError } from "../http/errors.js";
+import { ApiError, conflict, notFound, staleVersion } from "../http/errors.js";
 import { page } from "../http/inputs.js";
 import { deleteQueuedBlobs } from "../images/service.js";
 import { waitUntil } from "../platform/wait-until.js";
@@ -27,7 +27,9 @@ function settle(outcome: repo.Guarded, wrongState: () => ApiError): repo.Item {
   if ("item" in outcome) return outcome.item;
   if ("missing" in outcome) throw notFound("Item");
   if ("wrongState" in outcome) throw wrongState();
-  throw staleVersion("item", outcome.staleVersion);
+  if ("staleVersion" in outcome) throw staleVersion("item", outcome.staleVersion);
+  // Another write to the item landed while this one ran; nothing was changed.
+  throw new ApiError("conflict", "The item changed while this request ran; reload and retry.", undefined, { "Retry-After": "1" });
 }
 
 const deletedIsMissing = () => notFound("Item");
@@ -62,9 +64,19 @@ export async function createItem(tenant: Tenant, input: ItemCreateInput) {
   return changed(tenant, await withSkuCheck(() => repo.insertItem(db, tenant.id, newId(), input)));
 }
 
-export async function updateItem(tenant: Tenant, id: string, input: ItemUpdateInput, expectedVersion: number | undefined) {
+/**
+ * Setting `stock` must name the version it was decided on (If-Match or `version`): an unconditional
+ * set would silently undo every sale made since the client looked. The difference is a ledger
+ * movement ('set').
+ */
+export async function updateItem(auth: AuthContext, id: string, input: ItemUpdateInput, expectedVersion: number | undefined) {
+  if (input.stock !== undefined && expectedVersion === undefined) {
+    throw new ApiError("precondition_required", 'Setting stock needs the item\'s current version: send If-Match: "v<version>" (from its ETag) or "version" in the body.', [
+      { path: "If-Match", message: "required when setting stock" },
+    ]);
+  }
   const { db } = await getDb();
-  return changed(tenant, settle(await withSkuCheck(() => repo.updateLiveItem(db, tenant.id, id, input, expectedVersion)), deletedIsMissing));
+  return changed(auth.tenant, settle(await withSkuCheck(() => repo.updateLiveItem(db, auth.tenant.id, auth.userId, id, input, expectedVersion)), deletedIsMissing));
 }
 
 export async function deleteItem(tenant: Tenant, id: string, expectedVersion: number | undefined) {

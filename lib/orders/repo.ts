@@ -1,15 +1,26 @@
 import { sql, type SQL } from "../../db/sql.js";
-import { query } from "../../db/atomic.js";
+import { atomic, query } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
-import { gate, replayColumns, type IdempotencyRequest } from "../idempotency/keys.js";
+import { gatedStatement, type IdempotencyRequest } from "../idempotency/keys.js";
 import type { CustomerInput } from "../customers/schemas.js";
 import { orderJson, toOrder, type Order } from "./json.js";
 import type { OrderLine } from "./schemas.js";
 
-// Every write here is ONE statement: a chain of CTEs that locks the items it touches in id order,
-// moves stock with conditional UPDATEs (never read-then-write), writes the order, its lines and the
-// ledger, and — if a rule fails — calls tally_fail(), which aborts the statement so nothing at all
-// changes. One statement is atomic on every driver and is one round trip on neon-http.
+// Every write here is a chain of CTEs that locks the items it touches in id order, moves stock with
+// conditional UPDATEs (never read-then-write), writes the order, its lines and the ledger, and — if
+// a rule fails — calls tally_fail(), which aborts it so nothing at all changes.
+//
+// Stock conditions sit in the UPDATE's own WHERE (`i.stock >= q`): Postgres re-checks those on the
+// row's latest version after any wait (measured: conditions on a FOR UPDATE CTE's columns instead
+// let stock reach the CHECK constraint under a mix of increments and decrements).
+//
+// Creating an order is ONE statement: it reads no rows another write may change except those it
+// updates with such re-checked conditions. Writes to an existing order also read its lines,
+// which a statement would see as of its start — before it waited for the order's lock, so two
+// edits (or an edit and a cancel) both computed against the same old lines (DESIGN.md §2). So they
+// are a batch of statements in one atomic() call (one round trip on neon-http): the first locks the
+// order row; the next — whose snapshot is taken after that lock was granted — locks, in id order,
+// every item the order holds or will hold; the last does the work, with nothing left to wait for.
 
 const FIRST_ORDER_NUMBER = 1001;
 
@@ -74,8 +85,11 @@ export async function insertOrder(db: Db, o: NewOrder): Promise<WriteResult> {
   const customerMissing = o.customer.kind === "existing" ? sql`WHEN EXISTS (SELECT 1 FROM go) AND NOT EXISTS (SELECT 1 FROM customer_row) THEN tally_fail('unknown_customer', '{}'::jsonb)` : sql``;
   const rows = await query(
     db,
-    sql`
-    WITH ${gate(t, o.idempotency, o.orderId)},
+    gatedStatement({
+      tenantId: t,
+      idem: o.idempotency,
+      resourceId: o.orderId,
+      work: sql`
     input AS (${linesInput(o.lines)}),
     locked AS (
       SELECT i.id, i.stock FROM items i
@@ -116,13 +130,13 @@ export async function insertOrder(db: Db, o: NewOrder): Promise<WriteResult> {
       SELECT x.item_id, x.quantity, x.position, l.stock, l.id IS NULL AS missing
       FROM input x LEFT JOIN locked l ON l.id = x.item_id
       WHERE EXISTS (SELECT 1 FROM go) AND x.item_id NOT IN (SELECT id FROM taken)
-    )
-    SELECT
-      CASE ${stockFailures} ${customerMissing} END AS failed,
-      EXISTS (SELECT 1 FROM go) AS fresh,
-      (SELECT count(*) FROM moves) AS moved,
-      (SELECT ${orderJson("p", "lines", "customer_row")} FROM placed p) AS order,
-      ${replayColumns(t, o.idempotency, renderOrder(t))}`,
+    )`,
+      failures: sql`${stockFailures} ${customerMissing}`,
+      succeeded: sql`EXISTS (SELECT 1 FROM placed)`,
+      refusal: sql`'{}'::jsonb`,
+      columns: sql`(SELECT count(*) FROM moves) AS moved, (SELECT ${orderJson("p", "lines", "customer_row")} FROM placed p) AS order`,
+      render: renderOrder(t),
+    }),
   );
   return result(rows);
 }
@@ -139,6 +153,22 @@ export interface OrderChanges {
   channel?: string;
   expectedDeliveryDate?: string | null;
   notes?: string | null;
+}
+
+/** Statement 1 of every write to an existing order: its row lock (see the top of this file). */
+const lockOrder = (tenantId: string, id: string) => sql`SELECT 1 FROM orders WHERE tenant_id = ${tenantId} AND id = ${id} FOR NO KEY UPDATE`;
+
+/** Statement 2 of writes that move stock: the items of the order's lines (and of `lines`), in id order. */
+const lockItems = (tenantId: string, id: string, lines: OrderLine[] = []) => sql`
+  SELECT 1 FROM items i
+  WHERE i.tenant_id = ${tenantId}
+    AND (i.id IN (SELECT l.item_id FROM order_lines l WHERE l.order_id = ${id}) OR i.id IN (SELECT item_id FROM (${linesInput(lines)}) x))
+  ORDER BY i.id FOR UPDATE`;
+
+/** Runs `statement` after locking the order (and, with `items`, its items), in one atomic batch; its rows. */
+async function afterLock(db: Db, tenantId: string, id: string, statement: SQL, items?: { lines?: OrderLine[] }): Promise<Record<string, unknown>[]> {
+  const results = await atomic(db, [lockOrder(tenantId, id), ...(items ? [lockItems(tenantId, id, items.lines)] : []), statement]);
+  return results[results.length - 1]!;
 }
 
 /** Lines can change while an order is pending or confirmed; its other fields until it is final. */
@@ -212,10 +242,12 @@ export async function updateOrder(db: Db, tenantId: string, userId: string, id: 
     lineFailures = stockFailures;
   }
 
-  const rows = await query(
+  const rows = await afterLock(
     db,
+    t,
+    id,
     sql`
-    WITH target AS (SELECT o.status, o.version FROM orders o WHERE o.tenant_id = ${t} AND o.id = ${id} FOR UPDATE),
+    WITH target AS (SELECT o.status, o.version FROM orders o WHERE o.tenant_id = ${t} AND o.id = ${id}),
     ok AS (SELECT 1 FROM target WHERE status IN (${sql.join(editable.map((s) => sql`${s}`), sql`, `)}) AND (${expected ?? null}::int IS NULL OR version = ${expected ?? null}::int)),
     ${customerCte}
     ${lineCtes}
@@ -229,16 +261,22 @@ export async function updateOrder(db: Db, tenantId: string, userId: string, id: 
       (SELECT status FROM target) AS current_status,
       (SELECT version FROM target) AS current_version,
       (SELECT ${orderJson("u", linesFrom, changes.customerId ? "customer_row" : "customers")} FROM updated u) AS order`,
+    changes.lines ? { lines: changes.lines } : undefined,
   );
   return result(rows);
 }
 
 export async function cancelOrder(db: Db, tenantId: string, userId: string, id: string, expected: number | undefined, idem: IdempotencyRequest | undefined): Promise<WriteResult> {
   const t = tenantId;
-  const rows = await query(
+  const rows = await afterLock(
     db,
-    sql`
-    WITH ${gate(t, idem, id)},
+    t,
+    id,
+    gatedStatement({
+      tenantId: t,
+      idem,
+      resourceId: id,
+      work: sql`
     target AS (SELECT o.status, o.version FROM orders o WHERE o.tenant_id = ${t} AND o.id = ${id}),
     cancelled AS (
       UPDATE orders o SET status = 'cancelled', cancelled_at = now(), version = o.version + 1, updated_at = now()
@@ -257,22 +295,23 @@ export async function cancelOrder(db: Db, tenantId: string, userId: string, id: 
       INSERT INTO stock_movements (id, tenant_id, item_id, delta, reason, order_id, created_by)
       SELECT gen_random_uuid(), ${t}, r.id, r.quantity, 'cancel', ${id}, ${userId} FROM restocked r
       RETURNING 1
-    )
-    SELECT
-      EXISTS (SELECT 1 FROM go) AS fresh,
-      (SELECT status FROM target) AS current_status,
-      (SELECT version FROM target) AS current_version,
-      (SELECT count(*) FROM moves) AS moved,
-      (SELECT ${orderJson("c")} FROM cancelled c) AS order,
-      ${replayColumns(t, idem, renderOrder(t))}`,
+    )`,
+      succeeded: sql`EXISTS (SELECT 1 FROM cancelled)`,
+      refusal: sql`jsonb_build_object('status', (SELECT status FROM target), 'version', (SELECT version FROM target))`,
+      columns: sql`(SELECT count(*) FROM moves) AS moved, (SELECT ${orderJson("c")} FROM cancelled c) AS order`,
+      render: renderOrder(t),
+    }),
+    {},
   );
   return result(rows);
 }
 
 /** Moves an order one step along pending → confirmed → preparing → ready → completed. */
 export async function advanceOrder(db: Db, tenantId: string, id: string, from: string, to: string, expected: number | undefined): Promise<WriteResult> {
-  const rows = await query(
+  const rows = await afterLock(
     db,
+    tenantId,
+    id,
     sql`
     WITH target AS (SELECT o.status, o.version FROM orders o WHERE o.tenant_id = ${tenantId} AND o.id = ${id}),
     moved AS (

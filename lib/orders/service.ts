@@ -4,7 +4,7 @@ import { newId } from "../../db/ids.js";
 import { toNumber } from "../../db/values.js";
 import type { AuthContext, Tenant } from "../auth/session.js";
 import { ApiError, notFound, staleVersion, type ErrorDetail } from "../http/errors.js";
-import { earlierResult, type IdempotencyRequest } from "../idempotency/keys.js";
+import { earlierResult, refusalOf, type IdempotencyRequest } from "../idempotency/keys.js";
 import { invalidate } from "../cache/response-cache.js";
 import type { Order } from "./json.js";
 import * as list from "./list.js";
@@ -141,15 +141,17 @@ export async function priorityOrders(tenant: Tenant) {
   return { items: await list.priorityOrders(db, tenant.id) };
 }
 
-/** Why a guarded order write did nothing, from the target's current status and version. */
-function refusal(row: Record<string, unknown>, expected: number | undefined, what: string): ApiError {
-  if (row.current_status === null || row.current_status === undefined) return notFound("Order");
-  const version = toNumber(row.current_version);
+/** Why a guarded order write did nothing, from the order's current status and version (none: missing). */
+function refusal(current: { status?: unknown; version?: unknown }, expected: number | undefined, what: string): ApiError {
+  if (current.status === null || current.status === undefined) return notFound("Order");
+  const version = toNumber(current.version);
   if (expected !== undefined && version !== expected) {
     return staleVersion("order", version);
   }
-  return new ApiError("invalid_transition", `An order that is ${row.current_status} cannot ${what}.`, [{ path: "status", message: String(row.current_status) }]);
+  return new ApiError("invalid_transition", `An order that is ${current.status} cannot ${what}.`, [{ path: "status", message: String(current.status) }]);
 }
+
+const currentOf = (row: Record<string, unknown>) => ({ status: row.current_status, version: row.current_version });
 
 export async function updateOrder(auth: AuthContext, id: string, input: Omit<OrderUpdateInput, "version">, expected: number | undefined) {
   const { db } = await getDb();
@@ -173,20 +175,25 @@ export async function updateOrder(auth: AuthContext, id: string, input: Omit<Ord
       ),
     lines?.positions,
   );
-  if (!order) throw refusal(row, expected, input.items ? "have its lines changed (only pending or confirmed orders can)" : "be edited");
+  if (!order) throw refusal(currentOf(row), expected, input.items ? "have its lines changed (only pending or confirmed orders can)" : "be edited");
   await invalidate(auth.tenant.id, STOCK_MOVED);
   return order;
 }
 
 export async function cancelOrder(auth: AuthContext, id: string, expected: number | undefined, idempotency: IdempotencyRequest | undefined): Promise<Written> {
   const { db } = await getDb();
-  const written = await repo.cancelOrder(db, auth.tenant.id, auth.userId, id, expected, idempotency);
-  const { row, order } = written;
+  let written: repo.WriteResult;
+  try {
+    written = await repo.cancelOrder(db, auth.tenant.id, auth.userId, id, expected, idempotency);
+  } catch (error) {
+    // Refused (missing, stale, already final): the statement raised, so the Idempotency-Key stays free.
+    const current = refusalOf(classifyDbError(error));
+    throw current ? refusal(current, expected, "be cancelled") : error;
+  }
   const replay = await replayed(auth.tenant, written, idempotency);
   if (replay) return replay;
-  if (!order) throw refusal(row, expected, "be cancelled");
   await invalidate(auth.tenant.id, STOCK_MOVED);
-  return { order, replayed: false };
+  return { order: written.order!, replayed: false };
 }
 
 export async function changeStatus(auth: AuthContext, id: string, status: string, expected: number | undefined) {
@@ -201,7 +208,7 @@ export async function changeStatus(auth: AuthContext, id: string, status: string
   }
   const { row, order } = await repo.advanceOrder(db, auth.tenant.id, id, FLOW[step - 1]!, status, expected);
   if (!order) {
-    const refused = refusal(row, expected, `move to ${status}`);
+    const refused = refusal(currentOf(row), expected, `move to ${status}`);
     if (refused.code === "invalid_transition") {
       throw new ApiError("invalid_transition", `An order cannot move from ${row.current_status} to ${status}; the next step is ${FLOW[FLOW.indexOf(String(row.current_status)) + 1] ?? "none (it is final)"}.`, refused.details);
     }

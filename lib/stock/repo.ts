@@ -2,7 +2,7 @@ import { sql } from "../../db/sql.js";
 import { query } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
 import { fromJson, toIso, toNumber } from "../../db/values.js";
-import { gate, replayColumns, type IdempotencyRequest } from "../idempotency/keys.js";
+import { gatedStatement, type IdempotencyRequest } from "../idempotency/keys.js";
 import { toItem } from "../items/repo.js";
 
 export interface Movement {
@@ -33,27 +33,38 @@ const ITEM = "i.id, i.name, i.description, i.sku, i.price_cents, i.stock, i.low_
 
 /**
  * A manual stock change and its ledger row in one statement; stock never goes below zero (the
- * UPDATE is conditional, the CHECK constraint is the backstop).
+ * UPDATE's own condition, which Postgres re-checks on the latest row version, and the CHECK
+ * constraint as the backstop). The refusal reports the stock as the row lock found it. A refusal
+ * (unknown item, not enough stock) raises, carrying the current stock (null: no such live item).
  */
 export async function adjustStock(db: Db, tenantId: string, userId: string, itemId: string, movementId: string, delta: number, reason: string, idem: IdempotencyRequest | undefined) {
   const rows = await query(
     db,
-    sql`
-    WITH ${gate(tenantId, idem, movementId)},
-    target AS (SELECT i.stock FROM items i WHERE i.tenant_id = ${tenantId} AND i.id = ${itemId} AND i.deleted_at IS NULL),
+    gatedStatement({
+      tenantId,
+      idem,
+      resourceId: movementId,
+      work: sql`
+    locked AS (
+      SELECT i.id, i.stock FROM items i
+      WHERE i.tenant_id = ${tenantId} AND i.id = ${itemId} AND i.deleted_at IS NULL AND EXISTS (SELECT 1 FROM go)
+      FOR UPDATE
+    ),
     adjusted AS (
       UPDATE items i SET stock = i.stock + ${delta}::int, version = i.version + 1, updated_at = now()
-      WHERE i.tenant_id = ${tenantId} AND i.id = ${itemId} AND i.deleted_at IS NULL AND i.stock + ${delta}::int >= 0 AND EXISTS (SELECT 1 FROM go)
+      WHERE i.id IN (SELECT id FROM locked) AND i.stock + ${delta}::int >= 0
       RETURNING ${sql.raw(ITEM)}
     ),
     moved AS (
       INSERT INTO stock_movements (id, tenant_id, item_id, delta, reason, note, created_by)
       SELECT ${movementId}, ${tenantId}, a.id, ${delta}::int, 'adjustment', ${reason}, ${userId} FROM adjusted a
       RETURNING *
-    )
-    SELECT EXISTS (SELECT 1 FROM go) AS fresh, (SELECT stock FROM target) AS current_stock,
-           (SELECT row_to_json(a) FROM adjusted a) AS item, (SELECT row_to_json(m) FROM moved m) AS movement,
-           ${replayColumns(tenantId, idem, (id) => sql`SELECT json_build_object('item', row_to_json(i), 'movement', row_to_json(m)) FROM stock_movements m JOIN items i ON i.id = m.item_id WHERE m.tenant_id = ${tenantId} AND m.id = ${id}`)}`,
+    )`,
+      succeeded: sql`EXISTS (SELECT 1 FROM moved)`,
+      refusal: sql`jsonb_build_object('stock', (SELECT stock FROM locked))`,
+      columns: sql`(SELECT row_to_json(a) FROM adjusted a) AS item, (SELECT row_to_json(m) FROM moved m) AS movement`,
+      render: (id) => sql`SELECT json_build_object('item', row_to_json(i), 'movement', row_to_json(m)) FROM stock_movements m JOIN items i ON i.id = m.item_id WHERE m.tenant_id = ${tenantId} AND m.id = ${id}`,
+    }),
   );
   const row = rows[0]!;
   const item = fromJson<Record<string, unknown> | null>(row.item);

@@ -1,27 +1,34 @@
 import { getDb } from "../../db/client.js";
+import { classifyDbError } from "../../db/errors.js";
 import { newId } from "../../db/ids.js";
 import type { AuthContext, Tenant } from "../auth/session.js";
 import { ApiError, notFound } from "../http/errors.js";
 import { page } from "../http/inputs.js";
-import { earlierResult, type IdempotencyRequest } from "../idempotency/keys.js";
+import { earlierResult, refusalOf, type IdempotencyRequest } from "../idempotency/keys.js";
 import { invalidate } from "../cache/response-cache.js";
 import * as repo from "./repo.js";
 import type { StockAdjustmentInput } from "./schemas.js";
 
 export async function adjustStock(auth: AuthContext, itemId: string, input: StockAdjustmentInput, idem: IdempotencyRequest | undefined) {
   const { db } = await getDb();
-  const { row, item, movement, replayed } = await repo.adjustStock(db, auth.tenant.id, auth.userId, itemId, newId(), input.delta, input.reason, idem);
+  let written: Awaited<ReturnType<typeof repo.adjustStock>>;
+  try {
+    written = await repo.adjustStock(db, auth.tenant.id, auth.userId, itemId, newId(), input.delta, input.reason, idem);
+  } catch (error) {
+    // Refused: the statement raised, so nothing was kept — the Idempotency-Key included.
+    const current = refusalOf(classifyDbError(error));
+    if (!current) throw error;
+    if (current.stock === null || current.stock === undefined) throw notFound("Item");
+    const available = Number(current.stock);
+    throw new ApiError("insufficient_stock", `Stock cannot go below zero (${available} in stock).`, [
+      { path: "delta", message: `${-input.delta} requested, ${available} available`, itemId, requested: -input.delta, available },
+    ]);
+  }
+  const { row, item, movement, replayed } = written;
   const earlier = await earlierResult(db, row, idem, auth.tenant.id, replayed, (id) => repo.findAdjustment(db, auth.tenant.id, id));
   if (earlier) return { ...earlier, replayed: true };
-  if (item && movement) {
-    await invalidate(auth.tenant.id, ["items"]);
-    return { item, movement, replayed: false };
-  }
-  if (row.current_stock === null || row.current_stock === undefined) throw notFound("Item");
-  const available = Number(row.current_stock);
-  throw new ApiError("insufficient_stock", `Stock cannot go below zero (${available} in stock).`, [
-    { path: "delta", message: `${-input.delta} requested, ${available} available`, itemId, requested: -input.delta, available },
-  ]);
+  await invalidate(auth.tenant.id, ["items"]);
+  return { item: item!, movement: movement!, replayed: false };
 }
 
 export async function listMovements(tenant: Tenant, itemId: string, input: { page: number; limit: number }) {

@@ -44,7 +44,7 @@ export function itemScenarios(ids: { read: string[]; update: string[]; remove: s
     one("GET /api/items/deleted", () => ({ path: "/api/items/deleted?limit=20", expect: 200, before: miss })),
     one("GET /api/items/:id", (i) => ({ path: `/api/items/${pick(ids.read, i)}`, expect: 200, before: miss })),
     one("POST /api/items", (i) => ({ path: "/api/items", body: { name: `${CREATED_PREFIX} ${i}`, priceCents: 1234, stock: 5, category: "Bench" }, expect: 201 })),
-    one("PUT /api/items/:id", (i) => ({ path: `/api/items/${pick(ids.update, i)}`, body: { stock: i % 40, priceCents: 1000 + (i % 500) }, expect: 200 })),
+    one("PUT /api/items/:id", (i) => ({ path: `/api/items/${pick(ids.update, i)}`, body: { lowStockThreshold: i % 40, priceCents: 1000 + (i % 500) }, expect: 200 })),
     {
       rows: ["DELETE /api/items/:id (soft)", "POST /api/items/:id/restore"],
       next: (i) => {

@@ -2,6 +2,7 @@ import type { Db } from "../../db/client.js";
 import type { Role } from "../../lib/auth/roles.js";
 import { insertCustomer, insertFeedback, insertItem, insertOrder, SAMPLE_ITEM, type TestTenant } from "./fixtures.js";
 import { makePng } from "./images.js";
+import { IDEMPOTENCY, type IdempotencyCase } from "./idempotency-cases.js";
 
 /**
  * Every route the API serves, with what the shared checks need to exercise it. A test fails when an
@@ -23,6 +24,11 @@ export interface RouteSpec {
   /** A non-JSON body (image uploads), sent with its content type. */
   raw?: () => { bytes: Uint8Array; contentType: string };
   invalid?: { body: unknown; paths: string[] };
+  /**
+   * The route takes Idempotency-Key (its handler is declared `idempotent`): how the idempotency suite
+   * exercises it. tests/idempotency.test.ts fails for a route declared idempotent without this.
+   */
+  idempotent?: IdempotencyCase;
 }
 
 const liveItem = async (db: Db, t: TestTenant) => `/api/items/${await insertItem(db, t.id)}`;
@@ -50,7 +56,7 @@ export const ROUTES: RouteSpec[] = [
     pattern: "/api/items/[id]",
     role: "admin",
     target: liveItem,
-    body: { stock: 3 },
+    body: { lowStockThreshold: 3 },
     invalid: { body: { priceCents: "12", lowStockThreshold: -1 }, paths: ["priceCents", "lowStockThreshold"] },
   },
   { method: "DELETE", pattern: "/api/items/[id]", role: "admin", target: liveItem },
@@ -63,6 +69,7 @@ export const ROUTES: RouteSpec[] = [
     target: async (db, t) => `${await liveItem(db, t)}/stock-adjustments`,
     body: { delta: 5, reason: "Recount" },
     success: 201,
+    idempotent: IDEMPOTENCY.adjustment,
     invalid: { body: { delta: 0, reason: "", note: 1 }, paths: ["delta", "reason", "note"] },
   },
   { method: "PUT", pattern: "/api/items/[id]/image", role: "admin", target: async (db, t) => `${await liveItem(db, t)}/image`, raw: () => ({ bytes: makePng(), contentType: "image/png" }) },
@@ -106,6 +113,7 @@ export const ROUTES: RouteSpec[] = [
     body: { channel: "instagram", items: [{ itemId: "01a20813-0118-73be-a81c-b59c7a651c18", quantity: 1 }] },
     validBody: async (db, t) => ({ channel: "instagram", items: [{ itemId: await insertItem(db, t.id), quantity: 1 }] }),
     success: 201,
+    idempotent: IDEMPOTENCY.order,
     invalid: { body: { channel: "fax", items: [{ itemId: "x", quantity: 0 }], priority: "asap" }, paths: ["channel", "items.0.itemId", "items.0.quantity", "priority"] },
   },
   { method: "GET", pattern: "/api/orders/all", role: "staff" },
@@ -127,7 +135,7 @@ export const ROUTES: RouteSpec[] = [
     body: { status: "confirmed" },
     invalid: { body: { status: "shipped" }, paths: ["status"] },
   },
-  { method: "POST", pattern: "/api/orders/[id]/cancel", role: "staff", target: async (db, t) => `${await order(db, t)}/cancel` },
+  { method: "POST", pattern: "/api/orders/[id]/cancel", role: "staff", target: async (db, t) => `${await order(db, t)}/cancel`, idempotent: IDEMPOTENCY.cancel },
   { method: "GET", pattern: "/api/members", role: "admin" },
   {
     method: "POST",
@@ -146,6 +154,7 @@ export const ROUTES: RouteSpec[] = [
     body: { orderId: "01a20813-0118-73be-a81c-b59c7a651c18", rating: 5 },
     validBody: async (db, t) => ({ orderId: await insertOrder(db, t), rating: 5 }),
     success: 201,
+    idempotent: IDEMPOTENCY.staffFeedback,
     invalid: { body: { orderId: "nope", rating: 6, delivery: 0, comment: "x".repeat(2001), consentToPublish: "yes" }, paths: ["orderId", "rating", "delivery", "comment", "consentToPublish"] },
   },
   { method: "GET", pattern: "/api/feedbacks/stats", role: "staff" },
@@ -162,7 +171,7 @@ export const ROUTES: RouteSpec[] = [
   { method: "POST", pattern: "/api/feedbacks/generate-token/[orderId]", role: "staff", target: async (db, t) => `/api/feedbacks/generate-token/${await insertOrder(db, t)}`, success: 201 },
   // Public: the shared checks only cover the 405; tests/feedback.*.test.ts cover the rest.
   { method: "GET", pattern: "/api/public/feedbacks", role: "public", target: async (_db, t) => `/api/public/feedbacks?tenant=${t.slug}` },
-  { method: "POST", pattern: "/api/public/feedbacks", role: "public", walk: false },
+  { method: "POST", pattern: "/api/public/feedbacks", role: "public", walk: false, idempotent: IDEMPOTENCY.publicFeedback },
   { method: "POST", pattern: "/api/public/feedbacks/validate-token", role: "public", walk: false },
   { method: "GET", pattern: "/api/cron/refresh-analytics", role: "cron" },
   { method: "GET", pattern: "/api/analytics/sales", role: "staff" },

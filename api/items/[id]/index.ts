@@ -14,7 +14,7 @@ export const GET = route(path, { auth: "staff", params: IdParams, cache: { ttl: 
 
 export const PUT = route(path, { auth: "admin", params: IdParams, body: ItemUpdate }, async ({ auth, params, body, request }) => {
   const { version, ...changes } = body;
-  const item = await updateItem(auth.tenant, params.id, changes, expectedVersion(request, version));
+  const item = await updateItem(auth, params.id, changes, expectedVersion(request, version));
   return reply(item, { version: item.version });
 });
 

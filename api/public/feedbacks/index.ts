@@ -9,8 +9,8 @@ const path = "/api/public/feedbacks";
 export const GET = route(path, { auth: "public", query: PublicFeedbackListQuery }, ({ query }) => listPublished(query));
 
 // No auth: the feedback token in the body is the credential. Needs the strict per-IP rate limit.
-export const POST = route(path, { auth: "public", body: PublicFeedbackCreate, maxBodyBytes: 16_000 }, async ({ body, request }) => {
-  const { feedback, replayed } = await submitFeedback(request, body);
+export const POST = route(path, { auth: "public", body: PublicFeedbackCreate, maxBodyBytes: 16_000, idempotent: true }, async ({ body, idempotency }) => {
+  const { feedback, replayed } = await submitFeedback(body, idempotency);
   return reply(feedback, { status: 201, headers: { "Cache-Control": "no-store", ...(replayed ? { "Idempotent-Replayed": "true" } : {}) } });
 });
 

@@ -1,0 +1,153 @@
+import { sql } from "drizzle-orm/sql/sql";
+import { query } from "../../db/atomic.js";
+import type { Db } from "../../db/client.js";
+import { call } from "./client.js";
+import { insertFeedback, insertItem, insertOrder, type TestTenant } from "./fixtures.js";
+
+// How the idempotency suite (tests/idempotency.test.ts) exercises each route that takes
+// Idempotency-Key. The route catalog (catalog.ts) points at these through `idempotent`; a route
+// declared idempotent without one fails the suite.
+
+export interface Req {
+  method: string;
+  path: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Bearer token; none on public routes. */
+  token?: string;
+  /** What executions() needs to find the request's effect. */
+  meta: Record<string, string>;
+}
+
+export interface IdempotencyCase {
+  /** Status of a success (201 or 200). */
+  success: number;
+  /** A request that succeeds. */
+  succeeding(db: Db, t: TestTenant): Promise<Req>;
+  /**
+   * A request refused by the data after its key was looked at (not by validation), its status, and
+   * `fix`, which changes the world (and maybe the request's headers) so the same request succeeds.
+   */
+  failing(db: Db, t: TestTenant): Promise<{ request: Req; status: number; fix(): Promise<Partial<Req> | void> }>;
+  /** The same request (same path and key) from another principal. */
+  other(db: Db, t: TestTenant, request: Req): Promise<Req>;
+  /** Whether that request then succeeds on its own (else it is refused on its own merits, e.g. already cancelled). */
+  otherSucceeds: boolean;
+  /** The same key with another request; absent where a request has no body (the key is per path). */
+  different?: (request: Req) => Req;
+  /** How many times `request` has taken effect. */
+  executions(db: Db, request: Req): Promise<number>;
+  /** The id of what a success made or changed. */
+  resourceOf(json: any): string;
+}
+
+const count = async (db: Db, statement: ReturnType<typeof sql>) => Number((await query(db, statement))[0]!.n);
+
+const order: IdempotencyCase = {
+  success: 201,
+  async succeeding(db, t) {
+    const itemId = await insertItem(db, t.id, { stock: 100 });
+    return { method: "POST", path: "/api/orders", body: { channel: "web", items: [{ itemId, quantity: 2 }] }, token: t.users.staff.token, meta: { itemId } };
+  },
+  async failing(db, t) {
+    const itemId = await insertItem(db, t.id, { stock: 1 });
+    const request = { method: "POST", path: "/api/orders", body: { channel: "web", items: [{ itemId, quantity: 2 }] }, token: t.users.staff.token, meta: { itemId } };
+    return { request, status: 409, fix: async () => void (await call("POST", `/api/items/${itemId}/stock-adjustments`, { token: t.users.admin.token, body: { delta: 5, reason: "found" } })) };
+  },
+  other: async (_db, t, request) => ({ ...request, token: t.users.admin.token }),
+  otherSucceeds: true,
+  different: (request) => ({ ...request, body: { channel: "web", items: [{ itemId: request.meta.itemId, quantity: 3 }] } }),
+  executions: (db, request) => count(db, sql`SELECT count(*) AS n FROM order_lines WHERE item_id = ${request.meta.itemId}`),
+  resourceOf: (json) => json.id,
+};
+
+async function placedOrder(db: Db, t: TestTenant) {
+  const itemId = await insertItem(db, t.id, { stock: 10 });
+  const placed = await call("POST", "/api/orders", { token: t.users.staff.token, body: { channel: "call", items: [{ itemId, quantity: 2 }] } });
+  return String(placed.json.id);
+}
+
+const cancel: IdempotencyCase = {
+  success: 200,
+  async succeeding(db, t) {
+    const orderId = await placedOrder(db, t);
+    return { method: "POST", path: `/api/orders/${orderId}/cancel`, token: t.users.staff.token, meta: { orderId } };
+  },
+  async failing(db, t) {
+    const orderId = await placedOrder(db, t);
+    const request = { method: "POST", path: `/api/orders/${orderId}/cancel`, token: t.users.staff.token, headers: { "if-match": '"v9"' }, meta: { orderId } };
+    // A stale If-Match is 412; the retry with the right version must cancel (If-Match is not part of the request hash).
+    return { request, status: 412, fix: async () => ({ headers: { "if-match": '"v1"' } }) };
+  },
+  other: async (_db, t, request) => ({ ...request, token: t.users.admin.token }),
+  otherSucceeds: false,
+  executions: (db, request) => count(db, sql`SELECT count(*) AS n FROM stock_movements WHERE order_id = ${request.meta.orderId} AND reason = 'cancel'`),
+  resourceOf: (json) => json.id,
+};
+
+const adjustment: IdempotencyCase = {
+  success: 201,
+  async succeeding(db, t) {
+    const itemId = await insertItem(db, t.id, { stock: 10 });
+    return { method: "POST", path: `/api/items/${itemId}/stock-adjustments`, body: { delta: 3, reason: "recount" }, token: t.users.admin.token, meta: { itemId } };
+  },
+  async failing(db, t) {
+    const itemId = await insertItem(db, t.id, { stock: 2 });
+    const request = { method: "POST", path: `/api/items/${itemId}/stock-adjustments`, body: { delta: -5, reason: "breakage" }, token: t.users.admin.token, meta: { itemId } };
+    return { request, status: 409, fix: async () => void (await call("POST", `/api/items/${itemId}/stock-adjustments`, { token: t.users.admin.token, body: { delta: 10, reason: "delivery" } })) };
+  },
+  other: async (_db, t, request) => ({ ...request, token: t.users.owner.token }),
+  otherSucceeds: true,
+  different: (request) => ({ ...request, body: { delta: 4, reason: "recount" } }),
+  executions: (db, request) => count(db, sql`SELECT count(*) AS n FROM stock_movements WHERE item_id = ${request.meta.itemId} AND reason = 'adjustment'`),
+  resourceOf: (json) => json.movement.id,
+};
+
+const staffFeedback: IdempotencyCase = {
+  success: 201,
+  async succeeding(db, t) {
+    const orderId = await insertOrder(db, t, "completed");
+    return { method: "POST", path: "/api/feedbacks", body: { orderId, rating: 4 }, token: t.users.admin.token, meta: { orderId } };
+  },
+  async failing(db, t) {
+    const { orderId } = await insertFeedback(db, t);
+    const request = { method: "POST", path: "/api/feedbacks", body: { orderId, rating: 4 }, token: t.users.admin.token, meta: { orderId } };
+    return { request, status: 409, fix: async () => void (await query(db, sql`DELETE FROM feedbacks WHERE order_id = ${orderId}`)) };
+  },
+  other: async (_db, t, request) => ({ ...request, token: t.users.owner.token }),
+  otherSucceeds: false,
+  different: (request) => ({ ...request, body: { orderId: request.meta.orderId, rating: 5 } }),
+  executions: (db, request) => count(db, sql`SELECT count(*) AS n FROM feedbacks WHERE order_id = ${request.meta.orderId}`),
+  resourceOf: (json) => json.id,
+};
+
+async function feedbackLink(db: Db, t: TestTenant) {
+  const orderId = await insertOrder(db, t, "completed");
+  const issued = await call("POST", `/api/feedbacks/generate-token/${orderId}`, { token: t.users.staff.token });
+  return { orderId, token: String(issued.json.token) };
+}
+
+const publicFeedback: IdempotencyCase = {
+  success: 201,
+  async succeeding(db, t) {
+    const { orderId, token } = await feedbackLink(db, t);
+    return { method: "POST", path: "/api/public/feedbacks", body: { token, rating: 5, comment: "Lovely" }, meta: { orderId } };
+  },
+  async failing(db, t) {
+    const { orderId, token } = await feedbackLink(db, t);
+    await query(db, sql`UPDATE feedback_tokens SET expires_at = now() - interval '1 hour' WHERE order_id = ${orderId}`);
+    const request = { method: "POST", path: "/api/public/feedbacks", body: { token, rating: 5 }, meta: { orderId } };
+    return { request, status: 410, fix: async () => void (await query(db, sql`UPDATE feedback_tokens SET expires_at = now() + interval '1 day' WHERE order_id = ${orderId}`)) };
+  },
+  // The principal of a public submission is its feedback link: another customer is another link.
+  async other(db, t, request) {
+    const { orderId, token } = await feedbackLink(db, t);
+    return { ...request, body: { ...(request.body as object), token }, meta: { orderId } };
+  },
+  otherSucceeds: true,
+  different: (request) => ({ ...request, body: { ...(request.body as object), rating: 2 } }),
+  executions: (db, request) => count(db, sql`SELECT count(*) AS n FROM feedbacks WHERE order_id = ${request.meta.orderId}`),
+  resourceOf: (json) => json.id,
+};
+
+export const IDEMPOTENCY = { order, cancel, adjustment, staffFeedback, publicFeedback };

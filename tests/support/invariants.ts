@@ -1,0 +1,399 @@
+import { sql } from "drizzle-orm/sql/sql";
+import { query } from "../../db/atomic.js";
+import type { Db } from "../../db/client.js";
+import { call, type CallResult } from "./client.js";
+import type { TestTenant } from "./fixtures.js";
+
+// The concurrency invariant suite's machinery (tests/invariants.test.ts runs it).
+//
+// A run: a few items and orders, then a seeded random mix of every write path — OPERATIONS below —
+// all in flight at once, then checks that hold whatever the interleaving was (check()). Every HTTP
+// call is recorded as an Entry; the checks compare the database with what the answers claimed:
+// every 2xx must be reflected (its version step, its ledger rows, its key) and nothing else may
+// have changed anything.
+//
+// A new write path (checkout, receiving, stock counts) joins by adding one Operation that records
+// its calls with the effects they claim (or a new Effect kind and its bookkeeping in check()).
+
+// ---- seeded randomness --------------------------------------------------------------------------
+
+export interface Rng {
+  next(): number;
+  int(lo: number, hi: number): number;
+  pick<T>(xs: readonly T[]): T;
+  chance(p: number): boolean;
+}
+
+/** mulberry32: small, fast, good enough to drive a test, and the same sequence for the same seed. */
+export function seeded(seed: number): Rng {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
+  return { next, int, pick: (xs) => xs[int(0, xs.length - 1)]!, chance: (p) => next() < p };
+}
+
+// ---- the world and its record -------------------------------------------------------------------
+
+export interface Line {
+  itemId: string;
+  quantity: number;
+}
+
+/** What a call claims to have done if it answered 2xx (and was not a replay). */
+export type Effect =
+  | { kind: "create"; lines: Line[] }
+  | { kind: "edit"; orderId: string; lines: Line[] }
+  | { kind: "status"; orderId: string; to: string }
+  | { kind: "cancel"; orderId: string }
+  | { kind: "adjust"; itemId: string; delta: number }
+  | { kind: "set"; itemId: string; stock: number; seenStock: number }
+  | { kind: "delete"; itemId: string }
+  | { kind: "restore"; itemId: string }
+  | { kind: "read" };
+
+export interface Entry {
+  op: string;
+  effect: Effect;
+  method: string;
+  path: string;
+  principal: string;
+  key?: string;
+  status: number;
+  replayed: boolean;
+  json: any;
+  code?: string;
+}
+
+type Role = "owner" | "admin" | "staff";
+
+export interface World {
+  db: Db;
+  tenant: TestTenant;
+  items: { id: string; initial: number; price: number }[];
+  /** Orders that exist when the mix starts (operations may also create and then act on their own). */
+  orders: string[];
+  entries: Entry[];
+  /** The body first used with a (principal, path, key): a key is reused only with its own body. */
+  keyBodies: Map<string, unknown>;
+}
+
+/** Sends one request and records it. */
+export async function send(
+  w: World,
+  op: string,
+  effect: Effect,
+  role: Role,
+  method: string,
+  path: string,
+  options: { body?: unknown; headers?: Record<string, string>; key?: string } = {},
+): Promise<CallResult> {
+  const headers = { ...options.headers, ...(options.key ? { "idempotency-key": options.key } : {}) };
+  const result = await call(method, path, { token: w.tenant.users[role].token, body: options.body, headers });
+  w.entries.push({
+    op,
+    effect,
+    method,
+    path,
+    principal: `user:${w.tenant.users[role].id}`,
+    key: options.key,
+    status: result.status,
+    replayed: result.headers.get("idempotent-replayed") === "true",
+    json: result.json,
+    code: result.json?.error?.code,
+  });
+  return result;
+}
+
+/** Sometimes an Idempotency-Key from a small pool (so keys get reused), with the body it was first used with. */
+function keyed<B>(w: World, r: Rng, role: Role, path: string, pool: string, body: B): { key?: string; body: B } {
+  if (!r.chance(0.4)) return { body };
+  const key = `${pool}-${r.int(0, 3)}`;
+  const memo = `${role}|${path}|${key}`;
+  if (!w.keyBodies.has(memo)) w.keyBodies.set(memo, body);
+  return { key, body: w.keyBodies.get(memo) as B };
+}
+
+function randomLines(w: World, r: Rng): Line[] {
+  const count = r.int(1, Math.min(3, w.items.length));
+  const chosen = new Set<string>();
+  while (chosen.size < count) chosen.add(r.pick(w.items).id);
+  return [...chosen].map((itemId) => ({ itemId, quantity: r.int(1, 4) }));
+}
+
+const FLOW = ["pending", "confirmed", "preparing", "ready", "completed"];
+
+// ---- operations ---------------------------------------------------------------------------------
+
+export interface Operation {
+  name: string;
+  weight: number;
+  run(w: World, r: Rng): Promise<void>;
+}
+
+async function edit(w: World, r: Rng, orderId: string) {
+  const lines = randomLines(w, r);
+  const headers: Record<string, string> = {};
+  if (r.chance(0.4)) {
+    const seen = await send(w, "edit lines", { kind: "read" }, "staff", "GET", `/api/orders/${orderId}`);
+    if (seen.headers.get("etag")) headers["if-match"] = seen.headers.get("etag")!;
+  }
+  await send(w, "edit lines", { kind: "edit", orderId, lines }, r.pick(["staff", "admin"] as const), "PUT", `/api/orders/${orderId}`, { body: { items: lines }, headers });
+}
+
+async function cancel(w: World, r: Rng, orderId: string) {
+  const role = r.pick(["staff", "admin", "owner"] as const);
+  const path = `/api/orders/${orderId}/cancel`;
+  const { key } = keyed(w, r, role, path, "cancel", null);
+  const headers: Record<string, string> = {};
+  if (r.chance(0.3)) {
+    const seen = await send(w, "cancel", { kind: "read" }, "staff", "GET", `/api/orders/${orderId}`);
+    if (seen.headers.get("etag")) headers["if-match"] = seen.headers.get("etag")!;
+  }
+  await send(w, "cancel", { kind: "cancel", orderId }, role, "POST", path, { key, headers });
+}
+
+export const OPERATIONS: Operation[] = [
+  {
+    name: "create order",
+    weight: 3,
+    async run(w, r) {
+      const role = r.pick(["staff", "admin"] as const);
+      const { key, body } = keyed(w, r, role, "/api/orders", "order", { channel: r.pick(["web", "call", "instagram"]), items: randomLines(w, r) });
+      const created = await send(w, "create order", { kind: "create", lines: body.items }, role, "POST", "/api/orders", { body, key });
+      // Sometimes act on the new order at once, racing the rest of the mix.
+      if (created.status === 201 && r.chance(0.3)) await (r.chance(0.5) ? edit(w, r, created.json.id) : cancel(w, r, created.json.id));
+    },
+  },
+  { name: "edit lines", weight: 3, run: (w, r) => edit(w, r, r.pick(w.orders)) },
+  {
+    name: "advance status",
+    weight: 2,
+    async run(w, r) {
+      const orderId = r.pick(w.orders);
+      const seen = await send(w, "advance status", { kind: "read" }, "staff", "GET", `/api/orders/${orderId}`);
+      const next = FLOW[FLOW.indexOf(seen.json?.status) + 1] ?? r.pick(FLOW.slice(1));
+      const headers: Record<string, string> = r.chance(0.5) && seen.headers.get("etag") ? { "if-match": seen.headers.get("etag")! } : {};
+      await send(w, "advance status", { kind: "status", orderId, to: next }, "staff", "PATCH", `/api/orders/${orderId}/status`, { body: { status: next }, headers });
+    },
+  },
+  { name: "cancel", weight: 1.5, run: (w, r) => cancel(w, r, r.pick(w.orders)) },
+  {
+    name: "adjust stock",
+    weight: 2,
+    async run(w, r) {
+      const itemId = r.pick(w.items).id;
+      const path = `/api/items/${itemId}/stock-adjustments`;
+      const delta = r.chance(0.5) ? r.int(1, 6) : -r.int(1, 6);
+      const { key, body } = keyed(w, r, "admin", path, "adjust", { delta, reason: "mix" });
+      await send(w, "adjust stock", { kind: "adjust", itemId, delta: body.delta }, "admin", "POST", path, { body, key });
+    },
+  },
+  {
+    name: "set stock",
+    weight: 1,
+    async run(w, r) {
+      const itemId = r.pick(w.items).id;
+      const seen = await send(w, "set stock", { kind: "read" }, "admin", "GET", `/api/items/${itemId}`);
+      if (seen.status !== 200) return;
+      const stock = r.int(0, 30);
+      await send(w, "set stock", { kind: "set", itemId, stock, seenStock: seen.json.stock }, "admin", "PUT", `/api/items/${itemId}`, {
+        body: { stock },
+        headers: { "if-match": seen.headers.get("etag")! },
+      });
+    },
+  },
+  {
+    name: "delete and restore item",
+    weight: 0.7,
+    async run(w, r) {
+      const itemId = r.pick(w.items).id;
+      await send(w, "delete and restore item", { kind: "delete", itemId }, "admin", "DELETE", `/api/items/${itemId}`);
+      await new Promise((resolve) => setTimeout(resolve, r.int(0, 5)));
+      await send(w, "delete and restore item", { kind: "restore", itemId }, "admin", "POST", `/api/items/${itemId}/restore`);
+    },
+  },
+];
+
+/** Statuses each effect may answer in a mix (anything else, a 5xx above all, fails the run). */
+const ALLOWED: Record<Effect["kind"], number[]> = {
+  create: [201, 409, 422],
+  edit: [200, 409, 412, 422],
+  status: [200, 409, 412],
+  cancel: [200, 409, 412],
+  adjust: [201, 404, 409],
+  set: [200, 404, 409, 412],
+  delete: [200, 404, 409],
+  restore: [200, 404, 409],
+  read: [200, 404],
+};
+
+export function pickOperation(r: Rng, operations = OPERATIONS): Operation {
+  const total = operations.reduce((s, o) => s + o.weight, 0);
+  let x = r.next() * total;
+  for (const o of operations) if ((x -= o.weight) < 0) return o;
+  return operations[operations.length - 1]!;
+}
+
+// ---- a run --------------------------------------------------------------------------------------
+
+export interface RunOptions {
+  seed: number;
+  items: number;
+  orders: number;
+  operations: number;
+}
+
+export async function setUp(db: Db, tenant: TestTenant, r: Rng, options: RunOptions, insertItem: (db: Db, tenantId: string, o: { stock: number }) => Promise<string>): Promise<World> {
+  const w: World = { db, tenant, items: [], orders: [], entries: [], keyBodies: new Map() };
+  for (let i = 0; i < options.items; i++) {
+    const initial = r.int(8, 40);
+    w.items.push({ id: await insertItem(db, tenant.id, { stock: initial }), initial, price: 500 });
+  }
+  while (w.orders.length < options.orders) {
+    const lines = randomLines(w, r).map((l) => ({ ...l, quantity: 1 }));
+    const created = await send(w, "setup", { kind: "create", lines }, "staff", "POST", "/api/orders", { body: { channel: "call", items: lines } });
+    if (created.status !== 201) throw new Error(`setup order failed: ${created.status} ${created.text}`);
+    w.orders.push(created.json.id);
+  }
+  return w;
+}
+
+/** Starts every operation at once; each draws from its own generator, so the mix depends only on the seed. */
+export async function storm(w: World, options: RunOptions, operations = OPERATIONS): Promise<void> {
+  await Promise.all(
+    Array.from({ length: options.operations }, async (_, i) => {
+      const r = seeded(options.seed * 7919 + i + 1);
+      const op = pickOperation(r, operations);
+      await op.run(w, r);
+    }),
+  );
+}
+
+// ---- the checks ---------------------------------------------------------------------------------
+
+const num = (v: unknown) => Number(v);
+const linesKey = (lines: Line[]) =>
+  JSON.stringify(
+    [...lines].sort((a, b) => (a.itemId < b.itemId ? -1 : 1)).map((l) => [l.itemId, l.quantity]),
+  );
+
+/** Every failed invariant, as sentences (empty: the run is consistent). */
+export async function check(w: World): Promise<string[]> {
+  const problems: string[] = [];
+  const t = w.tenant.id;
+  const fail = (message: string) => problems.push(message);
+
+  for (const e of w.entries) {
+    if (!ALLOWED[e.effect.kind].includes(e.status) || /concurrent change|conflicts with the current state/.test(e.json?.error?.message ?? "")) fail(`${e.method} ${e.path} (${e.op}) answered ${e.status} ${e.code ?? ""}: ${e.json?.error?.message ?? ""}`);
+  }
+  const ok = (e: Entry) => e.status >= 200 && e.status < 300 && !e.replayed && e.effect.kind !== "read";
+  const done = w.entries.filter(ok);
+
+  const items = await query(w.db, sql`SELECT id, stock, version FROM items WHERE tenant_id = ${t}`);
+  const moves = await query(w.db, sql`SELECT id, item_id, order_id, reason, delta FROM stock_movements WHERE tenant_id = ${t}`);
+  const orders = await query(w.db, sql`SELECT id, status, version, units, total_cents FROM orders WHERE tenant_id = ${t}`);
+  const lines = await query(w.db, sql`SELECT order_id, item_id, quantity, unit_price_cents FROM order_lines WHERE tenant_id = ${t}`);
+  const keys = await query(w.db, sql`SELECT principal, scope, key FROM idempotency_keys WHERE tenant_id = ${t}`);
+
+  const orderById = new Map(orders.map((o) => [String(o.id), o]));
+  const linesOf = (orderId: string) => lines.filter((l) => String(l.order_id) === orderId).map((l) => ({ itemId: String(l.item_id), quantity: num(l.quantity) }));
+  const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0);
+
+  // Stock: never negative; explained by the ledger; equal to initial − live order units + other movements.
+  for (const item of w.items) {
+    const row = items.find((i) => String(i.id) === item.id);
+    if (!row) {
+      fail(`item ${item.id} vanished`);
+      continue;
+    }
+    const stock = num(row.stock);
+    const mine = moves.filter((m) => String(m.item_id) === item.id);
+    const ledger = sum(mine.map((m) => num(m.delta)));
+    const other = sum(mine.filter((m) => !["order", "edit", "cancel"].includes(String(m.reason))).map((m) => num(m.delta)));
+    const live = sum(lines.filter((l) => String(l.item_id) === item.id && orderById.get(String(l.order_id))?.status !== "cancelled").map((l) => num(l.quantity)));
+    if (stock < 0) fail(`item ${item.id}: stock ${stock} < 0`);
+    if (stock !== item.initial + ledger) fail(`item ${item.id}: stock ${stock} ≠ initial ${item.initial} + ledger ${ledger}`);
+    if (stock !== item.initial - live + other) fail(`item ${item.id}: stock ${stock} ≠ initial ${item.initial} − live units ${live} + other movements ${other}`);
+
+    // Its version moved once per ledger row, per delete/restore, and per stock set that changed nothing.
+    const writes = done.filter((e) => "itemId" in e.effect && e.effect.itemId === item.id);
+    const flat = writes.filter((e) => e.effect.kind === "delete" || e.effect.kind === "restore" || (e.effect.kind === "set" && e.effect.stock === e.effect.seenStock)).length;
+    if (num(row.version) !== 1 + mine.length + flat) fail(`item ${item.id}: version ${row.version} ≠ 1 + ${mine.length} ledger rows + ${flat} other writes`);
+
+    // Adjustments: exactly the movements the 201s returned.
+    const adjusted = writes.filter((e) => e.effect.kind === "adjust").map((e) => `${e.json.movement.id}:${e.json.movement.delta}`).sort();
+    const adjustments = mine.filter((m) => m.reason === "adjustment").map((m) => `${m.id}:${num(m.delta)}`).sort();
+    if (JSON.stringify(adjusted) !== JSON.stringify(adjustments)) fail(`item ${item.id}: adjustment rows ${adjustments} ≠ answered ${adjusted}`);
+    // Sets: one row per set that changed the stock, of the difference from the version it named.
+    const setDeltas = writes.flatMap((e) => (e.effect.kind === "set" && e.effect.stock !== e.effect.seenStock ? [e.effect.stock - e.effect.seenStock] : [])).sort((a, b) => a - b);
+    const setRows = mine.filter((m) => m.reason === "set").map((m) => num(m.delta)).sort((a, b) => a - b);
+    if (JSON.stringify(setDeltas) !== JSON.stringify(setRows)) fail(`item ${item.id}: set rows ${setRows} ≠ answered ${setDeltas}`);
+  }
+
+  // Orders: exactly the ones answered 201 (replays point at one of them).
+  const createdIds = new Set(done.filter((e) => e.effect.kind === "create").map((e) => String(e.json.id)));
+  if (createdIds.size !== orders.length) fail(`${orders.length} orders in the tenant, ${createdIds.size} answered 201`);
+  for (const e of w.entries.filter((x) => x.effect.kind === "create" && x.replayed && !createdIds.has(String(x.json?.id)))) fail(`replay of ${e.key} answered unknown order ${e.json?.id}`);
+
+  for (const order of orders) {
+    const id = String(order.id);
+    const own = linesOf(id);
+    if (new Set(own.map((l) => l.itemId)).size !== own.length) fail(`order ${id}: several lines for one item`);
+    const units = sum(own.map((l) => l.quantity));
+    const total = sum(lines.filter((l) => String(l.order_id) === id).map((l) => num(l.quantity) * num(l.unit_price_cents)));
+    if (num(order.units) !== units || num(order.total_cents) !== total) fail(`order ${id}: units ${order.units}/total ${order.total_cents} ≠ lines ${units}/${total}`);
+
+    // Each 2xx write was one version step; nothing else moved it.
+    const writes = done.filter((e) => "orderId" in e.effect && e.effect.orderId === id);
+    const versions = writes.map((e) => num(e.json.version)).sort((a, b) => a - b);
+    const expected = Array.from({ length: writes.length }, (_, i) => i + 2);
+    if (num(order.version) !== 1 + writes.length || JSON.stringify(versions) !== JSON.stringify(expected)) {
+      fail(`order ${id}: version ${order.version}, answered versions [${versions}] for ${writes.length} writes`);
+    }
+    // Its lines are the last edit's (by version), else the creation's; its status the last status write's.
+    const byVersion = (a: Entry, b: Entry) => num(b.json.version) - num(a.json.version);
+    const lastEdit = writes.filter((e) => e.effect.kind === "edit").sort(byVersion)[0];
+    const creation = done.find((e) => e.effect.kind === "create" && String(e.json.id) === id);
+    const wanted = lastEdit ? (lastEdit.effect as { lines: Line[] }).lines : creation ? (creation.effect as { lines: Line[] }).lines : undefined;
+    if (wanted && linesKey(wanted) !== linesKey(own)) fail(`order ${id}: lines ${linesKey(own)} ≠ last answered ${linesKey(wanted)}`);
+    const lastStatus = writes.filter((e) => e.effect.kind === "status" || e.effect.kind === "cancel").sort(byVersion)[0];
+    const status = lastStatus ? (lastStatus.effect.kind === "cancel" ? "cancelled" : (lastStatus.effect as { to: string }).to) : "pending";
+    if (order.status !== status) fail(`order ${id}: status ${order.status} ≠ last answered ${status}`);
+    if (writes.filter((e) => e.effect.kind === "cancel").length > (order.status === "cancelled" ? 1 : 0)) fail(`order ${id}: cancelled more than once`);
+
+    // Its ledger: taken = its current lines; returned = the same if cancelled, else nothing.
+    const orderMoves = moves.filter((m) => String(m.order_id) === id);
+    if (!lastEdit && orderMoves.some((m) => m.reason === "edit")) fail(`order ${id}: edit movements without a successful edit`);
+    for (const itemId of new Set([...own.map((l) => l.itemId), ...orderMoves.map((m) => String(m.item_id))])) {
+      const qty = own.find((l) => l.itemId === itemId)?.quantity ?? 0;
+      const taken = -sum(orderMoves.filter((m) => String(m.item_id) === itemId && m.reason !== "cancel").map((m) => num(m.delta)));
+      const returned = sum(orderMoves.filter((m) => String(m.item_id) === itemId && m.reason === "cancel").map((m) => num(m.delta)));
+      if (taken !== qty || returned !== (order.status === "cancelled" ? qty : 0)) fail(`order ${id}, item ${itemId}: line ${qty}, ledger took ${taken} and returned ${returned}`);
+    }
+  }
+
+  // Idempotency-Keys: stored exactly for the keyed requests that succeeded, once each.
+  const scopeOf = (e: Entry) => `${e.method} ${e.path}`;
+  const succeeded = done.filter((e) => e.key).map((e) => `${e.principal}|${scopeOf(e)}|${e.key}`);
+  if (new Set(succeeded).size !== succeeded.length) fail(`a key executed twice: ${succeeded.filter((k, i) => succeeded.indexOf(k) !== i)}`);
+  const stored = keys.map((k) => `${k.principal}|${k.scope}|${k.key}`).sort();
+  if (JSON.stringify(stored) !== JSON.stringify([...new Set(succeeded)].sort())) fail(`stored keys [${stored}] ≠ succeeded keyed requests [${[...new Set(succeeded)].sort()}]`);
+  return problems;
+}
+
+/** Answers by operation and status, for the log of a run. */
+export function summary(w: World): string {
+  const counts = new Map<string, number>();
+  for (const e of w.entries) {
+    if (e.effect.kind === "read") continue;
+    const k = `${e.op} ${e.status}${e.replayed ? " replay" : ""}${e.code ? ` ${e.code}` : ""}`;
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  return [...counts].sort().map(([k, n]) => `${k}: ${n}`).join(", ");
+}
