@@ -24,12 +24,54 @@ const timestamps = {
   updatedAt: timestamp("updated_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
 };
 
-export const tenants = pgTable("tenants", {
-  id: uuid("id").primaryKey(),
-  slug: text("slug").notNull().unique(),
-  name: text("name").notNull(),
-  ...timestamps,
-});
+// Settings (issue 12): timezone is an IANA name, currency an ISO 4217 code (amounts stay integer
+// minor units; the exponent comes from Intl, see lib/tenants/settings.ts). A deleted tenant keeps
+// its rows and its slug: deleted_at hides it from every route until its owner restores it.
+export const tenants = pgTable(
+  "tenants",
+  {
+    id: uuid("id").primaryKey(),
+    slug: text("slug").notNull().unique(),
+    name: text("name").notNull(),
+    timezone: text("timezone").notNull().default("UTC"),
+    currency: text("currency").notNull().default("USD"),
+    lowStockThresholdDefault: integer("low_stock_threshold_default").notNull().default(10),
+    orderNumberStart: integer("order_number_start").notNull().default(1001),
+    version: integer("version").notNull().default(1),
+    createdBy: uuid("created_by"),
+    deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "string" }),
+    ...timestamps,
+  },
+  (t) => [
+    check("tenants_low_stock_threshold_default_check", sql`${t.lowStockThresholdDefault} >= 0`),
+    check("tenants_order_number_start_check", sql`${t.orderNumberStart} >= 1`),
+  ],
+);
+
+// Machine credentials. Only the SHA-256 of a key is stored (plus a display prefix and its last 4
+// characters), so a database leak reveals no usable key. A key acts for one tenant with one role.
+export const apiKeys = pgTable(
+  "api_keys",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    role: text("role").$type<Role>().notNull(),
+    keyHash: text("key_hash").notNull(),
+    displayPrefix: text("display_prefix").notNull(),
+    last4: text("last4").notNull(),
+    createdBy: uuid("created_by"),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "string" }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true, mode: "string" }),
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true, mode: "string" }),
+  },
+  (t) => [
+    uniqueIndex("api_keys_hash_key").on(t.keyHash),
+    index("api_keys_tenant_created_idx").on(t.tenantId, t.createdAt, t.id),
+    check("api_keys_role_check", sql`${t.role} IN ('owner', 'admin', 'staff')`),
+  ],
+);
 
 export const users = pgTable(
   "users",

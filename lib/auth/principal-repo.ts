@@ -2,6 +2,7 @@ import { sql } from "../../db/sql.js";
 import { query } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
 import { newId } from "../../db/ids.js";
+import { toIso } from "../../db/values.js";
 import type { Role } from "../../db/schema.js";
 import type { Identity } from "./verify.js";
 
@@ -10,10 +11,14 @@ export interface Membership {
   tenantSlug: string;
   tenantName: string;
   role: Role;
+  /** Set when the tenant is soft-deleted: no route serves it, only its owners may restore it. */
+  tenantDeletedAt: string | null;
 }
 
 export interface Principal {
   userId: string;
+  email: string | null;
+  name: string | null;
   memberships: Membership[];
 }
 
@@ -31,7 +36,7 @@ export async function loadPrincipal(db: Db, identity: Identity): Promise<Princip
       VALUES (${newId()}, ${identity.issuer}, ${identity.subject}, ${identity.email}, ${identity.name})
       ON CONFLICT (issuer, subject) DO UPDATE
         SET email = COALESCE(EXCLUDED.email, users.email), name = COALESCE(EXCLUDED.name, users.name), updated_at = now()
-      RETURNING id
+      RETURNING id, email, name
     ), bound AS (
       UPDATE memberships m SET user_id = (SELECT id FROM upserted), updated_at = now()
       WHERE m.user_id IS NULL
@@ -44,7 +49,8 @@ export async function loadPrincipal(db: Db, identity: Identity): Promise<Princip
       UNION ALL
       SELECT tenant_id, role FROM bound
     )
-    SELECT (SELECT id FROM upserted) AS user_id, t.id AS tenant_id, t.slug, t.name AS tenant_name, a.role
+    SELECT (SELECT id FROM upserted) AS user_id, (SELECT email FROM upserted) AS user_email, (SELECT name FROM upserted) AS user_name,
+           t.id AS tenant_id, t.slug, t.name AS tenant_name, t.deleted_at AS tenant_deleted_at, a.role
     FROM (SELECT 1) AS one
     LEFT JOIN all_memberships a ON true
     LEFT JOIN tenants t ON t.id = a.tenant_id
@@ -53,6 +59,13 @@ export async function loadPrincipal(db: Db, identity: Identity): Promise<Princip
   const userId = String(rows[0]!.user_id);
   const memberships = rows
     .filter((r) => r.tenant_id !== null)
-    .map((r) => ({ tenantId: String(r.tenant_id), tenantSlug: String(r.slug), tenantName: String(r.tenant_name), role: r.role as Role }));
-  return { userId, memberships };
+    .map((r) => ({
+      tenantId: String(r.tenant_id),
+      tenantSlug: String(r.slug),
+      tenantName: String(r.tenant_name),
+      role: r.role as Role,
+      tenantDeletedAt: r.tenant_deleted_at === null || r.tenant_deleted_at === undefined ? null : toIso(r.tenant_deleted_at),
+    }));
+  const first = rows[0]!;
+  return { userId, email: (first.user_email as string | null) ?? null, name: (first.user_name as string | null) ?? null, memberships };
 }

@@ -11,6 +11,7 @@ export const ERROR_STATUS = {
   method_not_allowed: 405,
   not_acceptable: 406,
   conflict: 409,
+  slug_taken: 409,
   insufficient_stock: 409,
   invalid_transition: 409,
   gone: 410,

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import * as v from "valibot";
 import { classifyDbError } from "../../db/errors.js";
 import { newRoundTripScope, withRoundTripScope, type RoundTripScope } from "../../db/round-trips.js";
-import { authenticate, type AuthContext } from "../auth/session.js";
+import { authenticate, authenticateUser, type AuthContext, type UserContext } from "../auth/session.js";
 import type { Role } from "../auth/roles.js";
 import { responseCache, type CachePolicy, type CacheState, type Rendered } from "../cache/response-cache.js";
 import { clientIp, limit, type LimitPolicy } from "../ratelimit/limiter.js";
@@ -22,8 +22,11 @@ import { errorFields } from "../platform/log-error.js";
 
 type Out<S> = S extends Schema ? v.InferOutput<S> : undefined;
 
-export interface RoutePolicy<A extends Role | "public" | "cron", P, Q, B> {
-  /** Minimum role; "public" for routes that take no token; "cron" for Vercel Cron (Bearer CRON_SECRET). */
+/** Who may call a route: a minimum tenant role, "user" (any signed-in person, no tenant), "public" or "cron". */
+export type RouteAuth = Role | "user" | "public" | "cron";
+
+export interface RoutePolicy<A extends RouteAuth, P, Q, B> {
+  /** Minimum role; "user" for a signed-in person without a tenant; "public" for routes that take no token; "cron" for Vercel Cron (Bearer CRON_SECRET). */
   auth: A;
   params?: P;
   query?: Q;
@@ -50,7 +53,7 @@ export interface RouteContext<A, P, Q, B> {
   params: Out<P>;
   query: Out<Q>;
   body: Out<B>;
-  auth: A extends "public" | "cron" ? undefined : AuthContext;
+  auth: A extends "public" | "cron" ? undefined : A extends "user" ? UserContext : AuthContext;
   /** The request's Idempotency-Key, on routes declared `idempotent`. */
   idempotency: IdempotencyRequest | undefined;
   waitUntil(work: Promise<unknown>, label?: string): void;
@@ -58,7 +61,7 @@ export interface RouteContext<A, P, Q, B> {
 
 export type Handler = ((request: Request) => Promise<Response>) & {
   /** The declaration, for tests that walk every route's schemas (text fields, fuzzing). */
-  readonly route: { path: string; policy: RoutePolicy<Role | "public" | "cron", unknown, unknown, unknown> };
+  readonly route: { path: string; policy: RoutePolicy<RouteAuth, unknown, unknown, unknown> };
   /** Set when the route takes Idempotency-Key (the idempotency suite walks these). */
   readonly idempotent?: true;
 };
@@ -76,7 +79,7 @@ const SECURITY_HEADERS: Record<string, string> = {
  * Declares one method of one route: who may call it, what its path, query and body look like.
  * Everything else — ids, errors, headers, CORS, logging, timing — is done here once.
  */
-export function route<A extends Role | "public" | "cron", P extends Schema | undefined = undefined, Q extends Schema | undefined = undefined, B extends Schema | undefined = undefined>(
+export function route<A extends RouteAuth, P extends Schema | undefined = undefined, Q extends Schema | undefined = undefined, B extends Schema | undefined = undefined>(
   path: string,
   policy: RoutePolicy<A, P, Q, B>,
   handler: (ctx: RouteContext<A, P, Q, B>) => unknown,
@@ -84,7 +87,7 @@ export function route<A extends Role | "public" | "cron", P extends Schema | und
   const pattern = compilePattern(path);
   // The scheduler authenticates with a shared secret and calls rarely: it is not rate limited.
   const limitPolicy = policy.rateLimit ?? (policy.auth === "cron" ? false : policy.auth === "public" ? "public" : "api");
-  const declaration = { path, policy: policy as RoutePolicy<Role | "public" | "cron", unknown, unknown, unknown> };
+  const declaration = { path, policy: policy as RoutePolicy<RouteAuth, unknown, unknown, unknown> };
   return Object.assign(async (request: Request): Promise<Response> => {
     const started = performance.now();
     const incomingId = request.headers.get("x-request-id");
@@ -93,11 +96,16 @@ export function route<A extends Role | "public" | "cron", P extends Schema | und
     const timing = { authMs: 0, cacheMs: 0, cache: undefined as CacheState | undefined };
     const limitHeaders: Record<string, string> = {};
     let auth: AuthContext | undefined;
+    let user: UserContext | undefined;
     let response: Response;
     try {
       response = await withRoundTripScope(scope, async () => {
         if (policy.auth === "cron") assertCronRequest(request);
-        else if (policy.auth !== "public") {
+        else if (policy.auth === "user") {
+          const authStart = performance.now();
+          user = await authenticateUser(request).catch((error) => rejectAuthFailure(request, error));
+          timing.authMs = performance.now() - authStart;
+        } else if (policy.auth !== "public") {
           const authStart = performance.now();
           auth = await authenticate(request, policy.auth as Role).catch((error) => rejectAuthFailure(request, error));
           timing.authMs = performance.now() - authStart;
@@ -105,7 +113,7 @@ export function route<A extends Role | "public" | "cron", P extends Schema | und
         // The user is known only now (token checks need no I/O on a warm instance), so the limit is
         // checked here, before input parsing so malformed requests count too — and for cached GETs
         // it rides in the same Redis round trip as the cache lookup (it is sent in this same turn).
-        const gate = limitPolicy === false ? Promise.resolve() : limit(limitPolicy, auth ? `user:${auth.userId}` : `ip:${clientIp(request)}`).then((h) => void Object.assign(limitHeaders, h));
+        const gate = limitPolicy === false ? Promise.resolve() : limitRequest(limitPolicy, request, auth, user).then((h) => void Object.assign(limitHeaders, h));
         // Awaited below (alone or beside the cache lookup); this only keeps an early refusal from
         // counting as an unhandled rejection meanwhile.
         gate.catch(() => {});
@@ -118,9 +126,9 @@ export function route<A extends Role | "public" | "cron", P extends Schema | und
         const query = policy.query ? parseInput(policy.query, Object.fromEntries(url.searchParams), "query") : undefined;
         const body = policy.body ? parseInput(policy.body, await readJsonBody(request, policy.maxBodyBytes ?? config.maxJsonBodyBytes()), "body") : undefined;
         const idempotency = policy.idempotent
-          ? idempotencyFrom(request, `${request.method} ${fillPattern(path, params)}`, body, auth && principalOf(auth))
+          ? idempotencyFrom(request, `${request.method} ${fillPattern(path, params)}`, body, auth ? principalOf(auth) : user && principalOf(user))
           : undefined;
-        const run = () => handler({ request, requestId, params, query, body, auth, idempotency, waitUntil } as RouteContext<A, P, Q, B>);
+        const run = () => handler({ request, requestId, params, query, body, auth: auth ?? user, idempotency, waitUntil } as RouteContext<A, P, Q, B>);
         if (policy.cache && auth && request.method === "GET") {
           const cacheStart = performance.now();
           let computeMs = 0;
@@ -159,7 +167,8 @@ export function route<A extends Role | "public" | "cron", P extends Schema | und
         redisTrips: scope.redis,
         cache: timing.cache,
         tenantId: auth?.tenant.id,
-        userId: auth?.userId,
+        userId: auth?.apiKeyId ? undefined : (auth?.userId ?? user?.userId),
+        apiKeyId: auth?.apiKeyId,
       },
     });
   }, { route: declaration, ...(policy.idempotent ? { idempotent: true as const } : {}) });
@@ -168,6 +177,20 @@ export function route<A extends Role | "public" | "cron", P extends Schema | und
 /** "/api/orders/[id]/cancel" with its parsed params filled in. */
 function fillPattern(path: string, params: unknown): string {
   return path.replace(/\[(\w+)\]/g, (_, name: string) => String((params as Record<string, unknown>)[name]));
+}
+
+/**
+ * The limits a request counts against: per principal (user or API key; per IP on public routes)
+ * and, on tenant routes, per tenant. Both calls are issued in the same turn, so the Redis transport
+ * sends them (and a cache lookup) as one pipeline: still one Redis round trip. The answer's headers
+ * describe whichever limit has less room left.
+ */
+async function limitRequest(policy: LimitPolicy, request: Request, auth: AuthContext | undefined, user: UserContext | undefined): Promise<Record<string, string>> {
+  const who = auth ? principalOf(auth) : user ? principalOf(user) : `ip:${clientIp(request)}`;
+  const checks = [limit(policy, who)];
+  if (auth && policy === "api") checks.push(limit("tenant", `tenant:${auth.tenant.id}`));
+  const answers = await Promise.all(checks);
+  return answers.reduce((tightest, h) => (Number(h["RateLimit-Remaining"] ?? Infinity) < Number(tightest["RateLimit-Remaining"] ?? Infinity) ? h : tightest));
 }
 
 /** Failed token checks count against the caller's IP; past the limit they get 429 instead of 401. */

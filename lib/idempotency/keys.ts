@@ -45,7 +45,7 @@ export function idempotencyFrom(request: Request, scope: string, body: unknown, 
 }
 
 /** The principal of a signed-in request. */
-export const principalOf = (auth: { userId: string }) => `user:${auth.userId}`;
+export const principalOf = (auth: { userId: string; apiKeyId?: string }) => (auth.apiKeyId ? `apikey:${auth.apiKeyId}` : `user:${auth.userId}`);
 
 /** Public routes learn who is asking from the body (a feedback link): bind it before the write. */
 export function bindPrincipal(idem: IdempotencyRequest | undefined, principal: string): IdempotencyRequest | undefined {

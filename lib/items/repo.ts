@@ -74,7 +74,8 @@ export async function insertItem(db: Db, tenantId: string, id: string, input: It
     db,
     sql`
     INSERT INTO items AS i (id, tenant_id, name, description, sku, price_cents, stock, low_stock_threshold, category)
-    VALUES (${id}, ${tenantId}, ${input.name}, ${input.description ?? null}, ${input.sku ?? null}, ${input.priceCents}, ${input.stock}, ${input.lowStockThreshold}, ${input.category ?? null})
+    VALUES (${id}, ${tenantId}, ${input.name}, ${input.description ?? null}, ${input.sku ?? null}, ${input.priceCents}, ${input.stock},
+            coalesce(${input.lowStockThreshold ?? null}::int, (SELECT low_stock_threshold_default FROM tenants WHERE id = ${tenantId})), ${input.category ?? null})
     RETURNING ${COLUMNS}`,
   );
   return toItem(rows[0]!);

@@ -17,7 +17,8 @@ export const ItemCreate = v.strictObject({
   sku: fields.sku,
   priceCents: fields.priceCents,
   stock: v.optional(fields.stock, 0),
-  lowStockThreshold: v.optional(fields.lowStockThreshold, 10),
+  // Absent: the tenant's lowStockThresholdDefault (PATCH /api/tenant).
+  lowStockThreshold: v.optional(fields.lowStockThreshold),
   category: fields.category,
 });
 export type ItemCreateInput = v.InferOutput<typeof ItemCreate>;

@@ -85,3 +85,76 @@ export async function removeMember(db: Db, tenantId: string, id: string, actorRo
   if (row.role === "owner" && actorRole !== "owner") return { outranked: true };
   return { lastOwner: true };
 }
+
+/** Every active owner row of the tenant, locked in id order (one order for every writer: no deadlocks). */
+const lockedOwners = (tenantId: string) => sql`
+  owners AS (
+    SELECT count(*) AS n FROM (
+      SELECT 1 FROM memberships o WHERE o.tenant_id = ${tenantId} AND o.role = 'owner' AND o.user_id IS NOT NULL ORDER BY o.id FOR UPDATE
+    ) locked
+  )`;
+
+export type RoleChange = { changed: Member } | { missing: true } | { outranked: true } | { lastOwner: true };
+
+/**
+ * Sets an active member's role. Owners may set any role; anyone else may not touch an owner (the
+ * caller passes only roles it may grant). The owner rows are locked first, and a row locked FOR
+ * UPDATE is re-checked at its latest version, so concurrent demotions, removals and transfers see
+ * each other: the tenant always keeps at least one owner.
+ */
+export async function changeRole(db: Db, tenantId: string, userId: string, role: Role, actorRole: Role): Promise<RoleChange> {
+  const rows = await query(
+    db,
+    sql`
+    WITH ${lockedOwners(tenantId)},
+    target AS (SELECT m.id, m.role FROM memberships m WHERE m.tenant_id = ${tenantId} AND m.user_id = ${userId} FOR UPDATE),
+    changed AS (
+      UPDATE memberships m SET role = ${role}, updated_at = now()
+      FROM target t
+      WHERE m.id = t.id
+        AND (t.role <> 'owner' OR ${actorRole} = 'owner')
+        AND (t.role <> 'owner' OR ${role} = 'owner' OR (SELECT n FROM owners) > 1)
+      RETURNING m.id, m.user_id, m.invited_email, m.role, m.created_at
+    )
+    SELECT (SELECT role FROM target) AS current_role, c.*, u.email, u.name
+    FROM (SELECT 1) one LEFT JOIN changed c ON true LEFT JOIN users u ON u.id = c.user_id`,
+  );
+  const row = rows[0]!;
+  if (row.id) return { changed: toMember(row) };
+  if (row.current_role === null || row.current_role === undefined) return { missing: true };
+  if (row.current_role === "owner" && actorRole !== "owner") return { outranked: true };
+  return { lastOwner: true };
+}
+
+export type Transfer = { transferred: true } | { notOwner: true } | { missing: true };
+
+/**
+ * The caller (an owner) makes another active member an owner and becomes an admin, in one
+ * statement: the promotion happens before the demotion can, so there is never a moment without an
+ * owner; the caller's row is locked and re-checked, so two transfers from one owner cannot both win.
+ */
+export async function transferOwnership(db: Db, tenantId: string, fromUserId: string, toUserId: string): Promise<Transfer> {
+  const rows = await query(
+    db,
+    sql`
+    WITH ${lockedOwners(tenantId)},
+    caller AS (SELECT m.id FROM memberships m WHERE m.tenant_id = ${tenantId} AND m.user_id = ${fromUserId} AND m.role = 'owner' FOR UPDATE),
+    target AS (SELECT m.id FROM memberships m WHERE m.tenant_id = ${tenantId} AND m.user_id = ${toUserId} AND m.user_id <> ${fromUserId} FOR UPDATE),
+    promoted AS (
+      UPDATE memberships m SET role = 'owner', updated_at = now() FROM target t
+      WHERE m.id = t.id AND EXISTS (SELECT 1 FROM caller) AND (SELECT n FROM owners) >= 1
+      RETURNING m.id
+    ),
+    demoted AS (
+      UPDATE memberships m SET role = 'admin', updated_at = now() FROM caller c
+      WHERE m.id = c.id AND EXISTS (SELECT 1 FROM promoted)
+      RETURNING m.id
+    )
+    SELECT EXISTS (SELECT 1 FROM caller) AS is_owner, EXISTS (SELECT 1 FROM target) AS has_target, EXISTS (SELECT 1 FROM demoted) AS done`,
+  );
+  const row = rows[0]!;
+  const yes = (v: unknown) => v === true || v === "t";
+  if (yes(row.done)) return { transferred: true };
+  if (!yes(row.is_owner)) return { notOwner: true };
+  return { missing: true };
+}

@@ -8,3 +8,10 @@ export const MemberInvite = v.strictObject({
 export type MemberInviteInput = v.InferOutput<typeof MemberInvite>;
 
 export const MemberParams = v.object({ userId: uuid });
+
+export const MemberRoleChange = v.strictObject({
+  role: v.picklist(["owner", "admin", "staff"], "must be owner, admin or staff"),
+});
+export type MemberRoleChangeInput = v.InferOutput<typeof MemberRoleChange>;
+
+export const OwnershipTransfer = v.strictObject({ userId: uuid });

@@ -4,7 +4,7 @@ import { forgetPrincipals, type AuthContext } from "../auth/session.js";
 import { hasRole } from "../auth/roles.js";
 import { ApiError, conflict, notFound } from "../http/errors.js";
 import * as repo from "./repo.js";
-import type { MemberInviteInput } from "./schemas.js";
+import type { MemberInviteInput, MemberRoleChangeInput } from "./schemas.js";
 
 export async function listMembers(auth: AuthContext) {
   const { db } = await getDb();
@@ -26,5 +26,42 @@ export async function removeMember(auth: AuthContext, id: string) {
   if ("outranked" in outcome) throw new ApiError("forbidden", "Only an owner can remove an owner.");
   if ("lastOwner" in outcome) throw conflict("A tenant must keep at least one owner.");
   // Role checks in this instance must not keep serving the removed membership from cache.
+  forgetPrincipals();
+}
+
+export async function changeRole(auth: AuthContext, userId: string, input: MemberRoleChangeInput) {
+  if (!hasRole(auth.role, input.role)) throw new ApiError("forbidden", `Only an ${input.role} or above can grant the ${input.role} role.`, [{ path: "role", message: "above your own role" }]);
+  const { db } = await getDb();
+  const outcome = await repo.changeRole(db, auth.tenant.id, userId, input.role, auth.role);
+  if ("missing" in outcome) throw notFound("Member");
+  if ("outranked" in outcome) throw new ApiError("forbidden", "Only an owner can change an owner's role.");
+  if ("lastOwner" in outcome) throw conflict("A tenant must keep at least one owner; make someone else an owner first.");
+  forgetPrincipals();
+  return outcome.changed;
+}
+
+/** Members act as people: an API key has no membership to leave or ownership to hand over. */
+function person(auth: AuthContext): void {
+  if (auth.apiKeyId) throw new ApiError("forbidden", "This action needs a signed-in member, not an API key.");
+}
+
+export async function transferOwnership(auth: AuthContext, toUserId: string) {
+  person(auth);
+  if (toUserId === auth.userId) throw new ApiError("unprocessable", "You already own this tenant.", [{ path: "userId", message: "must be another member" }]);
+  const { db } = await getDb();
+  const outcome = await repo.transferOwnership(db, auth.tenant.id, auth.userId, toUserId);
+  if ("notOwner" in outcome) throw new ApiError("forbidden", "Only an owner can transfer ownership.");
+  if ("missing" in outcome) throw notFound("Member");
+  forgetPrincipals();
+  return { ownerId: toUserId, yourRole: "admin" as const };
+}
+
+export async function leave(auth: AuthContext) {
+  person(auth);
+  const { db } = await getDb();
+  // Leaving is removing oneself: the same last-owner guard as any removal.
+  const outcome = await repo.removeMember(db, auth.tenant.id, auth.userId, "owner");
+  if ("missing" in outcome) throw notFound("Membership");
+  if (!("removed" in outcome)) throw conflict("The last owner cannot leave; transfer ownership or delete the tenant.");
   forgetPrincipals();
 }

@@ -46,6 +46,10 @@ export const config = {
   corsOrigins: () => (process.env.CORS_ORIGINS !== undefined ? list(process.env.CORS_ORIGINS) : isProduction() ? [] : ["http://localhost:*", "http://127.0.0.1:*"]),
   maxJsonBodyBytes: () => int(process.env.MAX_JSON_BODY_BYTES, 100_000),
   authCacheTtlMs: () => int(process.env.AUTH_CACHE_TTL_MS, 60_000),
+  /** Per-instance API key cache; capped at 10 s (how long other instances may accept a revoked key). */
+  apiKeyCacheTtlMs: () => int(process.env.API_KEY_CACHE_TTL_MS, 10_000),
+  /** Tenants a user may own (POST /api/tenants past it: 409). */
+  maxOwnedTenants: () => int(process.env.MAX_OWNED_TENANTS, 5),
   /** Clock skew accepted on exp/nbf/iat. */
   clockToleranceSeconds: () => int(process.env.AUTH_CLOCK_TOLERANCE_S, 30),
   /** Deadline for one Redis round trip; past it the request is served from Postgres. */
@@ -55,6 +59,8 @@ export const config = {
   redisKeyPrefix: () => process.env.REDIS_KEY_PREFIX || defaultRedisKeyPrefix(process.env),
   /** Requests per window per user on authenticated routes. */
   rateLimitApi: () => int(process.env.RATE_LIMIT_API, 300),
+  /** Requests per window per tenant (all its users and keys together), on top of the per-principal limit. */
+  rateLimitTenant: () => int(process.env.RATE_LIMIT_TENANT, 1200),
   /** Requests per window per IP on public routes. */
   rateLimitPublic: () => int(process.env.RATE_LIMIT_PUBLIC, 30),
   /** Failed authentications (401) per window per IP before further attempts get 429. */

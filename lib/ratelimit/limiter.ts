@@ -10,9 +10,10 @@ import { errorFields } from "../platform/log-error.js";
  * - api: authenticated routes, per user (RATE_LIMIT_API, default 300 per window)
  * - public: routes without a token, per IP (RATE_LIMIT_PUBLIC, default 30)
  * - auth: failed authentications, per IP (RATE_LIMIT_AUTH_FAILURES, default 20)
+ * - tenant: every authenticated request of one tenant, on top of "api" (RATE_LIMIT_TENANT, default 1200)
  * The window is RATE_LIMIT_WINDOW_S (default 60 s).
  */
-export type LimitPolicy = "api" | "public" | "auth";
+export type LimitPolicy = "api" | "public" | "auth" | "tenant";
 
 interface Limiter {
   limit(identifier: string): Promise<LimitResult>;
@@ -24,13 +25,15 @@ type Limiters = Record<LimitPolicy, Limiter>;
 const slot = globalThis as typeof globalThis & { __tallyLimiters?: { signature: string; limiters: Promise<Limiters> } };
 
 function limits(): Record<LimitPolicy, number> {
-  return { api: config.rateLimitApi(), public: config.rateLimitPublic(), auth: config.rateLimitAuthFailures() };
+  return { api: config.rateLimitApi(), public: config.rateLimitPublic(), auth: config.rateLimitAuthFailures(), tenant: config.rateLimitTenant() };
 }
 
 async function buildLimiters(tokens: Record<LimitPolicy, number>, windowS: number): Promise<Limiters> {
   const handle = await getRedis();
   const windowMs = windowS * 1000;
-  if (!handle) return { api: memorySlidingWindow(tokens.api, windowMs), public: memorySlidingWindow(tokens.public, windowMs), auth: memorySlidingWindow(tokens.auth, windowMs) };
+  if (!handle) {
+    return { api: memorySlidingWindow(tokens.api, windowMs), public: memorySlidingWindow(tokens.public, windowMs), auth: memorySlidingWindow(tokens.auth, windowMs), tenant: memorySlidingWindow(tokens.tenant, windowMs) };
+  }
   const { Ratelimit } = await import("@upstash/ratelimit");
   const upstash = (p: LimitPolicy): Limiter =>
     new Ratelimit({
@@ -41,13 +44,13 @@ async function buildLimiters(tokens: Record<LimitPolicy, number>, windowS: numbe
       timeout: config.redisTimeoutMs(),
       analytics: false,
     });
-  return { api: upstash("api"), public: upstash("public"), auth: upstash("auth") };
+  return { api: upstash("api"), public: upstash("public"), auth: upstash("auth"), tenant: upstash("tenant") };
 }
 
 function limiters(): Promise<Limiters> {
   const tokens = limits();
   const windowS = config.rateLimitWindowSeconds();
-  const signature = `${redisGeneration()}|${tokens.api}|${tokens.public}|${tokens.auth}|${windowS}`;
+  const signature = `${redisGeneration()}|${tokens.api}|${tokens.public}|${tokens.auth}|${tokens.tenant}|${windowS}`;
   if (slot.__tallyLimiters?.signature !== signature) slot.__tallyLimiters = { signature, limiters: buildLimiters(tokens, windowS) };
   return slot.__tallyLimiters.limiters;
 }

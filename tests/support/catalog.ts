@@ -1,6 +1,6 @@
 import type { Db } from "../../db/client.js";
 import type { Role } from "../../lib/auth/roles.js";
-import { insertCustomer, insertFeedback, insertItem, insertOrder, SAMPLE_ITEM, type TestTenant } from "./fixtures.js";
+import { insertApiKey, insertCustomer, insertDeletedTenant, insertFeedback, insertItem, insertMember, insertOrder, SAMPLE_ITEM, type TestTenant } from "./fixtures.js";
 import { makePng } from "./images.js";
 import { IDEMPOTENCY, type IdempotencyCase } from "./idempotency-cases.js";
 
@@ -11,7 +11,8 @@ import { IDEMPOTENCY, type IdempotencyCase } from "./idempotency-cases.js";
 export interface RouteSpec {
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   pattern: string;
-  role: Role | "public" | "cron";
+  /** "user": any signed-in person, no tenant (no membership check, API keys refused). */
+  role: Role | "user" | "public" | "cron";
   /** Builds a concrete path for a resource owned by `tenant` (default: the pattern itself). */
   target?: (db: Db, tenant: TestTenant) => Promise<string>;
   body?: unknown;
@@ -29,6 +30,8 @@ export interface RouteSpec {
    * exercises it. tests/idempotency.test.ts fails for a route declared idempotent without this.
    */
   idempotent?: IdempotencyCase;
+  /** Only people may call it: an API key, even of a high enough role, is refused with 403. */
+  people?: true;
 }
 
 const liveItem = async (db: Db, t: TestTenant) => `/api/items/${await insertItem(db, t.id)}`;
@@ -179,4 +182,56 @@ export const ROUTES: RouteSpec[] = [
   { method: "GET", pattern: "/api/analytics/inventory", role: "staff" },
   { method: "GET", pattern: "/api/analytics/reorder-suggestions", role: "staff" },
   { method: "GET", pattern: "/api/analytics/demand-forecast", role: "staff", target: async (db, t) => `/api/analytics/demand-forecast?itemId=${await insertItem(db, t.id)}` },
+  // Tenancy (issue 12). Order matters for the walks that share one tenant and its owner (fuzz,
+  // Redis outage): tenant-scoped routes first; then the tenant is deleted, and the owner creates
+  // another tenant and restores a deleted one.
+  { method: "GET", pattern: "/api/tenant", role: "staff" },
+  {
+    method: "PATCH",
+    pattern: "/api/tenant",
+    role: "admin",
+    body: { timezone: "Asia/Jakarta", lowStockThresholdDefault: 4 },
+    invalid: { body: { timezone: "Mars/Olympus", currency: "XYZ", lowStockThresholdDefault: -1, orderNumberStart: 0, color: "red" }, paths: ["timezone", "currency", "lowStockThresholdDefault", "orderNumberStart", "color"] },
+  },
+  {
+    method: "PATCH",
+    pattern: "/api/members/[userId]",
+    role: "admin",
+    target: async (db, t) => `/api/members/${await insertMember(db, t)}`,
+    body: { role: "admin" },
+    invalid: { body: { role: "king", extra: 1 }, paths: ["role", "extra"] },
+  },
+  { method: "GET", pattern: "/api/api-keys", role: "admin", people: true },
+  {
+    method: "POST",
+    pattern: "/api/api-keys",
+    role: "admin",
+    people: true,
+    body: { name: "Storefront server", role: "staff" },
+    success: 201,
+    invalid: { body: { name: "", role: "root", expiresAt: "2001-01-01T00:00:00Z" }, paths: ["name", "role", "expiresAt"] },
+  },
+  { method: "DELETE", pattern: "/api/api-keys/[id]", role: "admin", people: true, target: async (db, t) => `/api/api-keys/${(await insertApiKey(db, t.id, "staff")).id}`, success: 204 },
+  // Leaving and handing over ownership change who the walk's owner is: covered in tests/tenancy.test.ts.
+  { method: "DELETE", pattern: "/api/members/me", role: "staff", walk: false, success: 204, people: true },
+  {
+    method: "POST",
+    pattern: "/api/tenant/transfer-ownership",
+    role: "owner",
+    people: true,
+    body: { userId: "01a20813-0118-73be-a81c-b59c7a651c18" },
+    walk: false,
+    invalid: { body: { userId: "nope", extra: true }, paths: ["userId", "extra"] },
+  },
+  { method: "GET", pattern: "/api/me", role: "user" },
+  { method: "DELETE", pattern: "/api/tenant", role: "owner" },
+  {
+    method: "POST",
+    pattern: "/api/tenants",
+    role: "user",
+    body: { name: "Corner Shop", timezone: "America/New_York", currency: "usd" },
+    success: 201,
+    invalid: { body: { name: "", slug: "Not A Slug", timezone: "UTC+7", currency: "dollars", plan: "pro" }, paths: ["name", "slug", "timezone", "currency", "plan"] },
+  },
+  { method: "POST", pattern: "/api/tenants/[id]/restore", role: "user", target: async (db, t) => `/api/tenants/${await insertDeletedTenant(db, t)}/restore` },
 ];

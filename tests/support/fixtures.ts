@@ -5,11 +5,30 @@ import type { Db } from "../../db/client.js";
 import { newId } from "../../db/ids.js";
 import { DEV_ISSUER, mintDevToken } from "../../lib/auth/dev-tokens.js";
 import type { Role } from "../../lib/auth/roles.js";
+import { displayParts, hashKey, mintKey } from "../../lib/auth/api-key-format.js";
 
 export interface TestTenant {
   id: string;
   slug: string;
   users: Record<Role, { id: string; subject: string; email: string; token: string }>;
+  /** An API key per role (Authorization: Bearer tly_test_…), bound to this tenant. */
+  keys: Record<Role, { id: string; key: string }>;
+}
+
+/** Inserts an API key straight into the database; returns the key (the API shows it once). */
+export function apiKeyRows(tenantId: string, role: Role, options: { expiresAt?: string; revoked?: boolean } = {}) {
+  const id = newId();
+  const key = mintKey();
+  const { displayPrefix, last4 } = displayParts(key);
+  const statement = sql`INSERT INTO api_keys (id, tenant_id, name, role, key_hash, display_prefix, last4, expires_at, revoked_at)
+    VALUES (${id}, ${tenantId}, ${`${role} key`}, ${role}, ${hashKey(key)}, ${displayPrefix}, ${last4}, ${options.expiresAt ?? null}::timestamptz, ${options.revoked ? sql`now()` : null})`;
+  return { id, key, statement };
+}
+
+export async function insertApiKey(db: Db, tenantId: string, role: Role, options: { expiresAt?: string; revoked?: boolean } = {}) {
+  const { id, key, statement } = apiKeyRows(tenantId, role, options);
+  await atomic(db, [statement]);
+  return { id, key };
 }
 
 export const devSecret = () => process.env.DEV_AUTH_SECRET!;
@@ -32,12 +51,15 @@ export async function createTenant(db: Db, label = "t"): Promise<TestTenant> {
       }),
     ),
   ) as TestTenant["users"];
+  const keyRows = roles.map((role) => [role, apiKeyRows(id, role)] as const);
   await atomic(db, [
     sql`INSERT INTO tenants (id, slug, name) VALUES (${id}, ${slug}, ${`Tenant ${slug}`})`,
     ...roles.map((role) => sql`INSERT INTO users (id, issuer, subject, email) VALUES (${users[role].id}, ${DEV_ISSUER}, ${users[role].subject}, ${users[role].email})`),
     ...roles.map((role) => sql`INSERT INTO memberships (id, tenant_id, user_id, role) VALUES (${newId()}, ${id}, ${users[role].id}, ${role})`),
+    ...keyRows.map(([, k]) => k.statement),
   ]);
-  return { id, slug, users };
+  const keys = Object.fromEntries(keyRows.map(([role, k]) => [role, { id: k.id, key: k.key }])) as TestTenant["keys"];
+  return { id, slug, users, keys };
 }
 
 export const SAMPLE_ITEM = { name: "Sample mug", sku: "MUG-1", priceCents: 1250, stock: 20, lowStockThreshold: 5, category: "Kitchen" };
@@ -83,4 +105,24 @@ export async function insertFeedback(db: Db, tenant: TestTenant, options: { rati
         VALUES (${id}, ${tenant.id}, ${orderId}, 'staff', ${options.rating ?? 5}, ${options.comment ?? "Lovely"}, ${options.consent ?? false}, ${options.isPublic ?? false})`,
   ]);
   return { id, orderId };
+}
+
+/** A soft-deleted tenant owned by `tenant`'s owner (for the restore route). */
+export async function insertDeletedTenant(db: Db, tenant: TestTenant) {
+  const id = newId();
+  await atomic(db, [
+    sql`INSERT INTO tenants (id, slug, name, deleted_at) VALUES (${id}, ${`gone-${randomUUID().slice(0, 8)}`}, 'Deleted shop', now() - interval '1 day')`,
+    sql`INSERT INTO memberships (id, tenant_id, user_id, role) VALUES (${newId()}, ${id}, ${tenant.users.owner.id}, 'owner')`,
+  ]);
+  return id;
+}
+
+/** Another active member of `tenant` (a user row and its membership); returns the user id. */
+export async function insertMember(db: Db, tenant: TestTenant, role: Role = "staff") {
+  const userId = newId();
+  await atomic(db, [
+    sql`INSERT INTO users (id, issuer, subject, email) VALUES (${userId}, ${DEV_ISSUER}, ${`member-${userId}`}, ${`member-${userId}@${tenant.slug}.test`})`,
+    sql`INSERT INTO memberships (id, tenant_id, user_id, role) VALUES (${newId()}, ${tenant.id}, ${userId}, ${role})`,
+  ]);
+  return userId;
 }

@@ -5,7 +5,7 @@ import { DEV_AUDIENCE, DEV_ISSUER } from "../../lib/auth/dev-tokens.js";
 import type { Role } from "../../lib/auth/roles.js";
 import { ROUTES, type RouteSpec } from "./catalog.js";
 import { call, errorOf } from "./client.js";
-import { createTenant, tokenFor, type TestTenant } from "./fixtures.js";
+import { createTenant, insertApiKey, tokenFor, type TestTenant } from "./fixtures.js";
 import type { startFakeGoogle } from "./google.js";
 
 const WEAKER: Record<Role, Role | undefined> = { owner: "admin", admin: "staff", staff: undefined };
@@ -90,18 +90,64 @@ export function commonRouteChecks(ctx: () => { db: Db; google: Awaited<ReturnTyp
         }
       });
 
+      it("refuses revoked, expired, mistyped and other-environment API keys (401)", async () => {
+        const path = await pathFor(tenant);
+        const revoked = await insertApiKey(ctx().db, tenant.id, "owner", { revoked: true });
+        const expired = await insertApiKey(ctx().db, tenant.id, "owner", { expiresAt: new Date(Date.now() - 1000).toISOString() });
+        const good = tenant.keys.owner.key;
+        const typo = good.slice(0, 12) + (good[12] === "a" ? "b" : "a") + good.slice(13);
+        const live = good.replace("tly_test_", "tly_live_");
+        for (const [kind, key] of Object.entries({ revoked: revoked.key, expired: expired.key, typo, live, truncated: good.slice(0, -1) })) {
+          const result = await send(spec, path, key);
+          expect(result.status, kind).toBe(spec.role === "user" && (kind === "revoked" || kind === "expired") ? 403 : 401);
+          expect(result.text, kind).not.toContain(key);
+        }
+      });
+
+      if (spec.role === "user") {
+        it("refuses API keys: they act for a tenant, never as a person (403)", async () => {
+          const result = await send(spec, await pathFor(tenant), tenant.keys.owner.key);
+          expect(result.status).toBe(403);
+          expect(errorOf(result).code).toBe("forbidden");
+        });
+        if (spec.target) {
+          it("answers 404 for another user's resource and 400 for a malformed id", async () => {
+            const foreign = await send(spec, await pathFor(other), tenant.users.owner.token);
+            expect(foreign.status).toBe(404);
+            const malformed = await send(spec, (await pathFor(tenant)).replace(/[0-9a-f]{8}-[0-9a-f-]{27}/, "not-a-uuid"), tenant.users.owner.token);
+            expect(malformed.status).toBe(400);
+          });
+        }
+        return;
+      }
+
       it("refuses a valid token without a membership (403)", async () => {
         const result = await send(spec, await pathFor(tenant), await tokenFor(`stranger-${Date.now()}-${Math.random()}`, "stranger@example.com"));
         expect(result.status).toBe(403);
         expect(errorOf(result).code).toBe("forbidden");
       });
 
-      const weaker = WEAKER[spec.role as Role];
-      if (weaker) {
-        it(`refuses the ${weaker} role (403)`, async () => {
-          const result = await send(spec, await pathFor(tenant), tenant.users[weaker].token);
+      if (spec.people) {
+        it("refuses an API key even of the owner role (403)", async () => {
+          const result = await send(spec, await pathFor(tenant), tenant.keys.owner.key);
           expect(result.status).toBe(403);
           expect(errorOf(result).code).toBe("forbidden");
+        });
+      } else if (spec.method === "GET") {
+        it(`serves an API key of the ${spec.role} role`, async () => {
+          const result = await send(spec, await pathFor(tenant), tenant.keys[spec.role as Role].key);
+          expect(result.status, result.text.slice(0, 200)).toBe(200);
+        });
+      }
+
+      const weaker = WEAKER[spec.role as Role];
+      if (weaker) {
+        it(`refuses the ${weaker} role, as a user and as an API key (403)`, async () => {
+          for (const credential of [tenant.users[weaker].token, tenant.keys[weaker].key]) {
+            const result = await send(spec, await pathFor(tenant), credential);
+            expect(result.status).toBe(403);
+            expect(errorOf(result).code).toBe("forbidden");
+          }
         });
       }
 
@@ -119,6 +165,14 @@ export function commonRouteChecks(ctx: () => { db: Db; google: Awaited<ReturnTyp
             expect(stillThere).toBe(true);
           }
         });
+
+        if (!spec.people) {
+          it("answers 404 for another tenant's resource to an API key of this tenant", async () => {
+            const result = await send(spec, await pathFor(other), tenant.keys.owner.key);
+            expect(result.status).toBe(404);
+            expect(errorOf(result).code).toBe("not_found");
+          });
+        }
 
         it("answers 400 for a malformed id", async () => {
           const path = (await pathFor(tenant)).replace(/[0-9a-f]{8}-[0-9a-f-]{27}/, "not-a-uuid");

@@ -1,0 +1,11 @@
+import { noContent } from "../../lib/http/reply.js";
+import { route, preflight } from "../../lib/http/route.js";
+import { leave } from "../../lib/members/service.js";
+
+// Static beats dynamic: this file, not [userId].ts, serves /api/members/me.
+export const DELETE = route("/api/members/me", { auth: "staff" }, async ({ auth }) => {
+  await leave(auth);
+  return noContent();
+});
+
+export const OPTIONS = preflight;
