@@ -119,4 +119,27 @@ describe.each(dbTargets())("event outbox on %s", (name) => {
     expect(events.at(-1)!.data.feedback).toMatchObject({ orderId: order.id, rating: 4, source: "staff" });
     expect(events.filter((e) => e.type === "item.stock_low").map((e) => e.data.stock)).toEqual([2]);
   });
+
+  it("members: invited, role_changed (also both sides of a transfer), removed; refusals emit nothing", async () => {
+    const t = await ctx.tenant();
+    const owner = t.users.owner.token;
+    const invited = await call("POST", "/api/members", { token: owner, body: { email: "new@example.com", role: "staff" } });
+    expect(invited.status).toBe(201);
+    expect((await call("POST", "/api/members", { token: owner, body: { email: "new@example.com", role: "staff" } })).status).toBe(409);
+    expect((await call("PATCH", `/api/members/${t.users.staff.id}`, { token: owner, body: { role: "admin" } })).status).toBe(200);
+    expect((await call("PATCH", `/api/members/${t.users.owner.id}`, { token: t.users.admin.token, body: { role: "staff" } })).status).toBe(403);
+    expect((await call("POST", "/api/tenant/transfer-ownership", { token: owner, body: { userId: t.users.admin.id } })).status).toBe(200);
+    expect((await call("DELETE", `/api/members/${invited.json.invitationId}`, { token: owner })).status).toBe(204);
+    const events = (await eventsOf(t)).filter((e) => e.type.startsWith("member."));
+    expect(events.map((e) => [e.type, e.data.member.email, e.data.member.role, e.data.from ?? null])).toEqual([
+      ["member.invited", "new@example.com", "staff", null],
+      ["member.role_changed", t.users.staff.email, "admin", "staff"],
+      expect.arrayContaining(["member.role_changed"]),
+      expect.arrayContaining(["member.role_changed"]),
+      ["member.removed", "new@example.com", "staff", null],
+    ]);
+    const transfer = events.slice(2, 4).map((e) => [e.data.member.userId, e.data.from, e.data.member.role]);
+    expect(transfer).toEqual(expect.arrayContaining([[t.users.admin.id, "admin", "owner"], [t.users.owner.id, "owner", "admin"]]));
+    expect(events.every((e) => e.actor.type === "user" && e.actor.id === t.users.owner.id)).toBe(true);
+  });
 });
