@@ -131,14 +131,14 @@ describe.each(dbTargets())("event outbox on %s", (name) => {
     expect((await call("POST", "/api/tenant/transfer-ownership", { token: owner, body: { userId: t.users.admin.id } })).status).toBe(200);
     expect((await call("DELETE", `/api/members/${invited.json.invitationId}`, { token: owner })).status).toBe(204);
     const events = (await eventsOf(t)).filter((e) => e.type.startsWith("member."));
-    expect(events.map((e) => [e.type, e.data.member.email, e.data.member.role, e.data.from ?? null])).toEqual([
+    expect(events.map((e) => [e.type, (e.data.member as any).email, (e.data.member as any).role, e.data.from ?? null])).toEqual([
       ["member.invited", "new@example.com", "staff", null],
       ["member.role_changed", t.users.staff.email, "admin", "staff"],
       expect.arrayContaining(["member.role_changed"]),
       expect.arrayContaining(["member.role_changed"]),
       ["member.removed", "new@example.com", "staff", null],
     ]);
-    const transfer = events.slice(2, 4).map((e) => [e.data.member.userId, e.data.from, e.data.member.role]);
+    const transfer = events.slice(2, 4).map((e) => [(e.data.member as any).userId, e.data.from, (e.data.member as any).role]);
     expect(transfer).toEqual(expect.arrayContaining([[t.users.admin.id, "admin", "owner"], [t.users.owner.id, "owner", "admin"]]));
     expect(events.every((e) => e.actor.type === "user" && e.actor.id === t.users.owner.id)).toBe(true);
   });

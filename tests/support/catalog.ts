@@ -182,6 +182,10 @@ export const ROUTES: RouteSpec[] = [
   { method: "GET", pattern: "/api/analytics/inventory", role: "staff" },
   { method: "GET", pattern: "/api/analytics/reorder-suggestions", role: "staff" },
   { method: "GET", pattern: "/api/analytics/demand-forecast", role: "staff", target: async (db, t) => `/api/analytics/demand-forecast?itemId=${await insertItem(db, t.id)}` },
+  // Events (issue 13).
+  { method: "GET", pattern: "/api/events", role: "admin" },
+  { method: "GET", pattern: "/api/events/catalog", role: "staff" },
+  { method: "GET", pattern: "/api/cron/events-retention", role: "cron" },
   // Tenancy (issue 12). Order matters for the walks that share one tenant and its owner (fuzz,
   // Redis outage): tenant-scoped routes first; then the tenant is deleted, and the owner creates
   // another tenant and restores a deleted one.
