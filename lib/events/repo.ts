@@ -2,7 +2,7 @@ import { sql, type SQL } from "../../db/sql.js";
 import { query } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
 import { fromJson, toIso } from "../../db/values.js";
-import { formatCursor, type Cursor } from "./cursor.js";
+import { formatCursor, parseCursor, type Cursor } from "./cursor.js";
 import type { ActorType } from "./outbox.js";
 
 // Reading the log in commit order. A bigserial alone is not enough: a transaction takes its seq
@@ -121,4 +121,19 @@ export async function deleteExpired(db: Db, days: number, batch: number): Promis
         SELECT count(*)::int AS deleted FROM gone`,
   );
   return Number(rows[0]?.deleted ?? 0);
+}
+
+/**
+ * SELECT of the newest settled event's cursor as one text column `cursor` ("0.0" when there is none).
+ * Read in the same statement as other data, it shares that statement's snapshot: every change the
+ * data shows has its events at or before this cursor, or still settling (and so after it).
+ */
+export const headCursor = (tenantId: string) =>
+  sql`SELECT coalesce((SELECT e.transaction_id::text || '.' || e.seq FROM events e WHERE e.tenant_id = ${tenantId} AND ${SETTLED}
+        ORDER BY e.transaction_id DESC, e.seq DESC LIMIT 1), '0.0') AS cursor`;
+
+/** The newest settled event's cursor (START when there is none): where a fresh subscriber begins. */
+export async function latestCursor(db: Db, tenantId: string): Promise<Cursor> {
+  const rows = await query(db, headCursor(tenantId));
+  return parseCursor(String(rows[0]!.cursor))!;
 }

@@ -66,7 +66,6 @@ export const EventStreamQuery = v.object({
   /** Resume after this cursor (Last-Event-ID wins when both are sent: EventSource keeps the URL). */
   after: v.optional(cursorField),
   types: typePatterns,
-  /** A single-use stream token (POST /api/events/stream-token), for EventSource. */
-  token: v.optional(v.pipe(text(), v.maxLength(100, "is not a stream token"))),
+  // ?token= is a credential, not an input: the route's credential hook (stream-token.ts) reads it.
 });
 export type EventStreamInput = v.InferOutput<typeof EventStreamQuery>;
