@@ -9,6 +9,7 @@ import { invalidate } from "../cache/response-cache.js";
 import { actorOf } from "../events/outbox.js";
 import type { Order } from "./json.js";
 import * as list from "./list.js";
+import { readBoard } from "./board.js";
 import * as repo from "./repo.js";
 import type { OrderCreateInput, OrderLine, OrderListInput, OrderUpdateInput } from "./schemas.js";
 
@@ -221,3 +222,9 @@ export async function changeStatus(auth: AuthContext, id: string, status: string
   return order;
 }
 
+
+/** Open orders by status and the event cursor to subscribe from (lib/orders/board.ts). */
+export async function orderBoard(tenant: Tenant) {
+  const { db } = await getDb();
+  return readBoard(db, tenant.id);
+}
