@@ -142,4 +142,17 @@ describe.each(dbTargets())("event outbox on %s", (name) => {
     expect(transfer).toEqual(expect.arrayContaining([[t.users.admin.id, "admin", "owner"], [t.users.owner.id, "owner", "admin"]]));
     expect(events.every((e) => e.actor.type === "user" && e.actor.id === t.users.owner.id)).toBe(true);
   });
+
+  it("a customer's feedback through their link is feedback.received with a public actor; a spent link emits nothing", async () => {
+    const t = await ctx.tenant();
+    const item = await insertItem(ctx.db, t.id, { stock: 50 });
+    const order = (await call("POST", "/api/orders", { token: t.users.staff.token, body: { channel: "call", items: [{ itemId: item, quantity: 1 }] } })).json;
+    const { token } = (await call("POST", `/api/feedbacks/generate-token/${order.id}`, { token: t.users.staff.token })).json;
+    expect((await call("POST", "/api/public/feedbacks", { body: { token, rating: 5, comment: "Great" } })).status).toBe(201);
+    expect((await call("POST", "/api/public/feedbacks", { body: { token, rating: 1 } })).status).toBe(410);
+    const received = (await eventsOf(t)).filter((e) => e.type === "feedback.received");
+    expect(received).toHaveLength(1);
+    expect(received[0]!.actor).toEqual({ type: "public", id: null });
+    expect(received[0]!.data.feedback).toMatchObject({ orderId: order.id, rating: 5, comment: "Great", source: "customer" });
+  });
 });
