@@ -13,6 +13,8 @@ import { errorFields } from "../platform/log-error.js";
 interface Watch {
   listeners: Set<() => void>;
   version?: number;
+  /** The last read of the marker failed: poll at the slowest period (each wake-up is a DB read per stream). */
+  failing?: boolean;
   timer?: ReturnType<typeof setTimeout>;
 }
 
@@ -27,6 +29,7 @@ const watches = (slot.__tallyEventWatches ??= new Map());
 async function pollMs(watch: Watch): Promise<number> {
   const configured = Number(process.env.EVENTS_WAKE_POLL_MS);
   if (configured > 0) return configured;
+  if (watch.failing) return 1_000;
   return (await getRedis()) ? Math.max(250, 1_000 / Math.max(1, watch.listeners.size)) : 100;
 }
 
@@ -38,10 +41,12 @@ async function tick(tenantId: string, watch: Watch): Promise<void> {
     // again, or a write landing between its read and this first look would go unnoticed.
     moved = watch.version !== version;
     watch.version = version;
+    watch.failing = false;
   } catch (error) {
     // No marker to read: wake the streams every poll (they read Postgres) until Redis is back.
     log("warn", "event wake-up marker unavailable; streams poll the database", errorFields(error));
     moved = true;
+    watch.failing = true;
   }
   if (moved) for (const listener of [...watch.listeners]) listener();
   if (watches.get(tenantId) === watch) watch.timer = setTimeout(() => void tick(tenantId, watch), await pollMs(watch));
