@@ -9,6 +9,7 @@ describe.each(dbTargets())("GET /api/orders/board on %s", (name) => {
   const ctx = withTarget(name);
 
   it("groups open orders by status with counts and the cursor to subscribe from; a later change streams after it", async () => {
+    const configured = process.env.EVENTS_STREAM_MAX_S;
     process.env.EVENTS_STREAM_MAX_S = "10";
     const t = await ctx.tenant();
     const staff = t.users.staff.token;
@@ -37,7 +38,7 @@ describe.each(dbTargets())("GET /api/orders/board on %s", (name) => {
     expect(frame.event).toBe("order.status_changed");
     expect(JSON.parse(frame.data!).data.order).toMatchObject({ id: a.id, status: "confirmed", version: 2 });
     await stream.close();
-    delete process.env.EVENTS_STREAM_MAX_S;
+    process.env.EVENTS_STREAM_MAX_S = configured;
   });
 
   it("starts empty with cursor 0.0 for a new tenant", async () => {
