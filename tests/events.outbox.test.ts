@@ -72,7 +72,10 @@ describe.each(dbTargets())("event outbox on %s", (name) => {
     expect((await call("POST", "/api/orders", { token: staff, body: { channel: "call", items: [{ itemId: crypto.randomUUID(), quantity: 1 }] } })).status).toBe(422);
     expect(await eventsOf(t)).toEqual([]);
 
-    const order = (await call("POST", "/api/orders", { token: staff, body: { channel: "call", items: [{ itemId: item, quantity: 1 }] } })).json;
+    const body = { channel: "call", items: [{ itemId: item, quantity: 1 }] };
+    const order = (await call("POST", "/api/orders", { token: staff, body, headers: { "idempotency-key": "create-1" } })).json;
+    const replayed = await call("POST", "/api/orders", { token: staff, body, headers: { "idempotency-key": "create-1" } });
+    expect(replayed.headers.get("idempotent-replayed")).toBe("true"); // a replay writes nothing, so emits nothing
     expect((await call("PUT", `/api/orders/${order.id}`, { token: staff, body: { items: [{ itemId: item, quantity: 5 }] } })).status).toBe(409);
     expect((await call("PATCH", `/api/orders/${order.id}/status`, { token: staff, body: { status: "ready" } })).status).toBe(409);
     expect((await call("PUT", `/api/orders/${order.id}`, { token: staff, body: { notes: "x" }, headers: { "if-match": '"v9"' } })).status).toBe(412);
