@@ -4,6 +4,7 @@ import { atomic, query } from "../db/atomic.js";
 import { EVENT_TYPES } from "../lib/events/catalog.js";
 import { call } from "./support/client.js";
 import { insertItem, type TestTenant } from "./support/fixtures.js";
+import { eventsSettled } from "./support/events.js";
 import { withTarget } from "./support/suite.js";
 import { dbTargets } from "./support/targets.js";
 
@@ -27,6 +28,7 @@ describe.each(dbTargets())("GET /api/events on %s", (name) => {
     const t = await ctx.tenant();
     const admin = t.users.admin.token;
     const { item, orders } = await activity(t);
+    await eventsSettled(ctx.db, t.id);
 
     const all = await call("GET", "/api/events?limit=100", { token: admin });
     expect(all.status).toBe(200);
@@ -43,6 +45,7 @@ describe.each(dbTargets())("GET /api/events on %s", (name) => {
 
     // Keyset pages of 10 over 12 events: the second page starts right after the first.
     for (let i = 0; i < 6; i++) await call("POST", "/api/orders", { token: t.users.staff.token, body: { channel: "call", items: [{ itemId: item, quantity: 1 }] } });
+    await eventsSettled(ctx.db, t.id);
     const first = await call("GET", "/api/events", { token: admin });
     expect(first.json.items).toHaveLength(10);
     const second = await call("GET", `/api/events?cursor=${first.json.pagination.nextCursor}`, { token: admin });

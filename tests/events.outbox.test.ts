@@ -6,6 +6,7 @@ import type { Event } from "../lib/events/repo.js";
 import { call } from "./support/client.js";
 import { insertItem, type TestTenant } from "./support/fixtures.js";
 import { validate } from "./support/json-schema.js";
+import { eventsSettled } from "./support/events.js";
 import { withTarget } from "./support/suite.js";
 import { dbTargets } from "./support/targets.js";
 
@@ -15,6 +16,7 @@ describe.each(dbTargets())("event outbox on %s", (name) => {
   const ctx = withTarget(name);
 
   async function eventsOf(t: TestTenant): Promise<Event[]> {
+    await eventsSettled(ctx.db, t.id);
     const batch = await readAfter(ctx.db, t.id, START, 1000);
     for (const event of batch.events) {
       // Every event matches the envelope and its catalog entry.

@@ -5,6 +5,7 @@ import { totalRoundTrips } from "../db/round-trips.js";
 import { call } from "./support/client.js";
 import { withCacheTarget } from "./support/cache-targets.js";
 import { insertItem, type TestTenant } from "./support/fixtures.js";
+import { eventsSettled } from "./support/events.js";
 import { nextEvent, openSse, type SseConnection } from "./support/sse.js";
 import { withTarget } from "./support/suite.js";
 import { dbTargets } from "./support/targets.js";
@@ -32,6 +33,7 @@ describe.each(dbTargets())("event stream on %s", (name) => {
     const item = await insertItem(ctx.db, t.id, { stock: 100 });
     const theirs = await insertItem(ctx.db, other.id, { stock: 100 });
     const before = (await placeOrder(t, item)).json;
+    await eventsSettled(ctx.db, t.id); // else "the newest event" could still be before it
 
     const stream = await openSse("/api/events/stream", { token: t.users.staff.token });
     expect(stream.status).toBe(200);
@@ -49,6 +51,7 @@ describe.each(dbTargets())("event stream on %s", (name) => {
     expect(event.data.order).toEqual(after);
     await stream.close();
 
+    await eventsSettled(ctx.db, t.id);
     const all = (await call("GET", "/api/events?type=order.*&limit=100", { token: t.users.admin.token })).json.items as { cursor: string; resource: { id: string } }[];
     expect(all.map((e) => e.resource.id)).toEqual([before.id, after.id]);
     const third = (await placeOrder(t, item)).json;
