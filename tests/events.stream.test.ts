@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm/sql/sql";
 import { query } from "../db/atomic.js";
@@ -127,6 +128,15 @@ describe.each(dbTargets())("event stream on %s", (name) => {
     const store = (globalThis as { __tallyStreamTokens?: Map<string, { expires: number }> }).__tallyStreamTokens;
     if (store) for (const entry of store.values()) entry.expires = Date.now() - 1;
     if (store) expect((await openSse(`/api/events/stream?token=${late}`)).status).toBe(401);
+  });
+});
+
+describe("event stream deployment settings", () => {
+  it("gives the stream function a maxDuration above the stream's own limit; Vercel applies the first matching pattern", () => {
+    const functions = (JSON.parse(readFileSync("vercel.json", "utf8")) as { functions: Record<string, { maxDuration: number }> }).functions;
+    const patterns = Object.keys(functions);
+    expect(patterns[0]).toBe("api/events/stream.ts"); // before "api/**/*.ts" (15 s), which also matches it
+    expect(functions["api/events/stream.ts"]!.maxDuration).toBeGreaterThan(290 + 5);
   });
 });
 
