@@ -2,6 +2,8 @@ import { sql } from "drizzle-orm/sql/sql";
 import {
   bigint,
   boolean,
+  customType,
+  jsonb,
   check,
   date,
   index,
@@ -395,4 +397,36 @@ export const analyticsState = pgTable(
     lastDays: integer("last_days"),
   },
   (t) => [check("analytics_state_single_row", sql`${t.id} = 1`)],
+);
+
+// xid8: the id of the transaction that wrote a row (pg_current_xact_id()), the commit-order-safe
+// cursor of the event log (lib/events/cursor.ts).
+const xid8 = customType<{ data: string }>({ dataType: () => "xid8" });
+
+// The outbox and audit log (issue 13): every state change writes its events in the same atomic
+// write as the change. Readers only read below pg_snapshot_xmin(pg_current_snapshot()) in
+// (transaction_id, seq) order, so an event whose transaction commits late is never skipped.
+// No foreign key to tenants: the audit trail outlives what it describes (retention deletes it).
+export const events = pgTable(
+  "events",
+  {
+    id: uuid("id").primaryKey(),
+    seq: bigint("seq", { mode: "number" }).generatedAlwaysAsIdentity().notNull(),
+    transactionId: xid8("transaction_id").notNull().default(sql`pg_current_xact_id()`),
+    // Cascades like every tenant table, so purging a tenant (lib/tenants/purge.ts) takes its log too.
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    type: text("type").notNull(),
+    occurredAt: timestamp("occurred_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
+    actorType: text("actor_type").notNull(),
+    actorId: text("actor_id"),
+    resourceType: text("resource_type").notNull(),
+    resourceId: text("resource_id").notNull(),
+    data: jsonb("data").notNull(),
+  },
+  (t) => [
+    index("events_tenant_cursor_idx").on(t.tenantId, t.transactionId, t.seq),
+    index("events_tenant_resource_idx").on(t.tenantId, t.resourceType, t.resourceId, t.transactionId, t.seq),
+    index("events_occurred_idx").on(t.occurredAt),
+    check("events_actor_type_check", sql`${t.actorType} IN ('user', 'api_key', 'system', 'public')`),
+  ],
 );

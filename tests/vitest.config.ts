@@ -18,6 +18,9 @@ export default defineConfig({
       DB_TIMEOUT_MS: "2000",
       DB_POOL_MAX: "30",
       CRON_SECRET: "test-cron-secret",
+      // Event streams end after a second in the shared route walks (they read every body to the end);
+      // tests/events.stream.test.ts sets its own.
+      EVENTS_STREAM_MAX_S: "1",
       BLOB_LOCAL_DIR: ".data/test-blobs",
       // The whole suite is one IP making thousands of calls (many deliberately unauthorized); the
       // rate-limit tests set their own small limits.

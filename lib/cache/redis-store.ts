@@ -50,6 +50,7 @@ export function redisStore({ redis, prefix }: RedisHandle): CacheStore {
     },
     release: async (keys) => void (await redis.del(keys.lock)),
     bump: async (versionsKey, tags) => void (await Promise.all(tags.map((tag) => redis.hincrby(versionsKey, tag, 1)))),
+    tagVersion: async (versionsKey, tag) => Number((await redis.hget<number | string>(versionsKey, tag)) ?? 0),
     ping: async () => void (await redis.ping()),
   };
 }

@@ -195,7 +195,13 @@ export function createResponseCache(storeFor: () => Promise<CacheStore>, clock: 
     }
   }
 
-  return { serve, invalidate, health };
+  /** A tag's current version for the tenant (lib/events/wake.ts polls the "events" tag). */
+  async function tagVersion(tenantId: string, tag: string): Promise<number> {
+    const store = await storeFor();
+    return store.tagVersion(keysFor(store, tenantId, "").versions, tag);
+  }
+
+  return { serve, invalidate, health, tagVersion };
 }
 
 /** Redis keeps an entry no longer than it may be served (whole seconds, at least one). */
@@ -256,6 +262,9 @@ export function responseCache(): ReturnType<typeof createResponseCache> {
   return slot.__tallyCache.cache;
 }
 
+/** The tag whose version the event streams watch (lib/events/wake.ts). */
+export const EVENTS_TAG = "events";
+
 /**
  * Called by every write path after its database write commits and before it answers, so the
  * caller's next read sees the change. A Redis failure does not fail the write (it is committed):
@@ -263,10 +272,18 @@ export function responseCache(): ReturnType<typeof createResponseCache> {
  */
 export async function invalidate(tenantId: string, tags: string[]): Promise<void> {
   const cache = responseCache();
+  // Every write that changes tenant data may have written events (lib/events): the same bump moves
+  // the "events" marker the event streams watch, at no extra round trip.
+  tags = [...tags, EVENTS_TAG];
   try {
     await cache.invalidate(tenantId, tags);
   } catch (error) {
     log("error", "cache invalidation failed", { tenantId, tags, ...errorFields(error) });
     waitUntil(new Promise((resolve) => setTimeout(resolve, 1000)).then(() => cache.invalidate(tenantId, [])), "cache invalidation retry");
   }
+}
+
+/** A tag's current version for the tenant: the event streams' wake-up marker (lib/events/wake.ts). */
+export function tagVersion(tenantId: string, tag: string): Promise<number> {
+  return responseCache().tagVersion(tenantId, tag);
 }

@@ -30,6 +30,8 @@ export interface CacheStore {
   fill(keys: EntryKeys, stamp: string, born: number, payload: string, ttlSeconds: number): Promise<void>;
   release(keys: EntryKeys): Promise<void>;
   bump(versionsKey: string, tags: string[]): Promise<void>;
+  /** One tag's version (0 if never bumped): the event streams' wake-up marker. */
+  tagVersion(versionsKey: string, tag: string): Promise<number>;
   ping(): Promise<void>;
 }
 
@@ -84,6 +86,7 @@ export function memoryStore(prefix = "tally"): CacheStore {
       for (const tag of tags) tagVersions.set(tag, (tagVersions.get(tag) ?? 0) + 1);
       versions.set(versionsKey, tagVersions);
     },
+    tagVersion: async (versionsKey, tag) => versions.get(versionsKey)?.get(tag) ?? 0,
     ping: async () => {},
   };
 }

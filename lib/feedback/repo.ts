@@ -5,6 +5,7 @@ import { fromJson, toIso, toIsoOrNull, toNumber } from "../../db/values.js";
 import { gatedStatement, type IdempotencyRequest } from "../idempotency/keys.js";
 import type { FeedbackListInput, FeedbackStatsInput, FeedbackUpdateInput, PublicFeedbackListInput, Ratings } from "./schemas.js";
 import { dayEndIn, dayStartIn } from "../tenants/zone.js";
+import { eventsCte, type Actor } from "../events/outbox.js";
 
 // Every request is one statement. Token rules live in the WHERE clauses of conditional UPDATEs
 // (a token is consumed by `UPDATE ... WHERE used_at IS NULL AND revoked_at IS NULL AND expires_at >
@@ -149,6 +150,13 @@ export interface SubmitResult {
   replayed?: SubmittedFeedback;
 }
 
+/** CTE `feedback_events`: feedback.received for the row `created` inserted (none if it did not). */
+const feedbackEvents = (tenantId: string | SQL, actor: Actor) =>
+  eventsCte("feedback_events", tenantId, actor, sql`SELECT 'feedback.received' AS type, 'feedback' AS resource_type, c.id AS resource_id, jsonb_build_object('feedback', ${feedbackJson("c")}) AS data FROM created c`);
+
+/** A customer answering through their feedback link. */
+const PUBLIC: Actor = { type: "public", id: null };
+
 /** The tenant a feedback token belongs to, as an SQL expression (public routes know no other way). */
 export const tokenTenant = (hash: string) => sql`(SELECT tenant_id FROM feedback_tokens WHERE token_hash = ${hash})`;
 
@@ -179,7 +187,8 @@ export async function submitFeedback(db: Db, hash: string, feedbackId: string, r
       INSERT INTO feedbacks (id, tenant_id, order_id, token_id, source, rating, product_quality, delivery, communication, comment, consent_to_publish)
       SELECT ${feedbackId}, c.tenant_id, c.order_id, c.id, 'customer', ${ratingValues(r)} FROM consumed c
       RETURNING *
-    )`,
+    ),
+    ${feedbackEvents(tenant, PUBLIC)}`,
       succeeded: sql`EXISTS (SELECT 1 FROM created)`,
       refusal: sql`'{}'::jsonb`,
       columns: sql`EXISTS (SELECT 1 FROM tok) AS token_found, (SELECT tenant_id FROM tok) AS tenant_id, (SELECT ${feedbackJson("c")} FROM created c) AS feedback`,
@@ -217,7 +226,7 @@ export interface StaffCreateResult {
  * Feedback recorded by staff (by phone, in person). Revokes the order's live token: it has its
  * answer. Refused (unknown order, feedback already there) it raises with `orderFound`.
  */
-export async function insertStaffFeedback(db: Db, tenantId: string, id: string, orderId: string, r: Ratings & { isPublic: boolean }, userId: string, idem: IdempotencyRequest | undefined): Promise<StaffCreateResult> {
+export async function insertStaffFeedback(db: Db, tenantId: string, id: string, orderId: string, r: Ratings & { isPublic: boolean }, userId: string, idem: IdempotencyRequest | undefined, actor: Actor): Promise<StaffCreateResult> {
   const rows = await query(
     db,
     gatedStatement({
@@ -237,7 +246,8 @@ export async function insertStaffFeedback(db: Db, tenantId: string, id: string, 
       FROM target CROSS JOIN (SELECT count(*) FROM revoked) rv
       ON CONFLICT (order_id) DO NOTHING
       RETURNING *
-    )`,
+    ),
+    ${feedbackEvents(tenantId, actor)}`,
       succeeded: sql`EXISTS (SELECT 1 FROM created)`,
       refusal: sql`jsonb_build_object('orderFound', EXISTS (SELECT 1 FROM target))`,
       columns: sql`(SELECT ${feedbackJson("c")} FROM created c) AS feedback`,

@@ -10,6 +10,7 @@ import { config } from "../platform/config.js";
 import * as repo from "./repo.js";
 import type { FeedbackListInput, FeedbackStatsInput, FeedbackUpdateInput, PublicFeedbackInput, PublicFeedbackListInput, StaffFeedbackInput } from "./schemas.js";
 import { feedbackUrl, hashToken, newToken } from "./tokens.js";
+import { actorOf } from "../events/outbox.js";
 
 /**
  * The one answer for every token that cannot be used — unknown, used, expired, revoked — so a
@@ -77,7 +78,7 @@ export async function createStaffFeedback(auth: AuthContext, input: StaffFeedbac
   const { orderId, ...ratings } = input;
   let result: repo.StaffCreateResult;
   try {
-    result = await repo.insertStaffFeedback(db, auth.tenant.id, newId(), orderId, ratings, auth.userId, idempotency);
+    result = await repo.insertStaffFeedback(db, auth.tenant.id, newId(), orderId, ratings, auth.userId, idempotency, actorOf(auth));
   } catch (error) {
     const refused = refusalOf(classifyDbError(error));
     if (!refused) throw error;

@@ -45,6 +45,11 @@ export interface RoutePolicy<A extends RouteAuth, P, Q, B> {
    * `idempotency`, scoped to this route and the signed-in principal (public routes bind their own).
    */
   idempotent?: true;
+  /**
+   * A credential other than the Authorization header, for clients that cannot send one (EventSource:
+   * a single-use ?token=). Undefined when the request carries none: the header applies then.
+   */
+  credential?: (request: Request) => Promise<AuthContext | undefined>;
 }
 
 export interface RouteContext<A, P, Q, B> {
@@ -107,7 +112,8 @@ export function route<A extends RouteAuth, P extends Schema | undefined = undefi
           timing.authMs = performance.now() - authStart;
         } else if (policy.auth !== "public") {
           const authStart = performance.now();
-          auth = await authenticate(request, policy.auth as Role).catch((error) => rejectAuthFailure(request, error));
+          const byHeader = () => authenticate(request, policy.auth as Role);
+          auth = await (policy.credential ? policy.credential(request).then((a) => a ?? byHeader()) : byHeader()).catch((error) => rejectAuthFailure(request, error));
           timing.authMs = performance.now() - authStart;
         }
         // The user is known only now (token checks need no I/O on a warm instance), so the limit is

@@ -7,6 +7,7 @@ import { canonicalPathname, getBlobStore } from "../platform/blob.js";
 import { log } from "../platform/log.js";
 import { waitUntil } from "../platform/wait-until.js";
 import { invalidate } from "../cache/response-cache.js";
+import { actorOf, SYSTEM, type Actor } from "../events/outbox.js";
 import { forgetDeletions, noteFailedDeletions, pendingDeletions } from "./repo.js";
 import { IMAGE_TYPES, imageTypeOfName, isImageType, sniffImage } from "./sniff.js";
 import { errorFields } from "../platform/log-error.js";
@@ -33,9 +34,9 @@ export async function deleteQueuedBlobs(queued: items.QueuedDeletion[]): Promise
 }
 
 /** Sets (or clears) the image of a live item; undefined if there is no such item in the tenant. */
-async function attach(tenantId: string, itemId: string, url: string | null) {
+async function attach(tenantId: string, itemId: string, url: string | null, actor: Actor) {
   const { db } = await getDb();
-  const outcome = await items.setItemImage(db, tenantId, itemId, url);
+  const outcome = await items.setItemImage(db, tenantId, itemId, url, actor);
   if (!("item" in outcome)) return undefined;
   waitUntil(deleteQueuedBlobs(outcome.queued), "delete replaced image");
   await invalidate(tenantId, ["items"]);
@@ -57,7 +58,7 @@ export async function uploadImage(auth: AuthContext, itemId: string, request: Re
   }
   const store = await getBlobStore();
   const blob = await store.put(`${imagePrefix(auth.tenant.id, itemId)}image.${sniffed.ext}`, bytes, sniffed.type);
-  const item = await attach(auth.tenant.id, itemId, blob.url);
+  const item = await attach(auth.tenant.id, itemId, blob.url, actorOf(auth));
   if (!item) {
     await store.del([blob.url]);
     throw notFound("Item");
@@ -85,13 +86,13 @@ export async function completeUpload(auth: AuthContext, itemId: string, url: str
     if (!(await items.findLiveItem(db, auth.tenant.id, itemId))) throw notFound("Item");
     throw new ApiError("unprocessable", "That URL is not an image uploaded for this item.", [{ path: "url", message: problem }]);
   }
-  const item = await attach(auth.tenant.id, itemId, blob!.url);
+  const item = await attach(auth.tenant.id, itemId, blob!.url, actorOf(auth));
   if (!item) throw notFound("Item");
   return item;
 }
 
 export async function removeImage(auth: AuthContext, itemId: string) {
-  const item = await attach(auth.tenant.id, itemId, null);
+  const item = await attach(auth.tenant.id, itemId, null, actorOf(auth));
   if (!item) throw notFound("Item");
   return item;
 }
@@ -99,6 +100,8 @@ export async function removeImage(auth: AuthContext, itemId: string) {
 interface UploadTokenPayload {
   tenantId: string;
   itemId: string;
+  /** Who asked for the upload: the item.updated event names them when Vercel Blob reports it done. */
+  actor?: Actor;
 }
 
 /**
@@ -130,7 +133,7 @@ export async function clientUpload(request: Request, itemId: string, body: { typ
         if (!declared || !isImageType(declared)) {
           throw new ApiError("unsupported_media_type", "Upload a JPEG, PNG, WebP or GIF image.", [{ path: "payload.pathname", message: "not an allowed image type" }]);
         }
-        const tokenPayload: UploadTokenPayload = { tenantId: auth!.tenant.id, itemId };
+        const tokenPayload: UploadTokenPayload = { tenantId: auth!.tenant.id, itemId, actor: actorOf(auth!) };
         return {
           allowedContentTypes: Object.keys(IMAGE_TYPES),
           maximumSizeInBytes: maxClientUploadBytes(),
@@ -145,7 +148,7 @@ export async function clientUpload(request: Request, itemId: string, body: { typ
         if (!claimed || claimed.itemId !== itemId || !canonicalPathname(blob.pathname)?.startsWith(imagePrefix(claimed.tenantId, itemId))) {
           throw new ApiError("forbidden", "The upload does not belong to this item.");
         }
-        await attach(claimed.tenantId, itemId, blob.url);
+        await attach(claimed.tenantId, itemId, blob.url, claimed.actor ?? SYSTEM);
       },
     });
   } catch (error) {

@@ -4,6 +4,7 @@ import type { Db } from "../../db/client.js";
 import { pageWithTotal } from "../../db/paging.js";
 import { fromJson, likeContaining, toIso, toIsoOrNull, toNumber } from "../../db/values.js";
 import type { ItemCreateInput, ItemListInput, ItemUpdateInput } from "./schemas.js";
+import { eventsCte, itemJson, stockLevelEvents, type Actor } from "../events/outbox.js";
 
 export interface Item {
   id: string;
@@ -69,16 +70,25 @@ export async function findLiveItem(db: Db, tenantId: string, id: string): Promis
   return rows[0] ? toItem(rows[0]) : undefined;
 }
 
-export async function insertItem(db: Db, tenantId: string, id: string, input: ItemCreateInput): Promise<Item> {
+export async function insertItem(db: Db, tenantId: string, id: string, input: ItemCreateInput, actor: Actor): Promise<Item> {
   const rows = await query(
     db,
     sql`
-    INSERT INTO items AS i (id, tenant_id, name, description, sku, price_cents, stock, low_stock_threshold, category)
-    VALUES (${id}, ${tenantId}, ${input.name}, ${input.description ?? null}, ${input.sku ?? null}, ${input.priceCents}, ${input.stock},
-            coalesce(${input.lowStockThreshold ?? null}::int, (SELECT low_stock_threshold_default FROM tenants WHERE id = ${tenantId})), ${input.category ?? null})
-    RETURNING ${COLUMNS}`,
+    WITH created AS (
+      INSERT INTO items AS i (id, tenant_id, name, description, sku, price_cents, stock, low_stock_threshold, category)
+      VALUES (${id}, ${tenantId}, ${input.name}, ${input.description ?? null}, ${input.sku ?? null}, ${input.priceCents}, ${input.stock},
+              coalesce(${input.lowStockThreshold ?? null}::int, (SELECT low_stock_threshold_default FROM tenants WHERE id = ${tenantId})), ${input.category ?? null})
+      RETURNING ${COLUMNS}
+    ),
+    ${itemEvents("item.created", tenantId, actor)}
+    SELECT * FROM created`,
   );
   return toItem(rows[0]!);
+}
+
+/** CTE `item_events`: one `type` event per row of `from` (an items CTE, by default `changed`). */
+function itemEvents(type: string, tenantId: string, actor: Actor, from = "created"): SQL {
+  return eventsCte("item_events", tenantId, actor, sql`SELECT ${type}::text AS type, 'item' AS resource_type, c.id AS resource_id, jsonb_build_object('item', ${itemJson("c")}) AS data FROM ${sql.raw(from)} c`);
 }
 
 /** Outcome of a guarded write: the row after the write, or why it did not happen. */
@@ -137,6 +147,7 @@ async function guardedWrite(
   image: ImageFate = "kept",
   after: SQL = sql``,
   pinned = false,
+  events: { type: string; actor: Actor } | undefined = undefined,
 ): Promise<Guarded> {
   const state = live ? sql`i.deleted_at IS NULL` : sql`i.deleted_at IS NOT NULL`;
   const rows = await query(
@@ -151,6 +162,7 @@ async function guardedWrite(
       RETURNING ${COLUMNS}
     )
     ${after}
+    ${events ? sql`, ${itemEvents(events.type, tenantId, events.actor, "changed")}` : sql``}
     ${image === "kept" ? sql`, queued AS (SELECT NULL::uuid AS id, NULL::text AS url WHERE false)` : queueDeletion(tenantId, QUEUE_FROM[image])}
     SELECT t.version AS current_version, t.in_state, (SELECT json_agg(q) FROM queued q) AS queued, c.*
     FROM (SELECT 1) one LEFT JOIN target t ON true LEFT JOIN changed c ON true`,
@@ -168,7 +180,7 @@ async function guardedWrite(
  * A partial update. A new `stock` is a ledger movement (reason 'set') of the difference from the
  * stock of the version it replaced, in the same statement; the caller makes it conditional on a version.
  */
-export function updateLiveItem(db: Db, tenantId: string, userId: string, id: string, input: ItemUpdateInput, expected: number | undefined) {
+export function updateLiveItem(db: Db, tenantId: string, userId: string, id: string, input: ItemUpdateInput, expected: number | undefined, actor: Actor) {
   const sets = Object.entries(SETTABLE)
     .filter(([key]) => (input as Record<string, unknown>)[key] !== undefined)
     .map(([key, column]) => sql`${sql.raw(column)} = ${(input as Record<string, unknown>)[key]}`);
@@ -179,24 +191,29 @@ export function updateLiveItem(db: Db, tenantId: string, userId: string, id: str
       : sql`, moved AS (
       INSERT INTO stock_movements (id, tenant_id, item_id, delta, reason, created_by)
       SELECT gen_random_uuid(), ${tenantId}, c.id, c.stock - t.stock, 'set', ${userId} FROM changed c CROSS JOIN target t WHERE c.stock <> t.stock
-      RETURNING 1)`;
-  return guardedWrite(db, tenantId, id, true, expected, sql`UPDATE items i SET ${sql.join(sets, sql`, `)} WHERE true`, "kept", ledger, input.stock !== undefined);
+      RETURNING 1),
+    ${stockLevelEvents("stock_events", tenantId, actor, sql`SELECT c.id, c.name, c.sku, t.stock AS before, c.stock AS after, c.low_stock_threshold AS threshold FROM changed c CROSS JOIN target t`)}`;
+  const update = sql`UPDATE items i SET ${sql.join(sets, sql`, `)} WHERE true`;
+  return guardedWrite(db, tenantId, id, true, expected, update, "kept", ledger, input.stock !== undefined, { type: "item.updated", actor });
 }
 
-export function softDeleteItem(db: Db, tenantId: string, id: string, expected: number | undefined) {
-  return guardedWrite(db, tenantId, id, true, expected, sql`UPDATE items i SET deleted_at = now(), version = i.version + 1, updated_at = now() WHERE true`);
+export function softDeleteItem(db: Db, tenantId: string, id: string, expected: number | undefined, actor: Actor) {
+  const update = sql`UPDATE items i SET deleted_at = now(), version = i.version + 1, updated_at = now() WHERE true`;
+  return guardedWrite(db, tenantId, id, true, expected, update, "kept", sql``, false, { type: "item.deleted", actor });
 }
 
-export function restoreItem(db: Db, tenantId: string, id: string, expected: number | undefined) {
-  return guardedWrite(db, tenantId, id, false, expected, sql`UPDATE items i SET deleted_at = NULL, version = i.version + 1, updated_at = now() WHERE true`);
+export function restoreItem(db: Db, tenantId: string, id: string, expected: number | undefined, actor: Actor) {
+  const update = sql`UPDATE items i SET deleted_at = NULL, version = i.version + 1, updated_at = now() WHERE true`;
+  return guardedWrite(db, tenantId, id, false, expected, update, "kept", sql``, false, { type: "item.restored", actor });
 }
 
 /** Hard delete, allowed only for a soft-deleted item. */
-export function purgeDeletedItem(db: Db, tenantId: string, id: string, expected: number | undefined) {
-  return guardedWrite(db, tenantId, id, false, expected, sql`DELETE FROM items i WHERE true`, "removed");
+export function purgeDeletedItem(db: Db, tenantId: string, id: string, expected: number | undefined, actor: Actor) {
+  return guardedWrite(db, tenantId, id, false, expected, sql`DELETE FROM items i WHERE true`, "removed", sql``, false, { type: "item.purged", actor });
 }
 
 /** Sets (or clears) a live item's image; the image it replaces is queued for deletion. */
-export function setItemImage(db: Db, tenantId: string, id: string, url: string | null) {
-  return guardedWrite(db, tenantId, id, true, undefined, sql`UPDATE items i SET image_url = ${url}, version = i.version + 1, updated_at = now() WHERE true`, "replaced");
+export function setItemImage(db: Db, tenantId: string, id: string, url: string | null, actor: Actor) {
+  const update = sql`UPDATE items i SET image_url = ${url}, version = i.version + 1, updated_at = now() WHERE true`;
+  return guardedWrite(db, tenantId, id, true, undefined, update, "replaced", sql``, false, { type: "item.updated", actor });
 }

@@ -3,6 +3,7 @@ import { classifyDbError } from "../../db/errors.js";
 import { newId } from "../../db/ids.js";
 import type { AuthContext, Tenant } from "../auth/session.js";
 import { invalidate } from "../cache/response-cache.js";
+import { actorOf } from "../events/outbox.js";
 import { ApiError, conflict, notFound, staleVersion } from "../http/errors.js";
 import { page } from "../http/inputs.js";
 import { deleteQueuedBlobs } from "../images/service.js";
@@ -61,9 +62,9 @@ export async function getItem(tenant: Tenant, id: string) {
   return item;
 }
 
-export async function createItem(tenant: Tenant, input: ItemCreateInput) {
+export async function createItem(auth: AuthContext, input: ItemCreateInput) {
   const { db } = await getDb();
-  return changed(tenant, await withSkuCheck(() => repo.insertItem(db, tenant.id, newId(), input)));
+  return changed(auth.tenant, await withSkuCheck(() => repo.insertItem(db, auth.tenant.id, newId(), input, actorOf(auth))));
 }
 
 /**
@@ -78,24 +79,25 @@ export async function updateItem(auth: AuthContext, id: string, input: ItemUpdat
     ]);
   }
   const { db } = await getDb();
-  return changed(auth.tenant, settle(await withSkuCheck(() => repo.updateLiveItem(db, auth.tenant.id, auth.userId, id, input, expectedVersion)), deletedIsMissing));
+  return changed(auth.tenant, settle(await withSkuCheck(() => repo.updateLiveItem(db, auth.tenant.id, auth.userId, id, input, expectedVersion, actorOf(auth))), deletedIsMissing));
 }
 
-export async function deleteItem(tenant: Tenant, id: string, expectedVersion: number | undefined) {
+export async function deleteItem(auth: AuthContext, id: string, expectedVersion: number | undefined) {
   const { db } = await getDb();
-  return changed(tenant, settle(await repo.softDeleteItem(db, tenant.id, id, expectedVersion), deletedIsMissing));
+  return changed(auth.tenant, settle(await repo.softDeleteItem(db, auth.tenant.id, id, expectedVersion, actorOf(auth)), deletedIsMissing));
 }
 
-export async function restoreItem(tenant: Tenant, id: string, expectedVersion: number | undefined) {
+export async function restoreItem(auth: AuthContext, id: string, expectedVersion: number | undefined) {
   const { db } = await getDb();
-  return changed(tenant, settle(await withSkuCheck(() => repo.restoreItem(db, tenant.id, id, expectedVersion)), () => conflict("The item is not deleted.")));
+  return changed(auth.tenant, settle(await withSkuCheck(() => repo.restoreItem(db, auth.tenant.id, id, expectedVersion, actorOf(auth))), () => conflict("The item is not deleted.")));
 }
 
-export async function purgeItem(tenant: Tenant, id: string, expectedVersion: number | undefined) {
+export async function purgeItem(auth: AuthContext, id: string, expectedVersion: number | undefined) {
+  const tenant = auth.tenant;
   const { db } = await getDb();
   let outcome: repo.Guarded;
   try {
-    outcome = await repo.purgeDeletedItem(db, tenant.id, id, expectedVersion);
+    outcome = await repo.purgeDeletedItem(db, tenant.id, id, expectedVersion, actorOf(auth));
   } catch (error) {
     // Orders and the stock ledger keep referring to the item; history is never rewritten.
     if (classifyDbError(error)?.kind === "foreign_key_violation") throw conflict("The item has order or stock history, so it stays soft-deleted.");

@@ -2,6 +2,7 @@ import { sql, type SQL } from "../../db/sql.js";
 import { atomic, query } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
 import { gatedStatement, type IdempotencyRequest } from "../idempotency/keys.js";
+import { eventsCte, stockLevelEvents, type Actor } from "../events/outbox.js";
 import type { CustomerInput } from "../customers/schemas.js";
 import { orderJson, toOrder, type Order } from "./json.js";
 import { DELIVERY_WINDOW_DAYS, type OrderLine } from "./schemas.js";
@@ -60,6 +61,7 @@ export interface NewOrder {
   lines: OrderLine[];
   customer: CustomerRef;
   idempotency?: IdempotencyRequest;
+  actor: Actor;
 }
 
 function customerSource(tenantId: string, ref: CustomerRef): SQL {
@@ -111,7 +113,7 @@ export async function insertOrder(db: Db, o: NewOrder): Promise<WriteResult> {
       UPDATE items i SET stock = i.stock - x.quantity, version = i.version + 1, updated_at = now()
       FROM input x
       WHERE i.id = x.item_id AND i.id IN (SELECT id FROM locked) AND i.stock >= x.quantity
-      RETURNING i.id, i.name, i.sku, i.price_cents, x.quantity, x.position
+      RETURNING i.id, i.name, i.sku, i.price_cents, x.quantity, x.position, i.stock AS stock_after, i.low_stock_threshold
     ),
     counter AS (
       INSERT INTO order_counters (tenant_id, last_number) SELECT ${t}, ${FIRST_ORDER_NUMBER} FROM go
@@ -141,7 +143,9 @@ export async function insertOrder(db: Db, o: NewOrder): Promise<WriteResult> {
       SELECT x.item_id, x.quantity, x.position, l.stock, l.id IS NULL AS missing
       FROM input x LEFT JOIN locked l ON l.id = x.item_id
       WHERE EXISTS (SELECT 1 FROM go) AND x.item_id NOT IN (SELECT id FROM taken)
-    )`,
+    ),
+    ${eventsCte("order_events", t, o.actor, sql`SELECT 'order.created' AS type, 'order' AS resource_type, p.id AS resource_id, jsonb_build_object('order', ${orderJson("p", "lines", "customer_row")}) AS data FROM placed p`)},
+    ${stockLevelEvents("stock_events", t, o.actor, sql`SELECT id, name, sku, stock_after + quantity AS before, stock_after AS after, low_stock_threshold AS threshold FROM taken`)}`,
       failures: sql`${deliveryOutOfWindow(t, o.expectedDeliveryDate, sql`EXISTS (SELECT 1 FROM go)`)} ${stockFailures} ${customerMissing}`,
       succeeded: sql`EXISTS (SELECT 1 FROM placed)`,
       refusal: sql`'{}'::jsonb`,
@@ -182,10 +186,16 @@ async function afterLock(db: Db, tenantId: string, id: string, statement: SQL, i
   return results[results.length - 1]!;
 }
 
+/** The fields an edit sent, as order.updated names them. */
+const changedFields = (changes: OrderChanges) =>
+  Object.entries(changes)
+    .filter(([, value]) => value !== undefined)
+    .map(([field]) => (field === "lines" ? "items" : field));
+
 /** Lines can change while an order is pending or confirmed; its other fields until it is final. */
 const LINE_EDITABLE = ["pending", "confirmed"];
 
-export async function updateOrder(db: Db, tenantId: string, userId: string, id: string, changes: OrderChanges, expected: number | undefined): Promise<WriteResult> {
+export async function updateOrder(db: Db, tenantId: string, userId: string, id: string, changes: OrderChanges, expected: number | undefined, actor: Actor): Promise<WriteResult> {
   const t = tenantId;
   const editable = changes.lines ? LINE_EDITABLE : ["pending", "confirmed", "preparing", "ready"];
   const sets: SQL[] = [];
@@ -226,7 +236,7 @@ export async function updateOrder(db: Db, tenantId: string, userId: string, id: 
       UPDATE items i SET stock = i.stock - c.delta, version = i.version + 1, updated_at = now()
       FROM changes c
       WHERE i.id = c.item_id AND i.id IN (SELECT id FROM locked) AND (c.delta < 0 OR (i.stock >= c.delta AND i.deleted_at IS NULL))
-      RETURNING i.id, c.delta
+      RETURNING i.id, c.delta, i.name, i.sku, i.stock AS stock_after, i.low_stock_threshold
     ),
     problems AS (
       SELECT c.item_id, c.delta AS quantity, c.position, l.stock, (l.id IS NULL OR l.deleted_at IS NOT NULL) AS missing
@@ -249,7 +259,8 @@ export async function updateOrder(db: Db, tenantId: string, userId: string, id: 
       INSERT INTO stock_movements (id, tenant_id, item_id, delta, reason, order_id, created_by)
       SELECT gen_random_uuid(), ${t}, m.id, -m.delta, 'edit', ${id}, ${userId} FROM moved m
       RETURNING 1
-    ),`;
+    ),
+    ${stockLevelEvents("stock_events", t, actor, sql`SELECT id, name, sku, stock_after + delta AS before, stock_after AS after, low_stock_threshold AS threshold FROM moved`)},`;
     lineFailures = stockFailures;
   }
 
@@ -266,7 +277,9 @@ export async function updateOrder(db: Db, tenantId: string, userId: string, id: 
       UPDATE orders o SET ${sql.join([...sets, sql`version = o.version + 1`, sql`updated_at = now()`], sql`, `)}
       WHERE o.tenant_id = ${t} AND o.id = ${id} AND EXISTS (SELECT 1 FROM ok)
       RETURNING *
-    )
+    ),
+    ${eventsCte("order_events", t, actor, sql`SELECT 'order.updated' AS type, 'order' AS resource_type, u.id AS resource_id,
+      jsonb_build_object('order', ${orderJson("u", linesFrom, changes.customerId ? "customer_row" : "customers")}, 'changes', ${JSON.stringify(changedFields(changes))}::jsonb) AS data FROM updated u`)}
     SELECT
       CASE WHEN false THEN NULL ${deliveryOutOfWindow(t, changes.expectedDeliveryDate, sql`EXISTS (SELECT 1 FROM ok)`)} ${lineFailures} ${customerMissing} END AS failed,
       (SELECT status FROM target) AS current_status,
@@ -277,7 +290,7 @@ export async function updateOrder(db: Db, tenantId: string, userId: string, id: 
   return result(rows);
 }
 
-export async function cancelOrder(db: Db, tenantId: string, userId: string, id: string, expected: number | undefined, idem: IdempotencyRequest | undefined): Promise<WriteResult> {
+export async function cancelOrder(db: Db, tenantId: string, userId: string, id: string, expected: number | undefined, idem: IdempotencyRequest | undefined, actor: Actor): Promise<WriteResult> {
   const t = tenantId;
   const rows = await afterLock(
     db,
@@ -300,13 +313,16 @@ export async function cancelOrder(db: Db, tenantId: string, userId: string, id: 
     restocked AS (
       UPDATE items i SET stock = i.stock + r.quantity, version = i.version + 1, updated_at = now()
       FROM returned r WHERE i.id = r.item_id AND i.id IN (SELECT id FROM locked)
-      RETURNING i.id, r.quantity
+      RETURNING i.id, r.quantity, i.name, i.sku, i.stock AS stock_after, i.low_stock_threshold
     ),
     moves AS (
       INSERT INTO stock_movements (id, tenant_id, item_id, delta, reason, order_id, created_by)
       SELECT gen_random_uuid(), ${t}, r.id, r.quantity, 'cancel', ${id}, ${userId} FROM restocked r
       RETURNING 1
-    )`,
+    ),
+    ${eventsCte("order_events", t, actor, sql`SELECT 'order.cancelled' AS type, 'order' AS resource_type, c.id AS resource_id,
+      jsonb_build_object('order', ${orderJson("c")}, 'from', (SELECT status FROM target)) AS data FROM cancelled c`)},
+    ${stockLevelEvents("stock_events", t, actor, sql`SELECT id, name, sku, stock_after - quantity AS before, stock_after AS after, low_stock_threshold AS threshold FROM restocked`)}`,
       succeeded: sql`EXISTS (SELECT 1 FROM cancelled)`,
       refusal: sql`jsonb_build_object('status', (SELECT status FROM target), 'version', (SELECT version FROM target))`,
       columns: sql`(SELECT count(*) FROM moves) AS moved, (SELECT ${orderJson("c")} FROM cancelled c) AS order`,
@@ -318,7 +334,7 @@ export async function cancelOrder(db: Db, tenantId: string, userId: string, id: 
 }
 
 /** Moves an order one step along pending → confirmed → preparing → ready → completed. */
-export async function advanceOrder(db: Db, tenantId: string, id: string, from: string, to: string, expected: number | undefined): Promise<WriteResult> {
+export async function advanceOrder(db: Db, tenantId: string, id: string, from: string, to: string, expected: number | undefined, actor: Actor): Promise<WriteResult> {
   const rows = await afterLock(
     db,
     tenantId,
@@ -331,7 +347,9 @@ export async function advanceOrder(db: Db, tenantId: string, id: string, from: s
       WHERE o.tenant_id = ${tenantId} AND o.id = ${id} AND o.status = ${from}
         AND (${expected ?? null}::int IS NULL OR o.version = ${expected ?? null}::int)
       RETURNING *
-    )
+    ),
+    ${eventsCte("order_events", tenantId, actor, sql`SELECT 'order.status_changed' AS type, 'order' AS resource_type, m.id AS resource_id,
+      jsonb_build_object('order', ${orderJson("m")}, 'from', ${from}::text, 'to', ${to}::text) AS data FROM moved m`)}
     SELECT (SELECT status FROM target) AS current_status, (SELECT version FROM target) AS current_version,
            (SELECT ${orderJson("m")} FROM moved m) AS order`,
   );

@@ -6,8 +6,10 @@ import type { AuthContext, Tenant } from "../auth/session.js";
 import { ApiError, notFound, staleVersion, type ErrorDetail } from "../http/errors.js";
 import { earlierResult, refusalOf, type IdempotencyRequest } from "../idempotency/keys.js";
 import { invalidate } from "../cache/response-cache.js";
+import { actorOf } from "../events/outbox.js";
 import type { Order } from "./json.js";
 import * as list from "./list.js";
+import { readBoard } from "./board.js";
 import * as repo from "./repo.js";
 import type { OrderCreateInput, OrderLine, OrderListInput, OrderUpdateInput } from "./schemas.js";
 
@@ -113,6 +115,7 @@ export async function createOrder(auth: AuthContext, input: OrderCreateInput, id
         lines: merged,
         customer,
         idempotency,
+        actor: actorOf(auth),
       }),
     positions,
   );
@@ -176,6 +179,7 @@ export async function updateOrder(auth: AuthContext, id: string, input: Omit<Ord
           notes: input.notes,
         },
         expected,
+        actorOf(auth),
       ),
     lines?.positions,
   );
@@ -188,7 +192,7 @@ export async function cancelOrder(auth: AuthContext, id: string, expected: numbe
   const { db } = await getDb();
   let written: repo.WriteResult;
   try {
-    written = await repo.cancelOrder(db, auth.tenant.id, auth.userId, id, expected, idempotency);
+    written = await repo.cancelOrder(db, auth.tenant.id, auth.userId, id, expected, idempotency, actorOf(auth));
   } catch (error) {
     // Refused (missing, stale, already final): the statement raised, so the Idempotency-Key stays free.
     const current = refusalOf(classifyDbError(error));
@@ -210,7 +214,7 @@ export async function changeStatus(auth: AuthContext, id: string, status: string
     if (!current) throw notFound("Order");
     throw new ApiError("invalid_transition", `An order cannot move from ${current.status} to ${status}.`, [{ path: "status", message: current.status }]);
   }
-  const { row, order } = await repo.advanceOrder(db, auth.tenant.id, id, FLOW[step - 1]!, status, expected);
+  const { row, order } = await repo.advanceOrder(db, auth.tenant.id, id, FLOW[step - 1]!, status, expected, actorOf(auth));
   if (!order) {
     const refused = refusal(currentOf(row), expected, `move to ${status}`);
     if (refused.code === "invalid_transition") {
@@ -222,3 +226,9 @@ export async function changeStatus(auth: AuthContext, id: string, status: string
   return order;
 }
 
+
+/** Open orders by status and the event cursor to subscribe from (lib/orders/board.ts). */
+export async function orderBoard(tenant: Tenant) {
+  const { db } = await getDb();
+  return readBoard(db, tenant.id);
+}

@@ -76,5 +76,7 @@ export const config = {
   cronSecret: () => process.env.CRON_SECRET || undefined,
   /** The analytics watermark stays at least this far behind now() (a belt for sessions we cannot see). */
   analyticsMarginSeconds: () => int(process.env.ANALYTICS_WATERMARK_MARGIN_S, 5),
+  /** Events older than this are deleted by the events-retention cron (the audit trail's horizon). */
+  eventsRetentionDays: () => Math.max(1, int(process.env.EVENTS_RETENTION_DAYS, 90)),
   logLevel: () => process.env.LOG_LEVEL || (isProduction() ? "info" : "info"),
 };

@@ -4,6 +4,7 @@ import type { Db } from "../../db/client.js";
 import { fromJson, toIso, toNumber } from "../../db/values.js";
 import { gatedStatement, type IdempotencyRequest } from "../idempotency/keys.js";
 import { toItem } from "../items/repo.js";
+import { stockLevelEvents, type Actor } from "../events/outbox.js";
 
 export interface Movement {
   id: string;
@@ -37,7 +38,7 @@ const ITEM = "i.id, i.name, i.description, i.sku, i.price_cents, i.stock, i.low_
  * constraint as the backstop). The refusal reports the stock as the row lock found it. A refusal
  * (unknown item, not enough stock) raises, carrying the current stock (null: no such live item).
  */
-export async function adjustStock(db: Db, tenantId: string, userId: string, itemId: string, movementId: string, delta: number, reason: string, idem: IdempotencyRequest | undefined) {
+export async function adjustStock(db: Db, tenantId: string, userId: string, itemId: string, movementId: string, delta: number, reason: string, idem: IdempotencyRequest | undefined, actor: Actor) {
   const rows = await query(
     db,
     gatedStatement({
@@ -59,7 +60,8 @@ export async function adjustStock(db: Db, tenantId: string, userId: string, item
       INSERT INTO stock_movements (id, tenant_id, item_id, delta, reason, note, created_by)
       SELECT ${movementId}, ${tenantId}, a.id, ${delta}::int, 'adjustment', ${reason}, ${userId} FROM adjusted a
       RETURNING *
-    )`,
+    ),
+    ${stockLevelEvents("stock_events", tenantId, actor, sql`SELECT id, name, sku, stock - ${delta}::int AS before, stock AS after, low_stock_threshold AS threshold FROM adjusted`)}`,
       succeeded: sql`EXISTS (SELECT 1 FROM moved)`,
       refusal: sql`jsonb_build_object('stock', (SELECT stock FROM locked))`,
       columns: sql`(SELECT row_to_json(a) FROM adjusted a) AS item, (SELECT row_to_json(m) FROM moved m) AS movement`,

@@ -8,12 +8,13 @@ import { earlierResult, refusalOf, type IdempotencyRequest } from "../idempotenc
 import { invalidate } from "../cache/response-cache.js";
 import * as repo from "./repo.js";
 import type { StockAdjustmentInput } from "./schemas.js";
+import { actorOf } from "../events/outbox.js";
 
 export async function adjustStock(auth: AuthContext, itemId: string, input: StockAdjustmentInput, idem: IdempotencyRequest | undefined) {
   const { db } = await getDb();
   let written: Awaited<ReturnType<typeof repo.adjustStock>>;
   try {
-    written = await repo.adjustStock(db, auth.tenant.id, auth.userId, itemId, newId(), input.delta, input.reason, idem);
+    written = await repo.adjustStock(db, auth.tenant.id, auth.userId, itemId, newId(), input.delta, input.reason, idem, actorOf(auth));
   } catch (error) {
     // Refused: the statement raised, so nothing was kept — the Idempotency-Key included.
     const current = refusalOf(classifyDbError(error));

@@ -183,6 +183,14 @@ export const ROUTES: RouteSpec[] = [
   { method: "GET", pattern: "/api/analytics/inventory", role: "staff" },
   { method: "GET", pattern: "/api/analytics/reorder-suggestions", role: "staff" },
   { method: "GET", pattern: "/api/analytics/demand-forecast", role: "staff", target: async (db, t) => `/api/analytics/demand-forecast?itemId=${await insertItem(db, t.id)}` },
+  // Events (issue 13).
+  { method: "GET", pattern: "/api/events", role: "admin" },
+  { method: "GET", pattern: "/api/events/catalog", role: "staff" },
+  // Streams end after EVENTS_STREAM_MAX_S (1 s under the test config): the walks read them to the end.
+  { method: "GET", pattern: "/api/events/stream", role: "staff" },
+  { method: "POST", pattern: "/api/events/stream-token", role: "staff", success: 201 },
+  { method: "GET", pattern: "/api/orders/board", role: "staff" },
+  { method: "GET", pattern: "/api/cron/events-retention", role: "cron" },
   // Tenancy (issue 12). Order matters for the walks that share one tenant and its owner (fuzz,
   // Redis outage): tenant-scoped routes first; then the tenant is deleted, and the owner creates
   // another tenant and restores a deleted one.

@@ -19,7 +19,7 @@ export const PUT = route(path, { auth: "admin", params: IdParams, body: ItemUpda
 });
 
 export const DELETE = route(path, { auth: "admin", params: IdParams }, async ({ auth, params, request }) => {
-  const item = await deleteItem(auth.tenant, params.id, expectedVersion(request));
+  const item = await deleteItem(auth, params.id, expectedVersion(request));
   return reply(item, { version: item.version });
 });
 

@@ -5,7 +5,7 @@ import { route, preflight } from "../../../lib/http/route.js";
 import { purgeItem } from "../../../lib/items/service.js";
 
 export const DELETE = route("/api/items/[id]/permanent", { auth: "admin", params: IdParams }, async ({ auth, params, request }) => {
-  await purgeItem(auth.tenant, params.id, expectedVersion(request));
+  await purgeItem(auth, params.id, expectedVersion(request));
   return noContent();
 });
 

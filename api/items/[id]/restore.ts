@@ -5,7 +5,7 @@ import { route, preflight } from "../../../lib/http/route.js";
 import { restoreItem } from "../../../lib/items/service.js";
 
 export const POST = route("/api/items/[id]/restore", { auth: "admin", params: IdParams }, async ({ auth, params, request }) => {
-  const item = await restoreItem(auth.tenant, params.id, expectedVersion(request));
+  const item = await restoreItem(auth, params.id, expectedVersion(request));
   return reply(item, { version: item.version });
 });
 

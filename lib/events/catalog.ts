@@ -1,0 +1,97 @@
+// The event catalog: every event type the API emits, with the JSON Schema of its `data`. Versioned
+// as a whole: adding a type or an optional field is a minor change; removing or renaming anything,
+// or changing a field's meaning, is a major one (consumers pin the major). The envelope is the same
+// for every type (EVENT_ENVELOPE). tests/events.test.ts checks every emitted event against it.
+
+export const EVENT_CATALOG_VERSION = "1.0.0";
+
+type JsonSchema = Record<string, unknown>;
+
+const nullable = (type: string) => ({ type: [type, "null"] });
+const str = { type: "string" };
+const int = { type: "integer" };
+const obj = (properties: Record<string, JsonSchema>, required = Object.keys(properties)): JsonSchema => ({ type: "object", properties, required });
+
+const orderLine = obj({ itemId: str, name: str, sku: nullable("string"), unitPriceCents: int, quantity: int, lineTotalCents: int });
+const order = obj({
+  id: str,
+  number: int,
+  channel: str,
+  status: str,
+  priority: str,
+  customerId: nullable("string"),
+  customer: nullable("object"),
+  expectedDeliveryDate: nullable("string"),
+  notes: nullable("string"),
+  totalCents: int,
+  units: int,
+  lines: { type: "array", items: orderLine },
+  version: int,
+  createdAt: str,
+  updatedAt: str,
+  cancelledAt: nullable("string"),
+  completedAt: nullable("string"),
+});
+const item = obj({
+  id: str,
+  name: str,
+  description: nullable("string"),
+  sku: nullable("string"),
+  priceCents: int,
+  stock: int,
+  lowStockThreshold: int,
+  lowStock: { type: "boolean" },
+  category: nullable("string"),
+  imageUrl: nullable("string"),
+  version: int,
+  createdAt: str,
+  updatedAt: str,
+  deletedAt: nullable("string"),
+});
+const stockLevel = obj({ itemId: str, name: str, sku: nullable("string"), stock: int, previousStock: int, lowStockThreshold: int });
+const member = obj({ id: str, userId: nullable("string"), email: nullable("string"), role: str });
+
+export const EVENT_ENVELOPE: JsonSchema = obj({
+  id: str,
+  type: str,
+  occurredAt: str,
+  tenantId: str,
+  actor: obj({ type: { enum: ["user", "api_key", "system", "public"] }, id: nullable("string") }),
+  resource: obj({ type: str, id: str }),
+  data: { type: "object" },
+  cursor: str,
+});
+
+export const EVENT_TYPES = {
+  "order.created": { resource: "order", description: "An order was placed (its stock is taken).", data: obj({ order }) },
+  "order.updated": { resource: "order", description: "An order's lines or details changed; `changes` names the fields sent.", data: obj({ order, changes: { type: "array", items: str } }) },
+  "order.status_changed": { resource: "order", description: "An order moved along pending → confirmed → preparing → ready → completed. Cancelling emits order.cancelled instead.", data: obj({ order, from: str, to: str }) },
+  "order.cancelled": { resource: "order", description: "An order was cancelled and its stock returned.", data: obj({ order, from: str }) },
+  "item.created": { resource: "item", description: "An item was created.", data: obj({ item }) },
+  "item.updated": { resource: "item", description: "An item's fields (or its image) changed.", data: obj({ item }) },
+  "item.deleted": { resource: "item", description: "An item was soft-deleted.", data: obj({ item }) },
+  "item.restored": { resource: "item", description: "A soft-deleted item was restored.", data: obj({ item }) },
+  "item.purged": { resource: "item", description: "A soft-deleted item was deleted permanently.", data: obj({ item }) },
+  "item.stock_low": { resource: "item", description: "Stock fell to or under the item's low-stock threshold (or rose from 0 to it).", data: stockLevel },
+  "item.out_of_stock": { resource: "item", description: "Stock reached 0.", data: stockLevel },
+  "item.restocked": { resource: "item", description: "Stock rose above the low-stock threshold.", data: stockLevel },
+  "feedback.received": {
+    resource: "feedback",
+    description: "Feedback on an order arrived (from the customer's link: actor public; or recorded by staff).",
+    data: obj({ feedback: obj({ id: str, orderId: str, source: str, rating: int }) }),
+  },
+  "member.invited": { resource: "member", description: "Someone was invited to the tenant.", data: obj({ member }) },
+  "member.role_changed": { resource: "member", description: "A member's role changed.", data: obj({ member, from: str }) },
+  "member.removed": { resource: "member", description: "A member (or invitation) was removed.", data: obj({ member }) },
+} as const satisfies Record<string, { resource: string; description: string; data: JsonSchema }>;
+
+export type EventType = keyof typeof EVENT_TYPES;
+
+export const isEventType = (name: string): name is EventType => Object.hasOwn(EVENT_TYPES, name);
+
+/** The catalog as served (GET /api/events/catalog). */
+export const catalog = () => ({
+  version: EVENT_CATALOG_VERSION,
+  envelope: EVENT_ENVELOPE,
+  types: Object.entries(EVENT_TYPES).map(([type, t]) => ({ type, resource: t.resource, description: t.description, data: t.data })),
+});
