@@ -45,6 +45,25 @@ const dayOf = (column: string, zone: string) => sql.raw(`(${column} AT TIME ZONE
 const dayStart = (day: string, zone: string) => sql.raw(`(${day}::timestamp AT TIME ZONE ${zone})`);
 const dayEnd = (day: string, zone: string) => sql.raw(`((${day} + 1)::timestamp AT TIME ZONE ${zone})`);
 
+// Shared by the incremental refresh and the per-tenant rebuild: both read a `sold` CTE (one row per
+// live order with its tenant's day) and a `fresh_items` CTE, and write the same two rollup tables.
+const freshChannels = sql`fresh_channels AS (
+    SELECT tenant_id, day, channel, count(*)::int AS orders, sum(units)::bigint AS units, sum(total_cents)::bigint AS revenue_cents
+    FROM sold GROUP BY tenant_id, day, channel
+  )`;
+const upsertRollups = sql`upserted_channels AS (
+    INSERT INTO sales_daily_channels (tenant_id, day, channel, orders, units, revenue_cents, refreshed_at)
+    SELECT tenant_id, day, channel, orders, units, revenue_cents, now() FROM fresh_channels
+    ON CONFLICT (tenant_id, day, channel) DO UPDATE SET orders = excluded.orders, units = excluded.units, revenue_cents = excluded.revenue_cents, refreshed_at = excluded.refreshed_at
+    RETURNING 1
+  ),
+  upserted_items AS (
+    INSERT INTO sales_daily_items (tenant_id, day, item_id, units, revenue_cents, orders, refreshed_at)
+    SELECT tenant_id, day, item_id, units, revenue_cents, orders, now() FROM fresh_items
+    ON CONFLICT (tenant_id, day, item_id) DO UPDATE SET units = excluded.units, revenue_cents = excluded.revenue_cents, orders = excluded.orders, refreshed_at = excluded.refreshed_at
+    RETURNING 1
+  )`;
+
 const refresh = (watermark: string): SQL => sql`
   WITH st AS (SELECT run_bound FROM analytics_state WHERE id = 1 AND locked_by = pg_current_xact_id()::text),
   changed AS (SELECT o.tenant_id, o.created_at FROM orders o WHERE o.updated_at >= ${watermark}::timestamptz AND EXISTS (SELECT 1 FROM st)),
@@ -63,10 +82,7 @@ const refresh = (watermark: string): SQL => sql`
       OFFSET 0
     ) o
   ),
-  fresh_channels AS (
-    SELECT tenant_id, day, channel, count(*)::int AS orders, sum(units)::bigint AS units, sum(total_cents)::bigint AS revenue_cents
-    FROM sold GROUP BY tenant_id, day, channel
-  ),
+  ${freshChannels},
   fresh_items AS (
     SELECT s.tenant_id, s.day, l.item_id, sum(l.quantity)::bigint AS units, sum(l.quantity::bigint * l.unit_price_cents)::bigint AS revenue_cents, count(DISTINCT s.id)::int AS orders
     FROM sold s CROSS JOIN LATERAL (SELECT l.item_id, l.quantity, l.unit_price_cents FROM order_lines l WHERE l.order_id = s.id OFFSET 0) l
@@ -74,18 +90,7 @@ const refresh = (watermark: string): SQL => sql`
   ),
   -- Upsert the recomputed rows and delete the touched days' rows that no longer exist: the two
   -- touch disjoint rows, so their order inside the statement does not matter.
-  upserted_channels AS (
-    INSERT INTO sales_daily_channels (tenant_id, day, channel, orders, units, revenue_cents, refreshed_at)
-    SELECT tenant_id, day, channel, orders, units, revenue_cents, now() FROM fresh_channels
-    ON CONFLICT (tenant_id, day, channel) DO UPDATE SET orders = excluded.orders, units = excluded.units, revenue_cents = excluded.revenue_cents, refreshed_at = excluded.refreshed_at
-    RETURNING 1
-  ),
-  upserted_items AS (
-    INSERT INTO sales_daily_items (tenant_id, day, item_id, units, revenue_cents, orders, refreshed_at)
-    SELECT tenant_id, day, item_id, units, revenue_cents, orders, now() FROM fresh_items
-    ON CONFLICT (tenant_id, day, item_id) DO UPDATE SET units = excluded.units, revenue_cents = excluded.revenue_cents, orders = excluded.orders, refreshed_at = excluded.refreshed_at
-    RETURNING 1
-  ),
+  ${upsertRollups},
   emptied_channels AS (
     DELETE FROM sales_daily_channels r USING touched t
     WHERE r.tenant_id = t.tenant_id AND r.day = t.day
@@ -135,27 +140,13 @@ const rebuild = sql`
     SELECT o.id, o.tenant_id, ${dayOf("o.created_at", "t.timezone")} AS day, o.channel, o.units, o.total_cents
     FROM target t JOIN orders o ON o.tenant_id = t.id WHERE o.status <> 'cancelled'
   ),
-  fresh_channels AS (
-    SELECT tenant_id, day, channel, count(*)::int AS orders, sum(units)::bigint AS units, sum(total_cents)::bigint AS revenue_cents
-    FROM sold GROUP BY tenant_id, day, channel
-  ),
+  ${freshChannels},
   fresh_items AS (
     SELECT s.tenant_id, s.day, l.item_id, sum(l.quantity)::bigint AS units, sum(l.quantity::bigint * l.unit_price_cents)::bigint AS revenue_cents, count(DISTINCT s.id)::int AS orders
     FROM sold s JOIN order_lines l ON l.order_id = s.id
     GROUP BY s.tenant_id, s.day, l.item_id
   ),
-  upserted_channels AS (
-    INSERT INTO sales_daily_channels (tenant_id, day, channel, orders, units, revenue_cents, refreshed_at)
-    SELECT tenant_id, day, channel, orders, units, revenue_cents, now() FROM fresh_channels
-    ON CONFLICT (tenant_id, day, channel) DO UPDATE SET orders = excluded.orders, units = excluded.units, revenue_cents = excluded.revenue_cents, refreshed_at = excluded.refreshed_at
-    RETURNING 1
-  ),
-  upserted_items AS (
-    INSERT INTO sales_daily_items (tenant_id, day, item_id, units, revenue_cents, orders, refreshed_at)
-    SELECT tenant_id, day, item_id, units, revenue_cents, orders, now() FROM fresh_items
-    ON CONFLICT (tenant_id, day, item_id) DO UPDATE SET units = excluded.units, revenue_cents = excluded.revenue_cents, orders = excluded.orders, refreshed_at = excluded.refreshed_at
-    RETURNING 1
-  ),
+  ${upsertRollups},
   emptied_channels AS (
     DELETE FROM sales_daily_channels r USING target t
     WHERE r.tenant_id = t.id AND NOT EXISTS (SELECT 1 FROM fresh_channels f WHERE f.tenant_id = r.tenant_id AND f.day = r.day AND f.channel = r.channel)
