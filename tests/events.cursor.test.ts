@@ -29,9 +29,15 @@ describe.skipIf(!url)("event cursor under concurrent writers (real Postgres)", (
       [tenantId, label],
     );
   const labels = (events: Event[]) => events.map((e) => e.resource.id);
+  // Events belong to a tenant (the foreign key cascades them away when a tenant is purged).
+  const newTenant = async () => {
+    const id = randomUUID();
+    await pool.query(`INSERT INTO tenants (id, slug, name) VALUES ($1, $2, 'Cursor test')`, [id, `cursor-${id.slice(0, 8)}`]);
+    return id;
+  };
 
   it("a slow transaction that commits after a faster one is neither skipped nor repeated", async () => {
-    const tenant = randomUUID();
+    const tenant = await newTenant();
     const slow = await pool.connect();
     const fast = await pool.connect();
     try {
@@ -65,7 +71,7 @@ describe.skipIf(!url)("event cursor under concurrent writers (real Postgres)", (
   });
 
   it("20 writers with transactions of random length, one reader polling small pages: every event once, in cursor order", async () => {
-    const tenant = randomUUID();
+    const tenant = await newTenant();
     const written: string[] = [];
     let writing = true;
     const writers = Array.from({ length: 20 }, async (_, w) => {
