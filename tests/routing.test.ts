@@ -94,3 +94,26 @@ describe("waitUntil on Vercel", () => {
     }
   });
 });
+
+describe("local runtime serves public/ as Vercel serves the static output", () => {
+  const raw = (path: string, method = "GET") => fixture.fetch(new Request(`http://localhost${path}`, { method }));
+
+  it("serves a file at its path and a directory's index.html", async () => {
+    for (const path of ["/", "/index.html"]) {
+      const response = await raw(path);
+      expect(response.status, path).toBe(200);
+      expect(response.headers.get("content-type")).toBe("text/html; charset=utf-8");
+      expect(await response.text()).toContain("<html");
+    }
+    const head = await raw("/index.html", "HEAD");
+    expect([head.status, await head.text()]).toEqual([200, ""]);
+  });
+
+  it("never leaves public/, never answers for /api/, never for writes", async () => {
+    for (const path of ["/%2e%2e/package.json", "/..%2fpackage.json", "/%2e%2e%2f.git/config", "/nope.html", "/index.html%00", "/%E0%A4%A"]) {
+      expect((await raw(path)).status, path).toBe(404);
+    }
+    expect((await raw("/api/index.html")).headers.get("content-type")).toContain("application/json");
+    expect((await raw("/index.html", "POST")).status).toBe(404);
+  });
+});

@@ -5,6 +5,7 @@ import { ApiError } from "../http/errors.js";
 import { recordSocketAddress } from "../platform/client-address.js";
 import { settleBackgroundWork } from "../platform/wait-until.js";
 import { discoverRoutes, type RouteFile } from "./routes.js";
+import { servePublic } from "./static.js";
 
 export const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 type Method = (typeof METHODS)[number];
@@ -21,7 +22,7 @@ export interface LocalApp {
 export const API_DIR = fileURLToPath(new URL("../../api", import.meta.url));
 
 /**
- * Serves api/ with Vercel's routing rules, in process: used by the dev server and by tests (which
+ * Serves api/ with Vercel's routing rules (and public/ as its static output), in process: used by the dev server and by tests (which
  * call fetch() directly, with no sockets).
  */
 export function createLocalApp(apiDir = API_DIR): LocalApp {
@@ -43,7 +44,7 @@ export function createLocalApp(apiDir = API_DIR): LocalApp {
       recordSocketAddress(request, connection?.remoteAddress);
       const { pathname } = new URL(request.url);
       const match = routes.find((r) => r.compiled.regex.test(pathname));
-      if (!match) return errorResponse(new ApiError("not_found", "No such route."), crypto.randomUUID());
+      if (!match) return (await servePublic(request.method, pathname)) ?? errorResponse(new ApiError("not_found", "No such route."), crypto.randomUUID());
       const module = await load(match.file);
       const handler = module[request.method as Method];
       if (handler) return handler(request);
