@@ -134,6 +134,9 @@ export async function measureFirstRequests(options: FirstRequestOptions): Promis
     DEV_AUTH_SECRET: process.env.DEV_AUTH_SECRET!,
     CRON_SECRET: cronSecret,
     BLOB_LOCAL_DIR: join(buildDir, ".data", "blobs"),
+    // The probe reads each body to its end; an event stream's ends at its lifetime (minutes by
+    // default), so it is kept to 1 s here — its row measures that second, not its first byte.
+    EVENTS_STREAM_MAX_S: "1",
   };
   const routes = discoverRoutes(join(buildDir, "api"));
   // Untimed: the first read of the files from disk is not what we measure.
