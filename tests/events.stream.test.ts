@@ -172,7 +172,9 @@ describe(`event stream resume under concurrent writers (${real ? "Postgres" : "P
       const stream: SseConnection = await openSse("/api/events/stream", { token: t.users.staff.token, lastEventId: last });
       expect(stream.status).toBe(200);
       connections++;
-      const quota = 1 + Math.floor(Math.random() * 60);
+      // At most a tenth of the events per connection, so every run resumes at least ten times (a
+      // quota of up to 60 let a lucky 200-event run finish in 5 connections).
+      const quota = 1 + Math.floor(Math.random() * (EVENTS / 10));
       for (let n = 0; n < quota; n++) {
         const frame = await nextEvent(stream);
         if (!frame) break; // the stream ended at its deadline: reconnect
