@@ -186,7 +186,7 @@ describe.each(dbTargets())("API keys on %s", (name) => {
     setLogSink((line) => lines.push(line));
     try {
       await call("GET", "/api/items", { token: key });
-      await call("GET", "/api/items", { token: `${key.slice(0, -1)}x` });
+      await call("GET", "/api/items", { token: mistype(key) });
       await call("POST", "/api/items", { token: key, body: { name: "x", priceCents: 1 } });
       await app().settle();
     } finally {
@@ -248,9 +248,14 @@ describe.each(cacheTargets())("rate limits for keys and tenants on %s", (cacheNa
     const t = await ctx.tenant();
     const revoked = await insertApiKey(ctx.db, t.id, "staff", { revoked: true });
     const clientAddress = `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
-    const attempts = [`${t.keys.staff.key.slice(0, -1)}0`, mintKey(), revoked.key];
+    const attempts = [mistype(t.keys.staff.key), mintKey(), revoked.key];
     for (const token of attempts) expect((await call("GET", "/api/items", { token, clientAddress })).status).toBe(401);
     const blocked = await call("GET", "/api/items", { token: mintKey(), clientAddress });
     expect(blocked.status).toBe(429);
   });
 });
+
+// The last character changed to one it cannot already be (a fixed replacement matched the real key 1 time in 62).
+function mistype(key: string): string {
+  return key.slice(0, -1) + (key.endsWith("0") ? "1" : "0");
+}
