@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import * as v from "valibot";
 import { classifyDbError } from "../../db/errors.js";
 import { newRoundTripScope, withRoundTripScope, type RoundTripScope } from "../../db/round-trips.js";
+import { withReadRouting } from "../../db/replicas.js";
 import { authenticate, authenticateUser, type AuthContext, type UserContext } from "../auth/session.js";
 import type { Role } from "../auth/roles.js";
 import { responseCache, type CachePolicy, type CacheState, type Rendered } from "../cache/response-cache.js";
@@ -11,6 +12,7 @@ import { assertCronRequest } from "../auth/cron.js";
 import { log } from "../platform/log.js";
 import { waitUntil } from "../platform/wait-until.js";
 import { readJsonBody } from "./body.js";
+import { readPrimaryHeaders, readsFromPrimary } from "./read-routing.js";
 import { corsHeaders, preflightHeaders } from "./cors.js";
 import { ApiError, toApiError } from "./errors.js";
 import { compilePattern, matchPath } from "./path.js";
@@ -103,8 +105,10 @@ export function route<A extends RouteAuth, P extends Schema | undefined = undefi
     let auth: AuthContext | undefined;
     let user: UserContext | undefined;
     let response: Response;
+    // Reads that may go to a replica (db/replicas.ts) go to the primary for writes and their authors.
+    const readRouting = { primary: readsFromPrimary(request) };
     try {
-      response = await withRoundTripScope(scope, async () => {
+      response = await withReadRouting(readRouting, () => withRoundTripScope(scope, async () => {
         if (policy.auth === "cron") assertCronRequest(request);
         else if (policy.auth === "user") {
           const authStart = performance.now();
@@ -135,7 +139,9 @@ export function route<A extends RouteAuth, P extends Schema | undefined = undefi
           ? idempotencyFrom(request, `${request.method} ${fillPattern(path, params)}`, body, auth ? principalOf(auth) : user && principalOf(user))
           : undefined;
         const run = () => handler({ request, requestId, params, query, body, auth: auth ?? user, idempotency, waitUntil } as RouteContext<A, P, Q, B>);
-        if (policy.cache && auth && request.method === "GET") {
+        // A caller who has just written skips the shared cache: an entry filled from a replica
+        // moments before could predate the write (README "Read replicas").
+        if (policy.cache && auth && request.method === "GET" && !readRouting.primary) {
           const cacheStart = performance.now();
           let computeMs = 0;
           const compute = async () => {
@@ -155,11 +161,12 @@ export function route<A extends RouteAuth, P extends Schema | undefined = undefi
         }
         await gate;
         return toResponse(request, await run());
-      });
+      }));
     } catch (error) {
       response = errorResponse(error, requestId, { method: request.method, path: safePath(request) });
     }
     for (const [name, value] of Object.entries(limitHeaders)) if (!response.headers.has(name)) response.headers.set(name, value);
+    for (const [name, value] of Object.entries(readPrimaryHeaders(request, response.status))) response.headers.append(name, value);
     return finish(request, response, {
       requestId,
       authenticated: policy.auth !== "public",
