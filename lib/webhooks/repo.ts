@@ -21,6 +21,9 @@ export interface Webhook {
   updatedAt: string;
 }
 
+// A JS array in a drizzle template expands to a parameter list, not an array: pass it as JSON.
+const textArray = (values: string[]) => sql`ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
+
 const toWebhook = (value: unknown) => fromJson<Webhook>(value);
 const KIND = sql`'webhook'`;
 
@@ -32,7 +35,7 @@ export async function insertWebhook(db: Db, tenantId: string, id: string, input:
     db,
     sql`WITH made AS (
           INSERT INTO delivery_endpoints (id, tenant_id, kind, url, secret, event_types, description, enabled)
-          SELECT ${id}, ${tenantId}, ${KIND}, ${input.url}, ${secret}, ${input.events}::text[], ${input.description ?? null}, ${input.enabled}
+          SELECT ${id}, ${tenantId}, ${KIND}, ${input.url}, ${secret}, ${textArray(input.events)}, ${input.description ?? null}, ${input.enabled}
           WHERE (SELECT count(*) FROM delivery_endpoints WHERE tenant_id = ${tenantId} AND kind = ${KIND}) < ${MAX_WEBHOOKS}
           RETURNING *)
         SELECT ${endpointJson("made")} AS webhook FROM made`,
@@ -56,7 +59,7 @@ export type Changed = { webhook: Webhook } | { missing: true } | { stale: number
 export async function updateWebhook(db: Db, tenantId: string, id: string, input: WebhookUpdateInput, expected: number | undefined): Promise<Changed> {
   const sets = [sql`version = p.version + 1`, sql`updated_at = now()`];
   if (input.url !== undefined) sets.push(sql`url = ${input.url}`);
-  if (input.events !== undefined) sets.push(sql`event_types = ${input.events}::text[]`);
+  if (input.events !== undefined) sets.push(sql`event_types = ${textArray(input.events)}`);
   if (input.description !== undefined) sets.push(sql`description = ${input.description}`);
   if (input.enabled !== undefined) {
     sets.push(sql`enabled = ${input.enabled}`);
