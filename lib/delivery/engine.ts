@@ -44,22 +44,50 @@ export async function runDue(options: RunOptions = {}): Promise<RunResult> {
     const { claimed, hasEndpoints } = await claimDue(db, new Date(now()), batch, options.tenantId);
     if (options.tenantId && !hasEndpoints) markNoEndpoints(options.tenantId);
     result.claimed += claimed.length;
+    const record = outcomeBatcher(db, result);
     await Promise.all(
       claimed.map(async (c) => {
         const outcome = await deliverOne(c, now, options.send ?? (await import("./send.js")).attempt);
-        const recorded = await recordOutcomes(db, [outcome]);
+        await record(outcome);
         if (outcome.delivered) result.delivered++;
         else if (outcome.nextAt) result.failed++;
         else result.dead++;
-        result.disabledEndpoints += recorded.disabledTenants.length;
-        // A disabled endpoint wrote an event: wake the tenant's streams like any other write.
-        for (const tenantId of recorded.disabledTenants) await invalidate(tenantId, ["webhooks"]);
       }),
     );
     if (claimed.length < batch) break;
   }
   return result;
 }
+
+/**
+ * Outcomes that arrive within a few milliseconds of each other are recorded in one statement (one
+ * round trip for a burst of fast answers), while a slow receiver's outcome waits for nobody.
+ */
+function outcomeBatcher(db: Parameters<typeof recordOutcomes>[0], result: RunResult) {
+  let pending: { outcome: Outcome; done: (error?: unknown) => void }[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const flush = async () => {
+    const batch = pending;
+    pending = [];
+    timer = undefined;
+    try {
+      const recorded = await recordOutcomes(db, batch.map((p) => p.outcome));
+      result.disabledEndpoints += recorded.disabledTenants.length;
+      // A disabled endpoint wrote an event: wake the tenant's streams like any other write.
+      for (const tenantId of recorded.disabledTenants) await invalidate(tenantId, ["webhooks"]);
+      for (const p of batch) p.done();
+    } catch (error) {
+      for (const p of batch) p.done(error);
+    }
+  };
+  return (outcome: Outcome) =>
+    new Promise<void>((resolve, reject) => {
+      pending.push({ outcome, done: (error) => (error ? reject(error) : resolve()) });
+      timer ??= setTimeout(() => void flush(), RECORD_WINDOW_MS);
+    });
+}
+
+const RECORD_WINDOW_MS = 5;
 
 async function deliverOne(c: Claimed, now: () => number, send: NonNullable<RunOptions["send"]>): Promise<Outcome> {
   const sentAt = now();

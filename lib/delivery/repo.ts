@@ -144,6 +144,9 @@ export async function recordOutcomes(db: Db, outcomes: Outcome[]): Promise<Recor
             version = p.version + CASE WHEN p.enabled AND (u.gone OR (NOT u.ok AND coalesce(p.failing_since, u.at) <= u.at - make_interval(secs => ${DISABLE_AFTER_MS / 1000}))) THEN 1 ELSE 0 END,
             updated_at = u.at
           FROM per_endpoint u WHERE p.id = u.endpoint_id
+            -- Only rows whose record changes: a healthy endpoint's row is not locked by every success.
+            AND (CASE WHEN u.ok THEN p.failing_since IS NOT NULL
+                 ELSE p.failing_since IS NULL OR (p.enabled AND (u.gone OR p.failing_since <= u.at - make_interval(secs => ${DISABLE_AFTER_MS / 1000}))) END)
           RETURNING p.*, (NOT p.enabled AND p.disabled_at = u.at) AS newly_disabled),
         ${eventsCte(
           "disabled_events",

@@ -36,6 +36,7 @@ export interface RouteSpec {
 }
 
 const webhook = async (db: Db, t: TestTenant) => `/api/webhooks/${await insertWebhook(db, t.id)}`;
+const webhookAction = (action: string) => async (db: Db, t: TestTenant) => `${await webhook(db, t)}/${action}`;
 const liveItem = async (db: Db, t: TestTenant) => `/api/items/${await insertItem(db, t.id)}`;
 const order = async (db: Db, t: TestTenant) => `/api/orders/${await insertOrder(db, t)}`;
 const customer = async (db: Db, t: TestTenant) => `/api/customers/${await insertCustomer(db, t.id)}`;
@@ -213,9 +214,9 @@ export const ROUTES: RouteSpec[] = [
     invalid: { body: { url: "http://169.254.169.254/", events: ["order.exploded"] }, paths: ["url", "events.0"] },
   },
   { method: "DELETE", pattern: "/api/webhooks/[id]", role: "admin", target: webhook, success: 204 },
-  { method: "POST", pattern: "/api/webhooks/[id]/rotate-secret", role: "admin", target: webhook },
-  { method: "POST", pattern: "/api/webhooks/[id]/test", role: "admin", target: webhook, success: 202 },
-  { method: "GET", pattern: "/api/webhooks/[id]/deliveries", role: "admin", target: webhook },
+  { method: "POST", pattern: "/api/webhooks/[id]/rotate-secret", role: "admin", target: webhookAction("rotate-secret") },
+  { method: "POST", pattern: "/api/webhooks/[id]/test", role: "admin", target: webhookAction("test"), success: 202 },
+  { method: "GET", pattern: "/api/webhooks/[id]/deliveries", role: "admin", target: webhookAction("deliveries") },
   {
     method: "POST",
     pattern: "/api/webhooks/[id]/deliveries/[deliveryId]/retry",
@@ -230,7 +231,7 @@ export const ROUTES: RouteSpec[] = [
     method: "POST",
     pattern: "/api/webhooks/[id]/replay",
     role: "admin",
-    target: webhook,
+    target: webhookAction("replay"),
     success: 202,
     validBody: async () => ({ from: new Date(Date.now() - 3600_000).toISOString() }),
     body: { from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z" },
