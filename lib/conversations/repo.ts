@@ -272,6 +272,12 @@ export type InboundOutcome =
   /** The open thread was closed or opened by someone else while this ran: try again. */
   | { raced: true };
 
+/**
+ * The tenant's inbound lock (a transaction-scoped advisory lock): every path that may create a
+ * customer or open a thread for an inbound message — integrations, the tracking page — takes it.
+ */
+export const inboundLock = (tenantId: SQL) => sql`pg_advisory_xact_lock(hashtextextended('tally:inbound:' || ${tenantId}::text, 0))`;
+
 /** Digits of a phone number, for matching "+1 (555) 010-0000" with "15550100000". */
 export const phoneDigits = (phone: string | undefined) => (phone ?? "").replace(/\D/g, "");
 
@@ -334,7 +340,7 @@ export async function receiveInbound(db: Db, tenantId: string, ids: InboundIds, 
     SELECT (SELECT ${messageJson("e")} FROM existing e) AS existing, (SELECT ${messageJson("c")} FROM created c) AS created,
       (SELECT id FROM cust) AS customer_id, (SELECT id FROM target) AS conversation_id,
       (SELECT c.customer_id FROM existing e JOIN conversations c ON c.id = e.conversation_id) AS existing_customer_id`;
-  const results = await atomic(db, [sql`SELECT pg_advisory_xact_lock(hashtextextended(${`tally:inbound:${tenantId}`}, 0))`, statement]);
+  const results = await atomic(db, [sql`SELECT ${inboundLock(sql`${tenantId}::uuid`)}`, statement]);
   const row = results[1]![0]!;
   if (row.existing) {
     const message = toMessage(row.existing);
