@@ -394,3 +394,29 @@ export async function reportStatus(db: Db, tenantId: string, messageId: string, 
   if (row.changed) return { message: toMessage(row.changed), applied: true };
   return { message: toMessage(row.current), applied: false };
 }
+
+// ---- typing (reads only: indicators never touch the database) ----------------------------------
+
+export async function conversationExists(db: Db, tenantId: string, id: string): Promise<boolean> {
+  const rows = await query(db, sql`SELECT 1 AS found FROM conversations c WHERE c.tenant_id = ${tenantId} AND c.id = ${id}`);
+  return rows.length > 0;
+}
+
+/** The open thread on `channel` of the customer a connector names (matched as inbound messages are). */
+export async function openThreadOf(db: Db, tenantId: string, channel: string, from: { handle?: string; phone?: string; email?: string }) {
+  const handle = from.handle || null;
+  const email = from.email?.toLowerCase() || null;
+  const digits = phoneDigits(from.phone);
+  const rows = await query(
+    db,
+    sql`SELECT c.id, c.customer_id FROM customers cu JOIN conversations c ON c.tenant_id = cu.tenant_id AND c.customer_id = cu.id AND c.channel = ${channel} AND c.status = 'open'
+        WHERE cu.tenant_id = ${tenantId} AND (
+          (${handle}::text IS NOT NULL AND lower(cu.social_handle) = lower(${handle}::text))
+          OR (${email}::text IS NOT NULL AND lower(cu.email) = ${email}::text)
+          OR (${digits}::text <> '' AND regexp_replace(cu.phone, '\\D', '', 'g') = ${digits}::text))
+        ORDER BY (${handle}::text IS NOT NULL AND lower(cu.social_handle) = lower(${handle}::text)) DESC,
+          (${email}::text IS NOT NULL AND lower(cu.email) = ${email}::text) DESC, cu.created_at, cu.id
+        LIMIT 1`,
+  );
+  return rows[0] ? { conversationId: String(rows[0].id), customerId: String(rows[0].customer_id) } : undefined;
+}

@@ -100,12 +100,18 @@ export const StatusReport = v.pipe(
 );
 export type StatusReportInput = v.InferOutput<typeof StatusReport>;
 
-export const TypingInput = v.strictObject({ conversationId: v.optional(uuid) });
-
-export const InboundTyping = v.strictObject({
-  channel,
-  from: v.strictObject({ handle: optionalContact(100), phone: optionalContact(30), email: optionalContact(254) }),
-});
+export const InboundTyping = v.pipe(
+  v.strictObject({
+    channel,
+    from: v.strictObject({ handle: optionalContact(100), phone: optionalContact(30), email: optionalContact(254) }),
+  }),
+  v.forward(
+    v.check((m) => Boolean(m.from.handle || m.from.phone || m.from.email), "needs a handle, phone or email to find the customer by"),
+    ["from"],
+  ),
+);
+export type InboundTypingInput = v.InferOutput<typeof InboundTyping>;
+export const TypingOut = v.object({ conversationId: nullableStrOut(), expiresAt: nullableStrOut() });
 
 export const PublicMessage = v.strictObject({ text: messageText });
 
@@ -113,6 +119,10 @@ export const PublicMessage = v.strictObject({ text: messageText });
 export const TrackingParams = v.object({ token: v.pipe(text(), v.regex(/^[A-Za-z0-9_-]{43}$/, "is not a tracking token")) });
 
 // ---- output schemas (OpenAPI) -----------------------------------------------------------------
+
+function nullableStrOut() {
+  return v.nullable(v.string());
+}
 
 const str = v.string();
 const nullableStr = v.nullable(v.string());

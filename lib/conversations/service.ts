@@ -6,9 +6,10 @@ import { invalidate } from "../cache/response-cache.js";
 import { actorOf } from "../events/outbox.js";
 import { ApiError, conflict, notFound, staleVersion } from "../http/errors.js";
 import { earlierResult, principalOf, refusalOf, type IdempotencyRequest } from "../idempotency/keys.js";
+import { publishTyping } from "../events/typing.js";
 import { checkAttachments } from "./attachments.js";
 import * as repo from "./repo.js";
-import type { ConversationCreateInput, ConversationListInput, ConversationUpdateInput, InboundMessageInput, MarkReadInput, MessageCreateInput, MessageListInput, StatusReportInput } from "./schemas.js";
+import type { InboundTypingInput, ConversationCreateInput, ConversationListInput, ConversationUpdateInput, InboundMessageInput, MarkReadInput, MessageCreateInput, MessageListInput, StatusReportInput } from "./schemas.js";
 
 // Read markers and unread counts are per reader: the signed-in person, or the API key.
 const readerOf = (auth: AuthContext) => principalOf(auth);
@@ -168,4 +169,20 @@ export async function reportStatus(auth: AuthContext, messageId: string, input: 
   }
   if (outcome.applied) await touched(auth.tenant.id);
   return outcome;
+}
+
+/** Staff typing in a thread: shown on the event streams for ~5 s; nothing is written to the database. */
+export async function staffTyping(auth: AuthContext, conversationId: string) {
+  const { db } = await getDb();
+  if (!(await repo.conversationExists(db, auth.tenant.id, conversationId))) throw notFound("Conversation");
+  const actor = auth.apiKeyId ? ({ type: "api_key", id: auth.apiKeyId } as const) : ({ type: "user", id: auth.userId } as const);
+  return { conversationId, expiresAt: await publishTyping(auth.tenant.id, conversationId, actor) };
+}
+
+/** A connector reporting the customer typing: shown in their open thread on that channel, if any. */
+export async function customerTyping(auth: AuthContext, input: InboundTypingInput) {
+  const { db } = await getDb();
+  const thread = await repo.openThreadOf(db, auth.tenant.id, input.channel, input.from);
+  if (!thread) return { conversationId: null, expiresAt: null };
+  return { conversationId: thread.conversationId, expiresAt: await publishTyping(auth.tenant.id, thread.conversationId, { type: "customer", id: thread.customerId }) };
 }

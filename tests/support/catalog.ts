@@ -248,6 +248,14 @@ export const ROUTES: RouteSpec[] = [
     body: { status: "delivered" },
     invalid: { body: { status: "lost", reason: 5 }, paths: ["status", "reason"] },
   },
+  { method: "POST", pattern: "/api/conversations/[id]/typing", role: "staff", target: async (db, t) => `${await conversation(db, t)}/typing` },
+  {
+    method: "POST",
+    pattern: "/api/integrations/typing",
+    role: "staff",
+    body: { channel: "instagram", from: { handle: "@catalog" } },
+    invalid: { body: { channel: "sms", from: { handle: 5 } }, paths: ["channel", "from.handle"] },
+  },
   { method: "POST", pattern: "/api/orders/[id]/tracking-link", role: "staff", target: async (db, t) => `${await order(db, t)}/tracking-link`, success: 201 },
   // Public: the link's token is the credential (tests/conversations.tracking.test.ts covers the rest).
   { method: "GET", pattern: "/api/public/orders/[token]", role: "public", target: async (db, t) => `/api/public/orders/${(await insertTrackingLink(db, t)).token}` },
