@@ -121,6 +121,14 @@ export const EVENT_TYPES = {
     data: obj({ message, conversation }),
   },
   "message.status_changed": { resource: "message", description: "An outbound message moved forward: queued → sent → delivered → read, or failed.", data: obj({ message, from: str, to: str }) },
+  "webhook.disabled": {
+    resource: "webhook",
+    description: "A webhook endpoint was disabled by the delivery engine: it answered 410 Gone (reason gone) or failed every attempt for 5 days (reason failing).",
+    data: obj({
+      endpoint: obj({ id: str, url: str, events: { type: "array", items: str }, description: nullable("string"), enabled: { type: "boolean" }, disabledReason: nullable("string"), disabledAt: nullable("string"), failingSince: nullable("string"), version: int, createdAt: str, updatedAt: str }),
+      reason: { enum: ["gone", "failing"] },
+    }),
+  },
 } as const satisfies Record<string, { resource: string; description: string; data: JsonSchema }>;
 
 export type EventType = keyof typeof EVENT_TYPES;

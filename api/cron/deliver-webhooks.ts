@@ -1,0 +1,7 @@
+import { route, preflight } from "../../lib/http/route.js";
+import { sweep } from "../../lib/webhooks/sweeper.js";
+
+// Every minute (vercel.json): claims due deliveries of every tenant with SKIP LOCKED and sends them.
+export const GET = route("/api/cron/deliver-webhooks", { auth: "cron" }, () => sweep());
+
+export const OPTIONS = preflight;
