@@ -149,10 +149,10 @@ export async function listMessages(db: Db, tenantId: string, conversationId: str
 }
 
 /**
- * What a staff message becomes on the conversation's channel `c` (SQL over its row): a note when
- * asked for, on the note-only channels (call, offline) and on channels without an enabled connector;
- * on `web` an outbound message the customer reads on the tracking page (sent at once); with a
- * connector an outbound message queued for delivery.
+ * What a staff message becomes on its thread's channel (see README "Conversations"): a note when
+ * asked for, on the note-only channels (call, offline) and on the connector channels (instagram,
+ * facebook, whatsapp: outbound delivery to connectors is not built, so nothing could carry it); on
+ * `web` an outbound message the customer reads on the tracking page, sent at once.
  */
 export interface StaffMessage {
   id: string;
@@ -161,11 +161,6 @@ export interface StaffMessage {
   note: boolean;
   author: Actor;
 }
-
-const CONNECTOR_CHANNELS = sql.raw(`('instagram', 'facebook', 'whatsapp')`);
-
-/** SQL: does channel expression `channel` have an enabled connector for the tenant. */
-export const hasConnector = (_tenantId: string, _channel: SQL): SQL => sql`false`;
 
 export interface PostResult {
   row: Record<string, unknown>;
@@ -190,7 +185,6 @@ const messageEvents = (tenantId: string, actor: Actor, messages: string, convers
  * event, gated on the Idempotency-Key. A missing or closed thread raises (nothing kept, the key free).
  */
 export async function postMessage(db: Db, tenantId: string, conversationId: string, m: StaffMessage, idem: IdempotencyRequest | undefined): Promise<PostResult> {
-  const connector = hasConnector(tenantId, sql`c.channel`);
   const rows = await query(
     db,
     gatedStatement({
@@ -201,18 +195,12 @@ export async function postMessage(db: Db, tenantId: string, conversationId: stri
     conv AS (
       UPDATE conversations c SET message_count = c.message_count + 1, last_message_id = ${m.id}, last_message_at = now(), updated_at = now()
       WHERE c.tenant_id = ${tenantId} AND c.id = ${conversationId} AND c.status = 'open' AND EXISTS (SELECT 1 FROM go)
-      RETURNING c.*, CASE
-        WHEN ${m.note}::boolean OR c.channel IN ('call', 'offline') THEN 'note'
-        WHEN c.channel = 'web' THEN 'outbound'
-        WHEN c.channel IN ${CONNECTOR_CHANNELS} AND ${connector} THEN 'queued'
-        ELSE 'note' END AS kind
+      RETURNING c.*, CASE WHEN c.channel = 'web' AND NOT ${m.note}::boolean THEN 'outbound' ELSE 'note' END AS kind
     ),
     created AS (
       INSERT INTO messages (id, tenant_id, conversation_id, seq, channel, direction, text, attachments, author_type, author_id, status, sent_at)
       SELECT ${m.id}, ${tenantId}, conv.id, conv.message_count, conv.channel,
-        CASE WHEN conv.kind = 'note' THEN 'note' ELSE 'outbound' END, ${m.text}, ${JSON.stringify(m.attachments)}::jsonb,
-        ${m.author.type}, ${m.author.id}, CASE WHEN conv.kind = 'queued' THEN 'queued' ELSE 'sent' END,
-        CASE WHEN conv.kind = 'queued' THEN NULL ELSE now() END
+        conv.kind, ${m.text}, ${JSON.stringify(m.attachments)}::jsonb, ${m.author.type}, ${m.author.id}, 'sent', now()
       FROM conv
       RETURNING *
     ),
