@@ -431,6 +431,110 @@ export const events = pgTable(
   ],
 );
 
+// Conversations (issue 16): one thread per customer and channel while it is open (the partial
+// unique index settles a race between two openers); a closed thread stays as history and the next
+// message opens a new one. `message_count` is the per-thread message sequence: each message takes
+// the next number in the same statement that locks the thread row, so sequence order is commit
+// order within a thread and a read marker ("read up to seq n") is exact. `last_inbound_seq` makes
+// "has unread" a column comparison instead of a count.
+export const conversations = pgTable(
+  "conversations",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    customerId: uuid("customer_id").notNull().references(() => customers.id, { onDelete: "cascade" }),
+    channel: text("channel").notNull(),
+    status: text("status").notNull().default("open"),
+    assignedTo: uuid("assigned_to"),
+    orderId: uuid("order_id").references(() => orders.id, { onDelete: "set null" }),
+    messageCount: bigint("message_count", { mode: "number" }).notNull().default(0),
+    lastInboundSeq: bigint("last_inbound_seq", { mode: "number" }).notNull().default(0),
+    lastMessageId: uuid("last_message_id"),
+    lastMessageAt: timestamp("last_message_at", { withTimezone: true, mode: "string" }),
+    version: integer("version").notNull().default(1),
+    createdBy: text("created_by"),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex("conversations_open_key").on(t.tenantId, t.customerId, t.channel).where(sql`${t.status} = 'open'`),
+    // "Sorted by last message": threads without messages sort by their creation (ids are UUIDv7).
+    index("conversations_tenant_activity_idx").on(t.tenantId, sql`coalesce(${t.lastMessageAt}, ${t.createdAt})`, t.id),
+    index("conversations_tenant_customer_idx").on(t.tenantId, t.customerId),
+    index("conversations_tenant_order_idx").on(t.tenantId, t.orderId),
+    check("conversations_channel_check", sql`${t.channel} IN ('instagram', 'facebook', 'whatsapp', 'call', 'offline', 'web')`),
+    check("conversations_status_check", sql`${t.status} IN ('open', 'closed')`),
+  ],
+);
+
+// Messages. `seq` numbers a thread's messages in commit order (see conversations). `external_id`
+// is the connector's id: unique per tenant and channel, which makes inbound delivery idempotent.
+// Status moves forward only (lib/conversations/status.ts): queued → sent → delivered → read, or
+// failed; inbound messages are `received`, notes `sent`.
+export const messages = pgTable(
+  "messages",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    conversationId: uuid("conversation_id").notNull().references(() => conversations.id, { onDelete: "cascade" }),
+    seq: bigint("seq", { mode: "number" }).notNull(),
+    channel: text("channel").notNull(),
+    direction: text("direction").notNull(),
+    text: text("text").notNull(),
+    attachments: jsonb("attachments").notNull().default(sql`'[]'::jsonb`),
+    authorType: text("author_type").notNull(),
+    authorId: text("author_id"),
+    status: text("status").notNull(),
+    failureReason: text("failure_reason"),
+    externalId: text("external_id"),
+    sentAt: timestamp("sent_at", { withTimezone: true, mode: "string" }),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex("messages_conversation_seq_key").on(t.conversationId, t.seq),
+    uniqueIndex("messages_external_key").on(t.tenantId, t.channel, t.externalId).where(sql`${t.externalId} IS NOT NULL`),
+    index("messages_tenant_conversation_idx").on(t.tenantId, t.conversationId, t.seq),
+    check("messages_direction_check", sql`${t.direction} IN ('inbound', 'outbound', 'note')`),
+    check("messages_status_check", sql`${t.status} IN ('received', 'queued', 'sent', 'delivered', 'read', 'failed')`),
+    check("messages_author_type_check", sql`${t.authorType} IN ('user', 'api_key', 'customer')`),
+    check("messages_text_check", sql`length(${t.text}) BETWEEN 1 AND 5000`),
+  ],
+);
+
+// Per-member read markers: the reader (a user, or an API key) has read the thread up to `read_seq`.
+// Markers only move forward (GREATEST), so concurrent mark-reads cannot un-read anything.
+export const conversationReads = pgTable(
+  "conversation_reads",
+  {
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    conversationId: uuid("conversation_id").notNull().references(() => conversations.id, { onDelete: "cascade" }),
+    readerId: text("reader_id").notNull(),
+    readSeq: bigint("read_seq", { mode: "number" }).notNull(),
+    updatedAt: timestamp("updated_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.conversationId, t.readerId] }), index("conversation_reads_tenant_reader_idx").on(t.tenantId, t.readerId)],
+);
+
+// Customer order-tracking links: like feedback links, only the SHA-256 is stored. One live link per
+// order (a new one revokes the old in the same statement). A link expires 30 days after the order
+// is completed or cancelled (computed when used, so it follows the order's state).
+export const orderTrackingTokens = pgTable(
+  "order_tracking_tokens",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    orderId: uuid("order_id").notNull().references(() => orders.id, { onDelete: "cascade" }),
+    tokenHash: text("token_hash").notNull(),
+    revokedAt: timestamp("revoked_at", { withTimezone: true, mode: "string" }),
+    createdBy: text("created_by"),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("order_tracking_tokens_hash_key").on(t.tokenHash),
+    uniqueIndex("order_tracking_tokens_live_order_key").on(t.orderId).where(sql`${t.revokedAt} IS NULL`),
+    index("order_tracking_tokens_tenant_order_idx").on(t.tenantId, t.orderId),
+  ],
+);
+
 // The delivery engine (lib/delivery): signed outbound requests with retries. An endpoint is a target
 // of one `kind` (webhooks: "webhook"; chat connectors add their own kind); a delivery is one message
 // to one endpoint, retried on a schedule until delivered or dead-lettered. Its id is the message id

@@ -49,6 +49,36 @@ const item = obj({
   deletedAt: nullable("string"),
 });
 const stockLevel = obj({ itemId: str, name: str, sku: nullable("string"), stock: int, previousStock: int, lowStockThreshold: int });
+const message = obj({
+  id: str,
+  conversationId: str,
+  seq: int,
+  channel: str,
+  direction: { enum: ["inbound", "outbound", "note"] },
+  text: str,
+  attachments: { type: "array", items: str },
+  author: obj({ type: { enum: ["user", "api_key", "customer"] }, id: nullable("string") }),
+  status: { enum: ["received", "queued", "sent", "delivered", "read", "failed"] },
+  failureReason: nullable("string"),
+  externalId: nullable("string"),
+  sentAt: nullable("string"),
+  createdAt: str,
+  updatedAt: str,
+});
+const conversation = obj({
+  id: str,
+  customerId: str,
+  channel: str,
+  status: { enum: ["open", "closed"] },
+  assignedTo: nullable("string"),
+  orderId: nullable("string"),
+  messageCount: int,
+  lastMessageId: nullable("string"),
+  lastMessageAt: nullable("string"),
+  version: int,
+  createdAt: str,
+  updatedAt: str,
+});
 const member = obj({ id: str, userId: nullable("string"), email: nullable("string"), role: str });
 
 export const EVENT_ENVELOPE: JsonSchema = obj({
@@ -83,6 +113,14 @@ export const EVENT_TYPES = {
   "member.invited": { resource: "member", description: "Someone was invited to the tenant.", data: obj({ member }) },
   "member.role_changed": { resource: "member", description: "A member's role changed.", data: obj({ member, from: str }) },
   "member.removed": { resource: "member", description: "A member (or invitation) was removed.", data: obj({ member }) },
+  "conversation.opened": { resource: "conversation", description: "A conversation was opened (by staff, or by a customer's first inbound message on a channel).", data: obj({ conversation }) },
+  "conversation.updated": { resource: "conversation", description: "A conversation's status, assignee or order changed; `changes` names the fields sent.", data: obj({ conversation, changes: { type: "array", items: str } }) },
+  "message.created": {
+    resource: "message",
+    description: "A message was added to a conversation: inbound from a customer, outbound to one, or an internal note. `conversation` is the thread after it.",
+    data: obj({ message, conversation }),
+  },
+  "message.status_changed": { resource: "message", description: "An outbound message moved forward: queued → sent → delivered → read, or failed.", data: obj({ message, from: str, to: str }) },
   "webhook.disabled": {
     resource: "webhook",
     description: "A webhook endpoint was disabled by the delivery engine: it answered 410 Gone (reason gone) or failed every attempt for 5 days (reason failing).",

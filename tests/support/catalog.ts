@@ -1,6 +1,6 @@
 import type { Db } from "../../db/client.js";
 import type { Role } from "../../lib/auth/roles.js";
-import { insertApiKey, insertCustomer, insertDeletedTenant, insertFeedback, insertItem, insertMember, insertOrder, SAMPLE_ITEM, type TestTenant } from "./fixtures.js";
+import { insertConversation, insertOutboundMessage, insertTrackingLink, insertApiKey, insertCustomer, insertDeletedTenant, insertFeedback, insertItem, insertMember, insertOrder, SAMPLE_ITEM, type TestTenant } from "./fixtures.js";
 import { insertDeadDelivery, insertWebhook, WALK_HOOK_URL } from "./webhooks.js";
 import { makePng } from "./images.js";
 import { IDEMPOTENCY, type IdempotencyCase } from "./idempotency-cases.js";
@@ -41,6 +41,7 @@ const liveItem = async (db: Db, t: TestTenant) => `/api/items/${await insertItem
 const order = async (db: Db, t: TestTenant) => `/api/orders/${await insertOrder(db, t)}`;
 const customer = async (db: Db, t: TestTenant) => `/api/customers/${await insertCustomer(db, t.id)}`;
 const feedback = async (db: Db, t: TestTenant) => `/api/feedbacks/${(await insertFeedback(db, t)).id}`;
+const conversation = async (db: Db, t: TestTenant) => `/api/conversations/${await insertConversation(db, t)}`;
 const deletedItem = async (db: Db, t: TestTenant) => `/api/items/${await insertItem(db, t.id, { deleted: true })}`;
 
 export const ROUTES: RouteSpec[] = [
@@ -196,6 +197,81 @@ export const ROUTES: RouteSpec[] = [
   { method: "POST", pattern: "/api/events/stream-token", role: "staff", success: 201 },
   { method: "GET", pattern: "/api/orders/board", role: "staff" },
   { method: "GET", pattern: "/api/cron/events-retention", role: "cron" },
+  // Conversations (issue 16).
+  { method: "GET", pattern: "/api/conversations", role: "staff" },
+  {
+    method: "POST",
+    pattern: "/api/conversations",
+    role: "staff",
+    body: { customerId: "01a20813-0118-73be-a81c-b59c7a651c18", channel: "web" },
+    validBody: async (db, t) => ({ customerId: await insertCustomer(db, t.id), channel: "web" }),
+    success: 201,
+    invalid: { body: { customerId: "nope", channel: "fax", orderId: 5, extra: 1 }, paths: ["customerId", "channel", "orderId", "extra"] },
+  },
+  { method: "GET", pattern: "/api/conversations/[id]", role: "staff", target: conversation },
+  {
+    method: "PATCH",
+    pattern: "/api/conversations/[id]",
+    role: "staff",
+    target: conversation,
+    body: { status: "closed" },
+    invalid: { body: { status: "archived", assignedTo: "someone" }, paths: ["status", "assignedTo"] },
+  },
+  { method: "GET", pattern: "/api/conversations/[id]/messages", role: "staff", target: async (db, t) => `${await conversation(db, t)}/messages` },
+  {
+    method: "POST",
+    pattern: "/api/conversations/[id]/messages",
+    role: "staff",
+    target: async (db, t) => `${await conversation(db, t)}/messages`,
+    body: { text: "Your order is on its way" },
+    success: 201,
+    idempotent: IDEMPOTENCY.message,
+    invalid: { body: { text: "   ", attachments: "photo.png", note: "yes" }, paths: ["text", "attachments", "note"] },
+  },
+  {
+    method: "POST",
+    pattern: "/api/conversations/[id]/read",
+    role: "staff",
+    target: async (db, t) => `${await conversation(db, t)}/read`,
+    body: {},
+    invalid: { body: { upToMessageId: "last", extra: true }, paths: ["upToMessageId", "extra"] },
+  },
+  {
+    method: "POST",
+    pattern: "/api/integrations/messages",
+    role: "staff",
+    body: { channel: "instagram", externalId: "catalog-1", from: { handle: "@catalog" }, text: "Hello" },
+    validBody: async () => ({ channel: "instagram", externalId: `catalog-${Math.random()}`, from: { handle: "@catalog", name: "Catalog" }, text: "Hello" }),
+    success: 201,
+    invalid: { body: { channel: "telegram", externalId: "", from: { phone: "call me" }, text: "" }, paths: ["channel", "externalId", "from.phone", "text"] },
+  },
+  {
+    method: "POST",
+    pattern: "/api/integrations/messages/[id]/status",
+    role: "staff",
+    target: async (db, t) => `/api/integrations/messages/${(await insertOutboundMessage(db, t)).id}/status`,
+    body: { status: "delivered" },
+    invalid: { body: { status: "lost", reason: 5 }, paths: ["status", "reason"] },
+  },
+  { method: "POST", pattern: "/api/conversations/[id]/typing", role: "staff", target: async (db, t) => `${await conversation(db, t)}/typing` },
+  {
+    method: "POST",
+    pattern: "/api/integrations/typing",
+    role: "staff",
+    body: { channel: "instagram", from: { handle: "@catalog" } },
+    invalid: { body: { channel: "sms", from: { handle: 5 } }, paths: ["channel", "from.handle"] },
+  },
+  { method: "POST", pattern: "/api/orders/[id]/tracking-link", role: "staff", target: async (db, t) => `${await order(db, t)}/tracking-link`, success: 201 },
+  // Public: the link's token is the credential (tests/conversations.tracking.test.ts covers the rest).
+  { method: "GET", pattern: "/api/public/orders/[token]", role: "public", target: async (db, t) => `/api/public/orders/${(await insertTrackingLink(db, t)).token}` },
+  {
+    method: "POST",
+    pattern: "/api/public/orders/[token]/messages",
+    role: "public",
+    target: async (db, t) => `/api/public/orders/${(await insertTrackingLink(db, t)).token}/messages`,
+    body: { text: "When will it arrive?" },
+    success: 201,
+  },
   // Webhooks (issue 13). Endpoints point at a closed local port: the walk's deliveries fail quietly.
   { method: "GET", pattern: "/api/webhooks", role: "admin" },
   {

@@ -55,6 +55,8 @@ export type Effect =
   | { kind: "set"; itemId: string; stock: number; seenStock: number }
   | { kind: "delete"; itemId: string }
   | { kind: "restore"; itemId: string }
+  | { kind: "message"; conversationId: string }
+  | { kind: "inbound"; externalId: string }
   | { kind: "read" };
 
 export interface Entry {
@@ -81,6 +83,8 @@ export interface World {
   entries: Entry[];
   /** The body first used with a (principal, path, key): a key is reused only with its own body. */
   keyBodies: Map<string, unknown>;
+  /** A web conversation of a customer with handle "@inv" (issue 16): messages, inbound, mark-read. */
+  conversation: string;
 }
 
 /** Sends one request and records it. */
@@ -209,6 +213,28 @@ export const OPERATIONS: Operation[] = [
     },
   },
   {
+    name: "post message",
+    weight: 1,
+    async run(w, r) {
+      const role = r.pick(["staff", "admin"] as const);
+      const path = `/api/conversations/${w.conversation}/messages`;
+      const { key, body } = keyed(w, r, role, path, "message", { text: `staff ${r.int(0, 1e6)}` });
+      await send(w, "post message", { kind: "message", conversationId: w.conversation }, role, "POST", path, { body, key });
+    },
+  },
+  {
+    // A small pool of external ids, so redeliveries race first deliveries.
+    name: "inbound message",
+    weight: 1,
+    async run(w, r) {
+      const externalId = `inv-${r.int(0, 5)}`;
+      await send(w, "inbound message", { kind: "inbound", externalId }, "staff", "POST", "/api/integrations/messages", {
+        body: { channel: "web", externalId, from: { handle: "@inv" }, text: `customer ${externalId}` },
+      });
+    },
+  },
+  { name: "mark read", weight: 0.5, run: (w) => send(w, "mark read", { kind: "read" }, "staff", "POST", `/api/conversations/${w.conversation}/read`, { body: {} }).then(() => {}) },
+  {
     name: "delete and restore item",
     weight: 0.7,
     async run(w, r) {
@@ -230,6 +256,8 @@ const ALLOWED: Record<Effect["kind"], number[]> = {
   set: [200, 404, 409, 412],
   delete: [200, 404, 409],
   restore: [200, 404, 409],
+  message: [201],
+  inbound: [200, 201],
   read: [200, 404],
 };
 
@@ -250,7 +278,10 @@ export interface RunOptions {
 }
 
 export async function setUp(db: Db, tenant: TestTenant, r: Rng, options: RunOptions, insertItem: (db: Db, tenantId: string, o: { stock: number }) => Promise<string>): Promise<World> {
-  const w: World = { db, tenant, items: [], orders: [], entries: [], keyBodies: new Map() };
+  const customer = await call("POST", "/api/customers", { token: tenant.users.staff.token, body: { name: "Invariant customer", socialHandle: "@inv" } });
+  const conversation = await call("POST", "/api/conversations", { token: tenant.users.staff.token, body: { customerId: customer.json.id, channel: "web" } });
+  if (conversation.status !== 201) throw new Error(`setup conversation failed: ${conversation.status} ${conversation.text}`);
+  const w: World = { db, tenant, items: [], orders: [], entries: [], keyBodies: new Map(), conversation: conversation.json.id };
   for (let i = 0; i < options.items; i++) {
     const initial = r.int(8, 40);
     w.items.push({ id: await insertItem(db, tenant.id, { stock: initial }), initial, price: 500 });
@@ -378,12 +409,34 @@ export async function check(w: World): Promise<string[]> {
     }
   }
 
+  // Conversations: every answered message is stored once, in a dense sequence the thread's counters
+  // agree with; one message per external id; the reader's unread count is exact.
+  const stored = await query(w.db, sql`SELECT id, seq, direction, external_id FROM messages WHERE tenant_id = ${t} ORDER BY seq`);
+  const [thread] = await query(w.db, sql`SELECT message_count, last_inbound_seq FROM conversations WHERE id = ${w.conversation}`);
+  const seqs = stored.map((m) => num(m.seq));
+  if (JSON.stringify(seqs) !== JSON.stringify(seqs.map((_, i) => i + 1))) fail(`message sequence not dense: [${seqs}]`);
+  if (num(thread!.message_count) !== stored.length) fail(`thread message_count ${thread!.message_count} ≠ ${stored.length} messages`);
+  const inboundSeqs = stored.filter((m) => m.direction === "inbound").map((m) => num(m.seq));
+  if (num(thread!.last_inbound_seq) !== (inboundSeqs.at(-1) ?? 0)) fail(`thread last_inbound_seq ${thread!.last_inbound_seq} ≠ ${inboundSeqs.at(-1) ?? 0}`);
+  const answered = done.filter((e) => e.effect.kind === "message" || (e.effect.kind === "inbound" && e.status === 201)).map((e) => String(e.effect.kind === "message" ? e.json.id : e.json.message.id));
+  if (JSON.stringify([...new Set(answered)].sort()) !== JSON.stringify(stored.map((m) => String(m.id)).sort()) || new Set(answered).size !== answered.length) fail(`stored messages ≠ the ${answered.length} answered 201`);
+  const externals = stored.flatMap((m) => (m.external_id ? [String(m.external_id)] : []));
+  if (new Set(externals).size !== externals.length) fail(`an external id stored twice: [${externals}]`);
+  for (const e of w.entries.filter((x) => x.effect.kind === "inbound" && x.status === 200)) {
+    const first = stored.find((m) => m.external_id === (e.effect as { externalId: string }).externalId);
+    if (String(first?.id) !== String(e.json.message.id)) fail(`redelivery of ${(e.effect as { externalId: string }).externalId} answered another message`);
+  }
+  const [marker] = await query(w.db, sql`SELECT read_seq FROM conversation_reads WHERE conversation_id = ${w.conversation} AND reader_id = ${`user:${w.tenant.users.staff.id}`}`);
+  const unread = inboundSeqs.filter((seq) => seq > num(marker?.read_seq ?? 0)).length;
+  const seen = await call("GET", `/api/conversations/${w.conversation}`, { token: w.tenant.users.staff.token });
+  if (seen.json?.unreadCount !== unread) fail(`unread count ${seen.json?.unreadCount} ≠ ${unread} inbound messages after the marker`);
+
   // Idempotency-Keys: stored exactly for the keyed requests that succeeded, once each.
   const scopeOf = (e: Entry) => `${e.method} ${e.path}`;
   const succeeded = done.filter((e) => e.key).map((e) => `${e.principal}|${scopeOf(e)}|${e.key}`);
   if (new Set(succeeded).size !== succeeded.length) fail(`a key executed twice: ${succeeded.filter((k, i) => succeeded.indexOf(k) !== i)}`);
-  const stored = keys.map((k) => `${k.principal}|${k.scope}|${k.key}`).sort();
-  if (JSON.stringify(stored) !== JSON.stringify([...new Set(succeeded)].sort())) fail(`stored keys [${stored}] ≠ succeeded keyed requests [${[...new Set(succeeded)].sort()}]`);
+  const storedKeys = keys.map((k) => `${k.principal}|${k.scope}|${k.key}`).sort();
+  if (JSON.stringify(storedKeys) !== JSON.stringify([...new Set(succeeded)].sort())) fail(`stored keys [${storedKeys}] ≠ succeeded keyed requests [${[...new Set(succeeded)].sort()}]`);
   return problems;
 }
 
