@@ -57,7 +57,7 @@ export async function listDeletedItems(tenant: Tenant, input: { page: number; li
 
 export async function getItem(tenant: Tenant, id: string) {
   const { db } = await getDb();
-  const item = await repo.findLiveItem(db, tenant.id, id);
+  const item = await repo.findLiveItemWithSuppliers(db, tenant.id, id);
   if (!item) throw notFound("Item");
   return item;
 }

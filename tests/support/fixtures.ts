@@ -137,3 +137,28 @@ export async function insertGoogleMember(db: Db, tenant: TestTenant, role: Role)
   ]);
   return subject;
 }
+
+/** A supplier straight into the database (inventory, issue 15). */
+export async function insertSupplier(db: Db, tenantId: string, overrides: { name?: string; leadTimeDays?: number | null; deleted?: boolean } = {}) {
+  const id = newId();
+  await atomic(db, [
+    sql`INSERT INTO suppliers (id, tenant_id, name, lead_time_days, deleted_at)
+        VALUES (${id}, ${tenantId}, ${overrides.name ?? "Fixture supplier"}, ${overrides.leadTimeDays ?? null}::int, ${overrides.deleted ? sql`now()` : null})`,
+  ]);
+  return id;
+}
+
+let poCounter = 7000;
+
+/** A purchase order with one line of 10 units for a fresh item (straight into the database). */
+export async function insertPurchaseOrder(db: Db, tenant: TestTenant, status = "draft", options: { supplierId?: string; itemId?: string; quantity?: number } = {}) {
+  const id = newId();
+  const supplierId = options.supplierId ?? (await insertSupplier(db, tenant.id));
+  const itemId = options.itemId ?? (await insertItem(db, tenant.id));
+  const quantity = options.quantity ?? 10;
+  await atomic(db, [
+    sql`INSERT INTO purchase_orders (id, tenant_id, number, supplier_id, status, total_cents) VALUES (${id}, ${tenant.id}, ${++poCounter}, ${supplierId}, ${status}, ${quantity * 300})`,
+    sql`INSERT INTO purchase_order_lines (id, tenant_id, purchase_order_id, item_id, quantity, unit_cost_cents, position) VALUES (${newId()}, ${tenant.id}, ${id}, ${itemId}, ${quantity}, 300, 0)`,
+  ]);
+  return { id, supplierId, itemId };
+}
