@@ -373,3 +373,85 @@ export async function findReceipt(db: Db, tenantId: string, receiptId: string) {
   );
   return rows[0] ? { receipt: toReceipt(rows[0].receipt), po: toPurchaseOrder(rows[0].po) } : undefined;
 }
+
+export interface SuggestionParams {
+  today: string;
+  supplierId: string | undefined;
+  leadTimeDays: number;
+  safetyDays: number;
+  windowDays: number;
+}
+
+/**
+ * Drafts one purchase order per preferred supplier from the reorder suggestions, in one statement:
+ * the same rule as GET /api/analytics/reorder-suggestions, except that what is already on open
+ * purchase orders (draft, ordered, partially received: ordered − received) counts as stock, so a
+ * second click does not order everything twice. Quantity: ceil(rate × (lead + safety)) − stock −
+ * on order, at least 1 and at least the supplier's minimum, at the link's unit cost. Items that need
+ * reordering but have no preferred supplier come back as `skipped`.
+ */
+export async function draftFromSuggestions(db: Db, tenantId: string, userId: string, p: SuggestionParams, actor: Actor) {
+  const t = tenantId;
+  const rows = await query(
+    db,
+    sql`
+    WITH sold AS (
+      SELECT item_id, sum(units) AS units FROM sales_daily_items
+      WHERE tenant_id = ${t} AND day > ${p.today}::date - ${p.windowDays}::int AND day <= ${p.today}::date
+      GROUP BY item_id
+    ),
+    on_order AS (
+      SELECT l.item_id, sum(greatest(l.quantity - l.received_quantity, 0)) AS units
+      FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.purchase_order_id
+      WHERE l.tenant_id = ${t} AND o.status IN ('draft', 'ordered', 'partially_received')
+      GROUP BY l.item_id
+    ),
+    cand AS (
+      SELECT i.id AS item_id, i.name, i.stock + coalesce(oo.units, 0) AS position_units, s.units AS sold_units, pref.supplier_id, pref.unit_cost_cents, pref.min_order_quantity,
+             coalesce(pref.lead_time_days, ${p.leadTimeDays}::int) AS lead
+      FROM sold s JOIN items i ON i.id = s.item_id AND i.tenant_id = ${t} AND i.deleted_at IS NULL
+      LEFT JOIN on_order oo ON oo.item_id = i.id
+      LEFT JOIN LATERAL (
+        SELECT l.supplier_id, l.unit_cost_cents, l.min_order_quantity, coalesce(l.lead_time_days, su.lead_time_days) AS lead_time_days
+        FROM item_suppliers l JOIN suppliers su ON su.id = l.supplier_id AND su.deleted_at IS NULL
+        WHERE l.tenant_id = ${t} AND l.item_id = i.id AND l.preferred
+      ) pref ON true
+      WHERE s.units > 0
+    ),
+    due AS (SELECT * FROM cand c WHERE c.position_units::bigint * ${p.windowDays}::int <= c.sold_units * c.lead),
+    sized AS (
+      SELECT d.*, greatest(d.min_order_quantity, 1, ceil(d.sold_units::numeric * (d.lead + ${p.safetyDays}::int) / ${p.windowDays}::int - d.position_units))::int AS quantity
+      FROM due d WHERE d.supplier_id IS NOT NULL AND (${p.supplierId ?? null}::uuid IS NULL OR d.supplier_id = ${p.supplierId ?? null}::uuid)
+    ),
+    groups AS (
+      SELECT g.supplier_id, row_number() OVER (ORDER BY lower(su.name), g.supplier_id) AS k, count(*) OVER () AS n
+      FROM (SELECT DISTINCT supplier_id FROM sized) g JOIN suppliers su ON su.id = g.supplier_id
+    ),
+    counter AS (
+      INSERT INTO purchase_order_counters (tenant_id, last_number) SELECT ${t}, (SELECT count(*) FROM groups) WHERE EXISTS (SELECT 1 FROM groups)
+      ON CONFLICT (tenant_id) DO UPDATE SET last_number = purchase_order_counters.last_number + (SELECT count(*) FROM groups)
+      RETURNING last_number
+    ),
+    po AS (
+      INSERT INTO purchase_orders (id, tenant_id, number, supplier_id, status, notes, total_cents, created_by)
+      SELECT gen_random_uuid(), ${t}, (SELECT last_number FROM counter) - g.n + g.k, g.supplier_id, 'draft', 'Drafted from reorder suggestions',
+             (SELECT sum(z.quantity::bigint * z.unit_cost_cents) FROM sized z WHERE z.supplier_id = g.supplier_id), ${userId}
+      FROM groups g
+      RETURNING *
+    ),
+    lines AS (
+      INSERT INTO purchase_order_lines (id, tenant_id, purchase_order_id, item_id, quantity, unit_cost_cents, position)
+      SELECT gen_random_uuid(), ${t}, o.id, z.item_id, z.quantity, z.unit_cost_cents, (row_number() OVER (PARTITION BY z.supplier_id ORDER BY lower(z.name), z.item_id) - 1)::int
+      FROM sized z JOIN po o ON o.supplier_id = z.supplier_id
+      RETURNING *
+    ),
+    ${poEvents(t, actor, sql`SELECT 'purchase_order.created' AS type, 'purchase_order' AS resource_type, o.id AS resource_id, jsonb_build_object('purchaseOrder', ${poJson("o", "lines")}) AS data FROM po o`)}
+    SELECT (SELECT json_agg(${poJson("o", "lines")} ORDER BY o.number) FROM po o) AS pos,
+      (SELECT json_agg(json_build_object('itemId', d.item_id) ORDER BY lower(d.name)) FROM due d WHERE d.supplier_id IS NULL AND ${p.supplierId ?? null}::uuid IS NULL) AS skipped`,
+  );
+  const row = rows[0]!;
+  return {
+    purchaseOrders: (fromJson<unknown[] | null>(row.pos) ?? []).map(toPurchaseOrder),
+    skipped: (fromJson<{ itemId: string }[] | null>(row.skipped) ?? []).map((s) => ({ itemId: String(s.itemId), reason: "no preferred supplier" })),
+  };
+}

@@ -6,8 +6,9 @@ import { invalidate } from "../cache/response-cache.js";
 import { actorOf } from "../events/outbox.js";
 import { ApiError, notFound, staleVersion, type ErrorDetail } from "../http/errors.js";
 import { earlierResult, refusalOf, type IdempotencyRequest } from "../idempotency/keys.js";
+import { localDay } from "../analytics/service.js";
 import * as repo from "./po-repo.js";
-import type { PoCreateInput, PoListInput, PoReceiptInput, PoStatusInput, PoUpdateInput } from "./schemas.js";
+import type { FromSuggestionsInput, PoCreateInput, PoListInput, PoReceiptInput, PoStatusInput, PoUpdateInput } from "./schemas.js";
 
 const PO_TAGS = ["purchase-orders"];
 // A receipt moves stock: items, analytics and the PO lists go stale together.
@@ -133,4 +134,13 @@ export async function receivePurchaseOrder(auth: AuthContext, id: string, input:
   if (earlier) return { receipt: earlier.receipt, purchaseOrder: earlier.po, replayed: true };
   await invalidate(auth.tenant.id, RECEIVED_TAGS);
   return { receipt: written.receipt!, purchaseOrder: written.po!, replayed: false };
+}
+
+/** One draft per preferred supplier from the reorder suggestions (see po-repo draftFromSuggestions). */
+export async function draftFromSuggestions(auth: AuthContext, input: FromSuggestionsInput) {
+  const { db } = await getDb();
+  const { supplierId, ...rule } = input;
+  const drafted = await repo.draftFromSuggestions(db, auth.tenant.id, auth.userId, { today: localDay(Date.now(), auth.tenant.timezone), supplierId, ...rule }, actorOf(auth));
+  if (drafted.purchaseOrders.length) await invalidate(auth.tenant.id, PO_TAGS);
+  return drafted;
 }

@@ -131,7 +131,16 @@ export const PoReceipt = v.strictObject({
 });
 export type PoReceiptInput = v.InferOutput<typeof PoReceipt>;
 
-export const FromSuggestions = v.strictObject({ supplierId: v.optional(uuid) });
+const wholeDays = (min: number, max: number, fallback: number) =>
+  v.optional(v.pipe(v.number("must be a number"), v.integer("must be an integer"), v.minValue(min, `must be at least ${min}`), v.maxValue(max, `must be at most ${max}`)), fallback);
+
+/** The reorder-suggestions parameters (same defaults), optionally for one supplier. */
+export const FromSuggestions = v.strictObject({
+  supplierId: v.optional(uuid),
+  leadTimeDays: wholeDays(1, 365, 7),
+  safetyDays: wholeDays(0, 365, 7),
+  windowDays: wholeDays(7, 365, 28),
+});
 export type FromSuggestionsInput = v.InferOutput<typeof FromSuggestions>;
 
 export const ItemSupplierQuery = v.object({ supplier: v.optional(uuid) });

@@ -240,6 +240,13 @@ export const ROUTES: RouteSpec[] = [
     success: 201,
     invalid: { body: { supplierId: "x", lines: [{ itemId: ZERO_ID, quantity: 0, unitCostCents: -1 }], expectedOn: "2026-02-30" }, paths: ["supplierId", "lines.0.quantity", "lines.0.unitCostCents", "expectedOn"] },
   },
+  {
+    method: "POST",
+    pattern: "/api/purchase-orders/from-suggestions",
+    role: "admin",
+    body: {},
+    invalid: { body: { supplierId: "x", windowDays: 3, safetyDays: "7", extra: 1 }, paths: ["supplierId", "windowDays", "safetyDays", "extra"] },
+  },
   { method: "GET", pattern: "/api/purchase-orders/[id]", role: "staff", target: purchaseOrder },
   {
     method: "PUT",
