@@ -254,8 +254,8 @@ export const stockMovements = pgTable(
     index("stock_movements_item_idx").on(t.tenantId, t.itemId, t.createdAt, t.id),
     index("stock_movements_order_idx").on(t.orderId),
     // 'set': PUT /api/items/:id with a stock, recorded as the difference it made.
-    // 'receipt': a purchase order received (purchase_order_id set).
-    check("stock_movements_reason_check", sql`${t.reason} IN ('order', 'cancel', 'edit', 'adjustment', 'set', 'receipt')`),
+    // 'receipt': a purchase order received (purchase_order_id set); 'count': a stock-take applied.
+    check("stock_movements_reason_check", sql`${t.reason} IN ('order', 'cancel', 'edit', 'adjustment', 'set', 'receipt', 'count')`),
     check("stock_movements_delta_check", sql`${t.delta} <> 0`),
   ],
 );
@@ -552,4 +552,41 @@ export const purchaseOrderReceipts = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
   },
   (t) => [index("purchase_order_receipts_po_idx").on(t.purchaseOrderId, t.createdAt)],
+);
+
+// Stock-takes: a count snapshots each line's expected stock when it starts; applying it moves stock by
+// counted − expected (so sales made while counting stay sold), reason 'count'.
+export const stockTakes = pgTable(
+  "stock_takes",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    status: text("status").notNull().default("open"),
+    note: text("note"),
+    createdBy: uuid("created_by"),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
+    appliedAt: timestamp("applied_at", { withTimezone: true, mode: "string" }),
+    appliedBy: uuid("applied_by"),
+  },
+  (t) => [index("stock_takes_tenant_idx").on(t.tenantId, t.id), check("stock_takes_status_check", sql`${t.status} IN ('open', 'applied')`)],
+);
+
+export const stockTakeLines = pgTable(
+  "stock_take_lines",
+  {
+    stockTakeId: uuid("stock_take_id").notNull().references(() => stockTakes.id, { onDelete: "cascade" }),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    itemId: uuid("item_id").notNull().references(() => items.id),
+    position: integer("position").notNull(),
+    expectedQuantity: integer("expected_quantity").notNull(),
+    countedQuantity: integer("counted_quantity").notNull(),
+    // Set when applied: the stock at apply time and the movement written (counted − expected, floored
+    // so stock stays >= 0).
+    stockAtApply: integer("stock_at_apply"),
+    appliedDelta: integer("applied_delta"),
+  },
+  (t) => [
+    primaryKey({ columns: [t.stockTakeId, t.itemId] }),
+    check("stock_take_lines_counted_check", sql`${t.countedQuantity} >= 0`),
+  ],
 );

@@ -64,6 +64,31 @@ CREATE TABLE "purchase_orders" (
 	CONSTRAINT "purchase_orders_status_check" CHECK ("purchase_orders"."status" IN ('draft', 'ordered', 'partially_received', 'received', 'cancelled', 'closed'))
 );
 --> statement-breakpoint
+CREATE TABLE "stock_take_lines" (
+	"stock_take_id" uuid NOT NULL,
+	"tenant_id" uuid NOT NULL,
+	"item_id" uuid NOT NULL,
+	"position" integer NOT NULL,
+	"expected_quantity" integer NOT NULL,
+	"counted_quantity" integer NOT NULL,
+	"stock_at_apply" integer,
+	"applied_delta" integer,
+	CONSTRAINT "stock_take_lines_stock_take_id_item_id_pk" PRIMARY KEY("stock_take_id","item_id"),
+	CONSTRAINT "stock_take_lines_counted_check" CHECK ("stock_take_lines"."counted_quantity" >= 0)
+);
+--> statement-breakpoint
+CREATE TABLE "stock_takes" (
+	"id" uuid PRIMARY KEY NOT NULL,
+	"tenant_id" uuid NOT NULL,
+	"status" text DEFAULT 'open' NOT NULL,
+	"note" text,
+	"created_by" uuid,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"applied_at" timestamp with time zone,
+	"applied_by" uuid,
+	CONSTRAINT "stock_takes_status_check" CHECK ("stock_takes"."status" IN ('open', 'applied'))
+);
+--> statement-breakpoint
 CREATE TABLE "suppliers" (
 	"id" uuid PRIMARY KEY NOT NULL,
 	"tenant_id" uuid NOT NULL,
@@ -95,6 +120,10 @@ ALTER TABLE "purchase_order_receipts" ADD CONSTRAINT "purchase_order_receipts_te
 ALTER TABLE "purchase_order_receipts" ADD CONSTRAINT "purchase_order_receipts_purchase_order_id_purchase_orders_id_fk" FOREIGN KEY ("purchase_order_id") REFERENCES "public"."purchase_orders"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "purchase_orders" ADD CONSTRAINT "purchase_orders_tenant_id_tenants_id_fk" FOREIGN KEY ("tenant_id") REFERENCES "public"."tenants"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "purchase_orders" ADD CONSTRAINT "purchase_orders_supplier_id_suppliers_id_fk" FOREIGN KEY ("supplier_id") REFERENCES "public"."suppliers"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "stock_take_lines" ADD CONSTRAINT "stock_take_lines_stock_take_id_stock_takes_id_fk" FOREIGN KEY ("stock_take_id") REFERENCES "public"."stock_takes"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "stock_take_lines" ADD CONSTRAINT "stock_take_lines_tenant_id_tenants_id_fk" FOREIGN KEY ("tenant_id") REFERENCES "public"."tenants"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "stock_take_lines" ADD CONSTRAINT "stock_take_lines_item_id_items_id_fk" FOREIGN KEY ("item_id") REFERENCES "public"."items"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "stock_takes" ADD CONSTRAINT "stock_takes_tenant_id_tenants_id_fk" FOREIGN KEY ("tenant_id") REFERENCES "public"."tenants"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "suppliers" ADD CONSTRAINT "suppliers_tenant_id_tenants_id_fk" FOREIGN KEY ("tenant_id") REFERENCES "public"."tenants"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE UNIQUE INDEX "item_suppliers_preferred_key" ON "item_suppliers" USING btree ("item_id") WHERE "item_suppliers"."preferred";--> statement-breakpoint
 CREATE INDEX "item_suppliers_supplier_idx" ON "item_suppliers" USING btree ("tenant_id","supplier_id","item_id");--> statement-breakpoint
@@ -105,6 +134,7 @@ CREATE UNIQUE INDEX "purchase_orders_tenant_number_key" ON "purchase_orders" USI
 CREATE INDEX "purchase_orders_tenant_id_idx" ON "purchase_orders" USING btree ("tenant_id","id");--> statement-breakpoint
 CREATE INDEX "purchase_orders_tenant_status_idx" ON "purchase_orders" USING btree ("tenant_id","status","id");--> statement-breakpoint
 CREATE INDEX "purchase_orders_tenant_supplier_idx" ON "purchase_orders" USING btree ("tenant_id","supplier_id","id");--> statement-breakpoint
+CREATE INDEX "stock_takes_tenant_idx" ON "stock_takes" USING btree ("tenant_id","id");--> statement-breakpoint
 CREATE INDEX "suppliers_tenant_live_idx" ON "suppliers" USING btree ("tenant_id","id") WHERE "suppliers"."deleted_at" IS NULL;--> statement-breakpoint
 ALTER TABLE "stock_movements" ADD CONSTRAINT "stock_movements_purchase_order_id_purchase_orders_id_fk" FOREIGN KEY ("purchase_order_id") REFERENCES "public"."purchase_orders"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
-ALTER TABLE "stock_movements" ADD CONSTRAINT "stock_movements_reason_check" CHECK ("stock_movements"."reason" IN ('order', 'cancel', 'edit', 'adjustment', 'set', 'receipt'));
+ALTER TABLE "stock_movements" ADD CONSTRAINT "stock_movements_reason_check" CHECK ("stock_movements"."reason" IN ('order', 'cancel', 'edit', 'adjustment', 'set', 'receipt', 'count'));

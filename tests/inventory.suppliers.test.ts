@@ -133,4 +133,17 @@ describe.each(dbTargets())("suppliers on %s", (name) => {
       [null, 0, 1],
     ]);
   });
+
+  it("GET /api/items/low-stock is the lowStock=true list under its own path (not /api/items/:id)", async () => {
+    const t = await tenant();
+    const low = await insertItem(ctx.db, t.id, { name: "Low", stock: 2 });
+    await insertItem(ctx.db, t.id, { name: "Plenty", stock: 500 });
+    const got = await call("GET", "/api/items/low-stock?limit=50", { token: t.users.staff.token });
+    expect(got.status).toBe(200);
+    expect(got.dbTrips).toBe(1);
+    const same = await call("GET", "/api/items?lowStock=true&limit=50", { token: t.users.staff.token });
+    expect(got.json).toEqual(same.json);
+    expect(got.json.items.map((i: { id: string }) => i.id)).toEqual([low]);
+    expect((await call("GET", "/api/items/low-stock?lowStock=false", { token: t.users.staff.token })).json.items).toHaveLength(1);
+  });
 });

@@ -111,6 +111,11 @@ export const EVENT_TYPES = {
     description: "Goods arrived against a purchase order: stock rose by the receipt's lines; the status is partially_received or received.",
     data: obj({ purchaseOrder, receipt: obj({ id: str, lines: { type: "array", items: obj({ itemId: str, quantity: int }) } }), from: str }),
   },
+  "stock_take.applied": {
+    resource: "stock_take",
+    description: "A stock-take was applied: each item moved by counted − expected (floored at 0 stock); `lines` lists the movements.",
+    data: obj({ stockTakeId: str, lines: { type: "array", items: obj({ itemId: str, delta: int }) } }),
+  },
   "member.invited": { resource: "member", description: "Someone was invited to the tenant.", data: obj({ member }) },
   "member.role_changed": { resource: "member", description: "A member's role changed.", data: obj({ member, from: str }) },
   "member.removed": { resource: "member", description: "A member (or invitation) was removed.", data: obj({ member }) },

@@ -215,3 +215,39 @@ export const ReceiptOut = v.object({
   purchaseOrder: PurchaseOrderOut,
 });
 export const FromSuggestionsOut = v.object({ purchaseOrders: v.array(PurchaseOrderOut), skipped: v.array(v.object({ itemId: v.string(), reason: v.string() })) });
+
+// Stock-takes.
+export const MAX_STOCK_TAKE_LINES = 1000;
+export const StockTakeCreate = v.strictObject({
+  lines: v.pipe(
+    v.array(v.strictObject({ itemId: uuid, countedQuantity: nonNegativeInt(MAX_LINE_QUANTITY) }), "must be an array"),
+    v.minLength(1, "must have at least one line"),
+    v.maxLength(MAX_STOCK_TAKE_LINES, `must have at most ${MAX_STOCK_TAKE_LINES} lines`),
+    v.check((lines) => new Set(lines.map((l) => l.itemId)).size === lines.length, "must name each item once"),
+  ),
+  note: optionalText(500),
+});
+export type StockTakeCreateInput = v.InferOutput<typeof StockTakeCreate>;
+
+const StockTakeLineOut = v.object({
+  itemId: v.string(),
+  name: v.string(),
+  sku: nullableString,
+  expectedQuantity: v.number(),
+  countedQuantity: v.number(),
+  variance: v.number(),
+  unitCostCents: v.nullable(v.number()),
+  varianceValueCents: v.nullable(v.number()),
+  stockAtApply: v.nullable(v.number()),
+  movedSinceSnapshot: v.nullable(v.number()),
+  appliedDelta: v.nullable(v.number()),
+});
+export const StockTakeOut = v.object({
+  id: v.string(),
+  status: v.picklist(["open", "applied"]),
+  note: nullableString,
+  createdAt: v.string(),
+  appliedAt: nullableString,
+  lines: v.array(StockTakeLineOut),
+  totals: v.object({ lines: v.number(), varianceUnits: v.number(), varianceValueCents: v.number(), linesWithoutCost: v.number(), movedLines: v.number() }),
+});

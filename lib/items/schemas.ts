@@ -52,3 +52,6 @@ export const ItemListQuery = v.object({
 export type ItemListInput = v.InferOutput<typeof ItemListQuery>;
 
 export const DeletedItemListQuery = v.object({ page: pageField, limit: limitField });
+
+/** GET /api/items/low-stock: the items list's filters, always with lowStock=true (seed 004's path). */
+export const LowStockQuery = v.object({ ...v.omit(ItemListQuery, ["lowStock"]).entries });

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm/sql/sql";
 import { atomic } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
 import type { Role } from "../../lib/auth/roles.js";
-import { insertApiKey, insertCustomer, insertDeletedTenant, insertFeedback, insertItem, insertMember, insertOrder, insertPurchaseOrder, insertSupplier, SAMPLE_ITEM, type TestTenant } from "./fixtures.js";
+import { insertApiKey, insertCustomer, insertDeletedTenant, insertFeedback, insertItem, insertMember, insertOrder, insertPurchaseOrder, insertStockTake, insertSupplier, SAMPLE_ITEM, type TestTenant } from "./fixtures.js";
 import { makePng } from "./images.js";
 import { IDEMPOTENCY, type IdempotencyCase } from "./idempotency-cases.js";
 
@@ -59,6 +59,7 @@ export const ROUTES: RouteSpec[] = [
     invalid: { body: { name: "", priceCents: -5, stock: 1.5, sku: "x".repeat(51), extra: true }, paths: ["name", "priceCents", "stock", "sku", "extra"] },
   },
   { method: "GET", pattern: "/api/items/deleted", role: "staff" },
+  { method: "GET", pattern: "/api/items/low-stock", role: "staff" },
   { method: "GET", pattern: "/api/items/[id]", role: "staff", target: liveItem },
   {
     method: "PUT",
@@ -276,6 +277,17 @@ export const ROUTES: RouteSpec[] = [
     idempotent: IDEMPOTENCY.receipt,
     invalid: { body: { lines: [{ itemId: "x", quantity: 0 }], allowOver: "yes" }, paths: ["lines.0.itemId", "lines.0.quantity", "allowOver"] },
   },
+  {
+    method: "POST",
+    pattern: "/api/stock-takes",
+    role: "admin",
+    body: { lines: [{ itemId: ZERO_ID, countedQuantity: 1 }] },
+    validBody: async (db, t) => ({ lines: [{ itemId: await insertItem(db, t.id), countedQuantity: 7 }], note: "Shelf A" }),
+    success: 201,
+    invalid: { body: { lines: [{ itemId: ZERO_ID, countedQuantity: -1 }], note: 5 }, paths: ["lines.0.countedQuantity", "note"] },
+  },
+  { method: "GET", pattern: "/api/stock-takes/[id]", role: "staff", target: async (db, t) => `/api/stock-takes/${(await insertStockTake(db, t)).id}` },
+  { method: "POST", pattern: "/api/stock-takes/[id]/apply", role: "admin", target: async (db, t) => `/api/stock-takes/${(await insertStockTake(db, t)).id}/apply` },
   // Events (issue 13).
   { method: "GET", pattern: "/api/events", role: "admin" },
   { method: "GET", pattern: "/api/events/catalog", role: "staff" },

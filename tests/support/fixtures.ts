@@ -162,3 +162,14 @@ export async function insertPurchaseOrder(db: Db, tenant: TestTenant, status = "
   ]);
   return { id, supplierId, itemId };
 }
+
+/** An open stock-take of one fresh item (expected 10, counted 8), straight into the database. */
+export async function insertStockTake(db: Db, tenant: TestTenant) {
+  const id = newId();
+  const itemId = await insertItem(db, tenant.id, { stock: 10 });
+  await atomic(db, [
+    sql`INSERT INTO stock_takes (id, tenant_id) VALUES (${id}, ${tenant.id})`,
+    sql`INSERT INTO stock_take_lines (stock_take_id, tenant_id, item_id, position, expected_quantity, counted_quantity) VALUES (${id}, ${tenant.id}, ${itemId}, 0, 10, 8)`,
+  ]);
+  return { id, itemId };
+}

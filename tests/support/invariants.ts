@@ -58,6 +58,8 @@ export type Effect =
   | { kind: "restore"; itemId: string }
   | { kind: "receive"; poId: string; lines: Line[]; allowOver: boolean }
   | { kind: "po_status"; poId: string; to: string }
+  | { kind: "take_start" }
+  | { kind: "take_apply"; takeId: string }
   | { kind: "read" };
 
 export interface Entry {
@@ -177,6 +179,18 @@ async function receive(w: World, r: Rng) {
 export const OPERATIONS: Operation[] = [
   { name: "receive", weight: 2, run: receive },
   {
+    // A count of some items, applied after a pause in which the rest of the mix moves their stock.
+    name: "stock-take",
+    weight: 1,
+    async run(w, r) {
+      const counted = randomLines(w, r).map((l) => ({ itemId: l.itemId, countedQuantity: r.int(0, 30) }));
+      const started = await send(w, "stock-take", { kind: "take_start" }, "admin", "POST", "/api/stock-takes", { body: { lines: counted } });
+      if (started.status !== 201) return;
+      await new Promise((resolve) => setTimeout(resolve, r.int(0, 20)));
+      await send(w, "stock-take", { kind: "take_apply", takeId: started.json.id }, "admin", "POST", `/api/stock-takes/${started.json.id}/apply`);
+    },
+  },
+  {
     name: "close purchase order",
     weight: 0.3,
     async run(w, r) {
@@ -257,6 +271,9 @@ const ALLOWED: Record<Effect["kind"], number[]> = {
   restore: [200, 404, 409],
   receive: [201, 409],
   po_status: [200, 409],
+  // A count naming an item deleted meanwhile is 422.
+  take_start: [201, 422],
+  take_apply: [200],
   read: [200, 404],
 };
 
@@ -374,6 +391,13 @@ export async function check(w: World): Promise<string[]> {
     const setDeltas = writes.flatMap((e) => (e.effect.kind === "set" && e.effect.stock !== e.effect.seenStock ? [e.effect.stock - e.effect.seenStock] : [])).sort((a, b) => a - b);
     const setRows = mine.filter((m) => m.reason === "set").map((m) => num(m.delta)).sort((a, b) => a - b);
     if (JSON.stringify(setDeltas) !== JSON.stringify(setRows)) fail(`item ${item.id}: set rows ${setRows} ≠ answered ${setDeltas}`);
+    // Counts: one row per applied stock-take line that moved the item, of the delta it answered.
+    const countDeltas = done
+      .filter((e) => e.effect.kind === "take_apply")
+      .flatMap((e) => (e.json.lines as { itemId: string; appliedDelta: number }[]).filter((l) => l.itemId === item.id && l.appliedDelta !== 0).map((l) => l.appliedDelta))
+      .sort((a, b) => a - b);
+    const countRows = mine.filter((m) => m.reason === "count").map((m) => num(m.delta)).sort((a, b) => a - b);
+    if (JSON.stringify(countDeltas) !== JSON.stringify(countRows)) fail(`item ${item.id}: count rows ${countRows} ≠ answered ${countDeltas}`);
   }
 
   // Orders: exactly the ones answered 201 (replays point at one of them).
