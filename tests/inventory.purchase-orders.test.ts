@@ -3,6 +3,11 @@ import { describe, expect, it } from "vitest";
 import { query } from "../db/atomic.js";
 import { call, errorOf } from "./support/client.js";
 import { insertItem, insertSupplier, type TestTenant } from "./support/fixtures.js";
+import { readAfter } from "../lib/events/repo.js";
+import { START } from "../lib/events/cursor.js";
+import { EVENT_TYPES, isEventType } from "../lib/events/catalog.js";
+import { eventsSettled } from "./support/events.js";
+import { validate } from "./support/json-schema.js";
 import { withTarget } from "./support/suite.js";
 import { dbTargets } from "./support/targets.js";
 
@@ -15,6 +20,17 @@ describe.each(dbTargets())("purchase orders on %s", (name) => {
   const stockOf = async (id: string) => Number((await one(sql`SELECT stock FROM items WHERE id = ${id}`)).stock);
   const ledgerOf = async (id: string, reason = "receipt") => Number((await one(sql`SELECT coalesce(sum(delta), 0) AS s FROM stock_movements WHERE item_id = ${id} AND reason = ${reason}`)).s);
   const eventsOf = async (t: TestTenant, type: string) => Number((await one(sql`SELECT count(*) AS n FROM events WHERE tenant_id = ${t.id} AND type = ${type}`)).n);
+
+  /** Every event of the tenant is in the catalog and matches its schema; their types. */
+  async function cataloguedEvents(t: TestTenant): Promise<string[]> {
+    await eventsSettled(ctx.db, t.id);
+    const { events } = await readAfter(ctx.db, t.id, START, 1000);
+    for (const event of events) {
+      expect(isEventType(event.type), event.type).toBe(true);
+      expect(validate(EVENT_TYPES[event.type as keyof typeof EVENT_TYPES].data as never, event.data), event.type).toEqual([]);
+    }
+    return events.map((e) => e.type);
+  }
 
   async function shop() {
     const t = await ctx.tenant();
@@ -80,6 +96,7 @@ describe.each(dbTargets())("purchase orders on %s", (name) => {
     expect((await call("PATCH", `/api/purchase-orders/${id}/status`, { token: s.admin, body: { status: "closed" } })).status).toBe(409);
     expect(await eventsOf(s.t, "purchase_order.created")).toBe(2);
     expect(await eventsOf(s.t, "purchase_order.status_changed")).toBe(2);
+    expect(new Set(await cataloguedEvents(s.t))).toEqual(new Set(["purchase_order.created", "purchase_order.updated", "purchase_order.status_changed"]));
 
     // Drafting for a deleted supplier or an unknown item fails whole and burns no number.
     const gone = await insertSupplier(ctx.db, s.t.id, { deleted: true });
@@ -153,6 +170,7 @@ describe.each(dbTargets())("purchase orders on %s", (name) => {
     // A received PO takes nothing more.
     expect((await call("POST", `/api/purchase-orders/${po.id}/receipts`, { token: s.staff, body: { lines: [{ itemId: s.cups, quantity: 1 }], allowOver: true } })).status).toBe(409);
     expect(await eventsOf(s.t, "purchase_order.received")).toBe(2);
+    expect(await cataloguedEvents(s.t)).toContain("purchase_order.received");
     // Cups went from 0 to 100: a restock event in the same write.
     expect(await eventsOf(s.t, "item.restocked")).toBeGreaterThanOrEqual(1);
     // Receipts of another tenant's PO are 404.

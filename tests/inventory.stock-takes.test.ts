@@ -3,6 +3,11 @@ import { describe, expect, it } from "vitest";
 import { query } from "../db/atomic.js";
 import { call, errorOf } from "./support/client.js";
 import { insertItem, insertSupplier } from "./support/fixtures.js";
+import { readAfter } from "../lib/events/repo.js";
+import { START } from "../lib/events/cursor.js";
+import { EVENT_TYPES } from "../lib/events/catalog.js";
+import { eventsSettled } from "./support/events.js";
+import { validate } from "./support/json-schema.js";
 import { withTarget } from "./support/suite.js";
 import { dbTargets } from "./support/targets.js";
 
@@ -60,6 +65,10 @@ describe.each(dbTargets())("stock-takes on %s", (name) => {
     expect(await stockOf(lids)).toBe(0);
     expect(line(cups)).toMatchObject({ appliedDelta: 0, movedSinceSnapshot: 0 });
     expect(applied.json.totals.movedLines).toBe(2);
+    await eventsSettled(ctx.db, s.t.id);
+    const applyEvents = (await readAfter(ctx.db, s.t.id, START, 1000)).events.filter((e) => e.type === "stock_take.applied");
+    expect(applyEvents).toHaveLength(1);
+    expect(validate(EVENT_TYPES["stock_take.applied"].data as never, applyEvents[0]!.data)).toEqual([]);
     for (const [item, initial] of [[beans, 20], [cups, 50], [lids, 3]] as const) expect(initial + (await ledgerOf(item))).toBe(await stockOf(item));
     expect(Number((await one(sql`SELECT count(*) AS n FROM stock_movements WHERE reason = 'count' AND item_id IN (${beans}, ${cups}, ${lids})`)).n)).toBe(2);
 

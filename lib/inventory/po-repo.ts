@@ -106,7 +106,9 @@ export async function insertPurchaseOrder(db: Db, tenantId: string, id: string, 
     sql`
     WITH input AS (${linesInput(input.lines)}),
     supplier AS (SELECT id FROM suppliers WHERE tenant_id = ${t} AND id = ${input.supplierId} AND deleted_at IS NULL),
-    known AS (SELECT id FROM items WHERE tenant_id = ${t} AND id IN (SELECT item_id FROM input) AND deleted_at IS NULL),
+    -- In id order: the lines' foreign keys lock these rows (KEY SHARE); in input order that could
+    -- deadlock with orders, which lock items FOR UPDATE by id.
+    known AS (SELECT id FROM items WHERE tenant_id = ${t} AND id IN (SELECT item_id FROM input) AND deleted_at IS NULL ORDER BY id FOR KEY SHARE),
     counter AS (
       INSERT INTO purchase_order_counters (tenant_id, last_number) SELECT ${t}, 1
       ON CONFLICT (tenant_id) DO UPDATE SET last_number = purchase_order_counters.last_number + 1
@@ -192,7 +194,9 @@ export async function updatePurchaseOrder(db: Db, tenantId: string, id: string, 
     // (purchase order, item) index never sees a line twice within the statement.
     lineCtes = sql`
     input AS (${linesInput(changes.lines)}),
-    known AS (SELECT id FROM items WHERE tenant_id = ${t} AND id IN (SELECT item_id FROM input) AND deleted_at IS NULL),
+    -- In id order: the lines' foreign keys lock these rows (KEY SHARE); in input order that could
+    -- deadlock with orders, which lock items FOR UPDATE by id.
+    known AS (SELECT id FROM items WHERE tenant_id = ${t} AND id IN (SELECT item_id FROM input) AND deleted_at IS NULL ORDER BY id FOR KEY SHARE),
     dropped AS (DELETE FROM purchase_order_lines l WHERE l.purchase_order_id = ${id} AND l.item_id NOT IN (SELECT item_id FROM input) AND EXISTS (SELECT 1 FROM ok) RETURNING 1),
     upserted AS (
       INSERT INTO purchase_order_lines AS l (id, tenant_id, purchase_order_id, item_id, quantity, unit_cost_cents, position)
@@ -423,6 +427,8 @@ export async function draftFromSuggestions(db: Db, tenantId: string, userId: str
       SELECT d.*, greatest(d.min_order_quantity, 1, ceil(d.sold_units::numeric * (d.lead + ${p.safetyDays}::int) / ${p.windowDays}::int - d.position_units))::int AS quantity
       FROM due d WHERE d.supplier_id IS NOT NULL AND (${p.supplierId ?? null}::uuid IS NULL OR d.supplier_id = ${p.supplierId ?? null}::uuid)
     ),
+    -- The lines' foreign keys lock their items (KEY SHARE): take those locks in id order first.
+    keyed AS (SELECT id FROM items WHERE id IN (SELECT item_id FROM sized) ORDER BY id FOR KEY SHARE),
     groups AS (
       SELECT g.supplier_id, row_number() OVER (ORDER BY lower(su.name), g.supplier_id) AS k, count(*) OVER () AS n
       FROM (SELECT DISTINCT supplier_id FROM sized) g JOIN suppliers su ON su.id = g.supplier_id
@@ -442,7 +448,7 @@ export async function draftFromSuggestions(db: Db, tenantId: string, userId: str
     lines AS (
       INSERT INTO purchase_order_lines (id, tenant_id, purchase_order_id, item_id, quantity, unit_cost_cents, position)
       SELECT gen_random_uuid(), ${t}, o.id, z.item_id, z.quantity, z.unit_cost_cents, (row_number() OVER (PARTITION BY z.supplier_id ORDER BY lower(z.name), z.item_id) - 1)::int
-      FROM sized z JOIN po o ON o.supplier_id = z.supplier_id
+      FROM sized z JOIN po o ON o.supplier_id = z.supplier_id WHERE z.item_id IN (SELECT id FROM keyed)
       RETURNING *
     ),
     ${poEvents(t, actor, sql`SELECT 'purchase_order.created' AS type, 'purchase_order' AS resource_type, o.id AS resource_id, jsonb_build_object('purchaseOrder', ${poJson("o", "lines")}) AS data FROM po o`)}

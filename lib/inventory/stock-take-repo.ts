@@ -92,7 +92,9 @@ export async function insertStockTake(db: Db, tenantId: string, id: string, user
     db,
     sql`
     WITH input AS (SELECT * FROM jsonb_to_recordset(${lines}::jsonb) AS x(item_id uuid, counted int, position int)),
-    known AS (SELECT id, stock FROM items WHERE tenant_id = ${t} AND id IN (SELECT item_id FROM input) AND deleted_at IS NULL),
+    -- Locked in id order (KEY SHARE, what the lines' foreign keys take anyway): left to the FK checks,
+    -- the locks came in input order and deadlocked with orders, which lock items FOR UPDATE by id.
+    known AS (SELECT id, stock FROM items WHERE tenant_id = ${t} AND id IN (SELECT item_id FROM input) AND deleted_at IS NULL ORDER BY id FOR KEY SHARE),
     take AS (INSERT INTO stock_takes (id, tenant_id, note, created_by) VALUES (${id}, ${t}, ${input.note ?? null}, ${userId}) RETURNING *),
     lines AS (
       INSERT INTO stock_take_lines (stock_take_id, tenant_id, item_id, position, expected_quantity, counted_quantity)
