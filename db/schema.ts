@@ -245,6 +245,7 @@ export const stockMovements = pgTable(
     delta: integer("delta").notNull(),
     reason: text("reason").notNull(),
     orderId: uuid("order_id").references(() => orders.id),
+    purchaseOrderId: uuid("purchase_order_id").references(() => purchaseOrders.id),
     note: text("note"),
     createdBy: uuid("created_by"),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
@@ -253,7 +254,8 @@ export const stockMovements = pgTable(
     index("stock_movements_item_idx").on(t.tenantId, t.itemId, t.createdAt, t.id),
     index("stock_movements_order_idx").on(t.orderId),
     // 'set': PUT /api/items/:id with a stock, recorded as the difference it made.
-    check("stock_movements_reason_check", sql`${t.reason} IN ('order', 'cancel', 'edit', 'adjustment', 'set')`),
+    // 'receipt': a purchase order received (purchase_order_id set); 'count': a stock-take applied.
+    check("stock_movements_reason_check", sql`${t.reason} IN ('order', 'cancel', 'edit', 'adjustment', 'set', 'receipt', 'count')`),
     check("stock_movements_delta_check", sql`${t.delta} <> 0`),
   ],
 );
@@ -593,5 +595,163 @@ export const deliveries = pgTable(
     uniqueIndex("deliveries_endpoint_event_key").on(t.endpointId, t.eventId),
     check("deliveries_status_check", sql`${t.status} IN ('pending', 'sending', 'delivered', 'dead')`),
     check("deliveries_body_check", sql`${t.eventId} IS NOT NULL OR ${t.payload} IS NOT NULL`),
+  ],
+);
+
+// Inventory (issue 15). Suppliers are soft-deleted (purchase orders keep naming them).
+export const suppliers = pgTable(
+  "suppliers",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    contactName: text("contact_name"),
+    email: text("email"),
+    phone: text("phone"),
+    address: text("address"),
+    notes: text("notes"),
+    leadTimeDays: integer("lead_time_days"),
+    // Null: the tenant's currency.
+    currency: text("currency"),
+    version: integer("version").notNull().default(1),
+    ...timestamps,
+    deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "string" }),
+  },
+  (t) => [
+    index("suppliers_tenant_live_idx").on(t.tenantId, t.id).where(sql`${t.deletedAt} IS NULL`),
+    check("suppliers_lead_time_check", sql`${t.leadTimeDays} IS NULL OR ${t.leadTimeDays} BETWEEN 0 AND 365`),
+  ],
+);
+
+// What an item costs from a supplier. At most one preferred supplier per item (partial unique index);
+// the reorder suggestions use that one's lead time and cost.
+export const itemSuppliers = pgTable(
+  "item_suppliers",
+  {
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    itemId: uuid("item_id").notNull().references(() => items.id, { onDelete: "cascade" }),
+    supplierId: uuid("supplier_id").notNull().references(() => suppliers.id, { onDelete: "cascade" }),
+    supplierSku: text("supplier_sku"),
+    unitCostCents: integer("unit_cost_cents").notNull(),
+    leadTimeDays: integer("lead_time_days"),
+    minOrderQuantity: integer("min_order_quantity").notNull().default(1),
+    preferred: boolean("preferred").notNull().default(false),
+    ...timestamps,
+  },
+  (t) => [
+    primaryKey({ columns: [t.itemId, t.supplierId] }),
+    uniqueIndex("item_suppliers_preferred_key").on(t.itemId).where(sql`${t.preferred}`),
+    index("item_suppliers_supplier_idx").on(t.tenantId, t.supplierId, t.itemId),
+    check("item_suppliers_cost_check", sql`${t.unitCostCents} >= 0`),
+    check("item_suppliers_lead_time_check", sql`${t.leadTimeDays} IS NULL OR ${t.leadTimeDays} BETWEEN 0 AND 365`),
+    check("item_suppliers_moq_check", sql`${t.minOrderQuantity} >= 1`),
+  ],
+);
+
+// Per-tenant purchase order numbers (PO-0001…), bumped inside the creating statement like orders'.
+export const purchaseOrderCounters = pgTable("purchase_order_counters", {
+  tenantId: uuid("tenant_id").primaryKey().references(() => tenants.id, { onDelete: "cascade" }),
+  lastNumber: integer("last_number").notNull(),
+});
+
+export const purchaseOrders = pgTable(
+  "purchase_orders",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    number: integer("number").notNull(),
+    supplierId: uuid("supplier_id").notNull().references(() => suppliers.id),
+    status: text("status").notNull().default("draft"),
+    expectedOn: date("expected_on", { mode: "string" }),
+    notes: text("notes"),
+    totalCents: bigint("total_cents", { mode: "number" }).notNull(),
+    version: integer("version").notNull().default(1),
+    createdBy: uuid("created_by"),
+    ...timestamps,
+    orderedAt: timestamp("ordered_at", { withTimezone: true, mode: "string" }),
+    receivedAt: timestamp("received_at", { withTimezone: true, mode: "string" }),
+    cancelledAt: timestamp("cancelled_at", { withTimezone: true, mode: "string" }),
+    closedAt: timestamp("closed_at", { withTimezone: true, mode: "string" }),
+  },
+  (t) => [
+    uniqueIndex("purchase_orders_tenant_number_key").on(t.tenantId, t.number),
+    index("purchase_orders_tenant_id_idx").on(t.tenantId, t.id),
+    index("purchase_orders_tenant_status_idx").on(t.tenantId, t.status, t.id),
+    index("purchase_orders_tenant_supplier_idx").on(t.tenantId, t.supplierId, t.id),
+    check("purchase_orders_status_check", sql`${t.status} IN ('draft', 'ordered', 'partially_received', 'received', 'cancelled', 'closed')`),
+  ],
+);
+
+export const purchaseOrderLines = pgTable(
+  "purchase_order_lines",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    purchaseOrderId: uuid("purchase_order_id").notNull().references(() => purchaseOrders.id, { onDelete: "cascade" }),
+    itemId: uuid("item_id").notNull().references(() => items.id),
+    quantity: integer("quantity").notNull(),
+    unitCostCents: integer("unit_cost_cents").notNull(),
+    receivedQuantity: integer("received_quantity").notNull().default(0),
+    position: integer("position").notNull(),
+  },
+  (t) => [
+    uniqueIndex("purchase_order_lines_item_key").on(t.purchaseOrderId, t.itemId),
+    index("purchase_order_lines_item_idx").on(t.itemId),
+    check("purchase_order_lines_quantity_check", sql`${t.quantity} > 0`),
+    check("purchase_order_lines_cost_check", sql`${t.unitCostCents} >= 0`),
+    check("purchase_order_lines_received_check", sql`${t.receivedQuantity} >= 0`),
+  ],
+);
+
+// One receipt per POST /api/purchase-orders/:id/receipts: what arrived, the resource an
+// Idempotency-Key replays.
+export const purchaseOrderReceipts = pgTable(
+  "purchase_order_receipts",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    purchaseOrderId: uuid("purchase_order_id").notNull().references(() => purchaseOrders.id, { onDelete: "cascade" }),
+    lines: jsonb("lines").notNull(),
+    note: text("note"),
+    createdBy: uuid("created_by"),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
+  },
+  (t) => [index("purchase_order_receipts_po_idx").on(t.purchaseOrderId, t.createdAt)],
+);
+
+// Stock-takes: a count snapshots each line's expected stock when it starts; applying it moves stock by
+// counted − expected (so sales made while counting stay sold), reason 'count'.
+export const stockTakes = pgTable(
+  "stock_takes",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    status: text("status").notNull().default("open"),
+    note: text("note"),
+    createdBy: uuid("created_by"),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
+    appliedAt: timestamp("applied_at", { withTimezone: true, mode: "string" }),
+    appliedBy: uuid("applied_by"),
+  },
+  (t) => [index("stock_takes_tenant_idx").on(t.tenantId, t.id), check("stock_takes_status_check", sql`${t.status} IN ('open', 'applied')`)],
+);
+
+export const stockTakeLines = pgTable(
+  "stock_take_lines",
+  {
+    stockTakeId: uuid("stock_take_id").notNull().references(() => stockTakes.id, { onDelete: "cascade" }),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    itemId: uuid("item_id").notNull().references(() => items.id),
+    position: integer("position").notNull(),
+    expectedQuantity: integer("expected_quantity").notNull(),
+    countedQuantity: integer("counted_quantity").notNull(),
+    // Set when applied: the stock at apply time and the movement written (counted − expected, floored
+    // so stock stays >= 0).
+    stockAtApply: integer("stock_at_apply"),
+    appliedDelta: integer("applied_delta"),
+  },
+  (t) => [
+    primaryKey({ columns: [t.stockTakeId, t.itemId] }),
+    check("stock_take_lines_counted_check", sql`${t.countedQuantity} >= 0`),
   ],
 );

@@ -79,6 +79,25 @@ const conversation = obj({
   createdAt: str,
   updatedAt: str,
 });
+const purchaseOrderLine = obj({ itemId: str, name: str, sku: nullable("string"), quantity: int, unitCostCents: int, receivedQuantity: int, lineTotalCents: int });
+const purchaseOrder = obj({
+  id: str,
+  number: int,
+  supplierId: str,
+  supplierName: str,
+  status: { enum: ["draft", "ordered", "partially_received", "received", "cancelled", "closed"] },
+  expectedOn: nullable("string"),
+  notes: nullable("string"),
+  totalCents: int,
+  lines: { type: "array", items: purchaseOrderLine },
+  version: int,
+  createdAt: str,
+  updatedAt: str,
+  orderedAt: nullable("string"),
+  receivedAt: nullable("string"),
+  cancelledAt: nullable("string"),
+  closedAt: nullable("string"),
+});
 const member = obj({ id: str, userId: nullable("string"), email: nullable("string"), role: str });
 
 export const EVENT_ENVELOPE: JsonSchema = obj({
@@ -109,6 +128,23 @@ export const EVENT_TYPES = {
     resource: "feedback",
     description: "Feedback on an order arrived (from the customer's link: actor public; or recorded by staff).",
     data: obj({ feedback: obj({ id: str, orderId: str, source: str, rating: int }) }),
+  },
+  "purchase_order.created": { resource: "purchase_order", description: "A purchase order was drafted (by hand or from reorder suggestions).", data: obj({ purchaseOrder }) },
+  "purchase_order.updated": { resource: "purchase_order", description: "A purchase order's lines (while draft), notes or expected date changed.", data: obj({ purchaseOrder }) },
+  "purchase_order.status_changed": {
+    resource: "purchase_order",
+    description: "A purchase order was set to ordered, cancelled or closed (short-shipped). Receipts emit purchase_order.received instead.",
+    data: obj({ purchaseOrder, from: str, to: str }),
+  },
+  "purchase_order.received": {
+    resource: "purchase_order",
+    description: "Goods arrived against a purchase order: stock rose by the receipt's lines; the status is partially_received or received.",
+    data: obj({ purchaseOrder, receipt: obj({ id: str, lines: { type: "array", items: obj({ itemId: str, quantity: int }) } }), from: str }),
+  },
+  "stock_take.applied": {
+    resource: "stock_take",
+    description: "A stock-take was applied: each item moved by counted − expected (floored at 0 stock); `lines` lists the movements.",
+    data: obj({ stockTakeId: str, lines: { type: "array", items: obj({ itemId: str, delta: int }) } }),
   },
   "member.invited": { resource: "member", description: "Someone was invited to the tenant.", data: obj({ member }) },
   "member.role_changed": { resource: "member", description: "A member's role changed.", data: obj({ member, from: str }) },
