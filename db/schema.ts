@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm/sql/sql";
 import {
+  type AnyPgColumn,
   bigint,
   boolean,
   customType,
@@ -127,13 +128,22 @@ export const items = pgTable(
     priceCents: integer("price_cents").notNull(),
     stock: integer("stock").notNull().default(0),
     lowStockThreshold: integer("low_stock_threshold").notNull().default(10),
+    // The category's name, kept in step with category_id by every write that changes either (item
+    // writes, category renames and deletes): the items filter and the item JSON read it as before.
     category: text("category"),
+    categoryId: uuid("category_id").references((): AnyPgColumn => categories.id, { onDelete: "set null" }),
+    // Storefront (issue 14): only published, live items are in the tenant's public shop.
+    published: boolean("published").notNull().default(false),
+    compareAtPriceCents: integer("compare_at_price_cents"),
     imageUrl: text("image_url"),
     version: integer("version").notNull().default(1),
     ...timestamps,
     deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "string" }),
   },
   (t) => [
+    index("items_tenant_published_created_idx").on(t.tenantId, t.createdAt, t.id).where(sql`${t.deletedAt} IS NULL AND ${t.published}`),
+    index("items_tenant_category_idx").on(t.tenantId, t.categoryId),
+    check("items_compare_at_price_nonnegative", sql`${t.compareAtPriceCents} IS NULL OR ${t.compareAtPriceCents} >= 0`),
     // SKUs are unique per tenant among live items, case-insensitively ("ab-1" and "AB-1" collide).
     uniqueIndex("items_tenant_sku_live_key")
       .on(t.tenantId, sql`lower(${t.sku})`)
@@ -148,6 +158,27 @@ export const items = pgTable(
   ],
 );
 
+// Storefront categories (issue 14): a tree per tenant (parent in the same tenant, checked by the
+// writes), slug unique per tenant. Deleting one moves its children up to its parent and leaves its
+// items uncategorised, in the same statement.
+export const categories = pgTable(
+  "categories",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    slug: text("slug").notNull(),
+    parentId: uuid("parent_id").references((): AnyPgColumn => categories.id, { onDelete: "set null" }),
+    position: integer("position").notNull().default(0),
+    version: integer("version").notNull().default(1),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex("categories_tenant_slug_key").on(t.tenantId, t.slug),
+    index("categories_tenant_parent_idx").on(t.tenantId, t.parentId, t.position),
+    check("categories_not_own_parent", sql`${t.parentId} IS NULL OR ${t.parentId} <> ${t.id}`),
+  ],
+);
 
 export const customers = pgTable(
   "customers",

@@ -31,6 +31,8 @@ export interface RoutePolicy<A extends RouteAuth, P, Q, B> {
   params?: P;
   query?: Q;
   body?: B;
+  /** Valibot schema of the success body (OpenAPI response schema). */
+  output?: Schema;
   /** JSON body limit in bytes (default MAX_JSON_BODY_BYTES, 100 kB). */
   maxBodyBytes?: number;
   /**

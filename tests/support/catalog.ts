@@ -1,6 +1,6 @@
 import type { Db } from "../../db/client.js";
 import type { Role } from "../../lib/auth/roles.js";
-import { insertApiKey, insertCustomer, insertDeletedTenant, insertFeedback, insertItem, insertMember, insertOrder, SAMPLE_ITEM, type TestTenant } from "./fixtures.js";
+import { insertApiKey, insertCategory, insertCustomer, insertDeletedTenant, insertFeedback, insertItem, insertMember, insertOrder, SAMPLE_ITEM, type TestTenant } from "./fixtures.js";
 import { makePng } from "./images.js";
 import { IDEMPOTENCY, type IdempotencyCase } from "./idempotency-cases.js";
 
@@ -38,6 +38,7 @@ const liveItem = async (db: Db, t: TestTenant) => `/api/items/${await insertItem
 const order = async (db: Db, t: TestTenant) => `/api/orders/${await insertOrder(db, t)}`;
 const customer = async (db: Db, t: TestTenant) => `/api/customers/${await insertCustomer(db, t.id)}`;
 const feedback = async (db: Db, t: TestTenant) => `/api/feedbacks/${(await insertFeedback(db, t)).id}`;
+const category = async (db: Db, t: TestTenant) => `/api/categories/${await insertCategory(db, t.id)}`;
 const deletedItem = async (db: Db, t: TestTenant) => `/api/items/${await insertItem(db, t.id, { deleted: true })}`;
 
 export const ROUTES: RouteSpec[] = [
@@ -90,6 +91,26 @@ export const ROUTES: RouteSpec[] = [
   { method: "GET", pattern: "/api/dev/blob", role: "public", walk: false },
   { method: "GET", pattern: "/api/cron/blob-cleanup", role: "cron" },
   { method: "GET", pattern: "/api/items/[id]/stock-movements", role: "staff", target: async (db, t) => `${await liveItem(db, t)}/stock-movements` },
+  // Storefront categories (issue 14).
+  { method: "GET", pattern: "/api/categories", role: "staff" },
+  {
+    method: "POST",
+    pattern: "/api/categories",
+    role: "admin",
+    body: { name: "Kitchen" },
+    validBody: async () => ({ name: `Kitchen ${Math.random().toString(36).slice(2, 8)}` }),
+    success: 201,
+    invalid: { body: { name: "", slug: "Not A Slug", parentId: "x", position: -1, extra: 1 }, paths: ["name", "slug", "parentId", "position", "extra"] },
+  },
+  {
+    method: "PUT",
+    pattern: "/api/categories/[id]",
+    role: "admin",
+    target: category,
+    body: { position: 3 },
+    invalid: { body: { name: 5, slug: "UPPER", parentId: 7 }, paths: ["name", "slug", "parentId"] },
+  },
+  { method: "DELETE", pattern: "/api/categories/[id]", role: "admin", target: category },
   { method: "GET", pattern: "/api/customers", role: "staff" },
   {
     method: "POST",
