@@ -38,6 +38,10 @@ const liveItem = async (db: Db, t: TestTenant) => `/api/items/${await insertItem
 const order = async (db: Db, t: TestTenant) => `/api/orders/${await insertOrder(db, t)}`;
 const customer = async (db: Db, t: TestTenant) => `/api/customers/${await insertCustomer(db, t.id)}`;
 const feedback = async (db: Db, t: TestTenant) => `/api/feedbacks/${(await insertFeedback(db, t)).id}`;
+const insertCategoryRow = async (db: Db, tenantId: string) => {
+  const slug = `c-${Math.random().toString(36).slice(2, 10)}`;
+  return { id: await insertCategory(db, tenantId, { slug }), slug };
+};
 const category = async (db: Db, t: TestTenant) => `/api/categories/${await insertCategory(db, t.id)}`;
 const deletedItem = async (db: Db, t: TestTenant) => `/api/items/${await insertItem(db, t.id, { deleted: true })}`;
 
@@ -197,6 +201,16 @@ export const ROUTES: RouteSpec[] = [
   { method: "GET", pattern: "/api/public/feedbacks", role: "public", target: async (_db, t) => `/api/public/feedbacks?tenant=${t.slug}` },
   { method: "POST", pattern: "/api/public/feedbacks", role: "public", walk: false, idempotent: IDEMPOTENCY.publicFeedback },
   { method: "POST", pattern: "/api/public/feedbacks/validate-token", role: "public", walk: false },
+  // The public shop (issue 14); tests/storefront.*.test.ts cover them in depth.
+  { method: "GET", pattern: "/api/store/[tenant]/products", role: "public", target: async (_db, t) => `/api/store/${t.slug}/products` },
+  { method: "GET", pattern: "/api/store/[tenant]/products/[id]", role: "public", target: async (db, t) => `/api/store/${t.slug}/products/${await insertItem(db, t.id, { published: true })}` },
+  { method: "GET", pattern: "/api/store/[tenant]/categories", role: "public", target: async (_db, t) => `/api/store/${t.slug}/categories` },
+  {
+    method: "GET",
+    pattern: "/api/store/[tenant]/categories/[slug]/products",
+    role: "public",
+    target: async (db, t) => `/api/store/${t.slug}/categories/${(await insertCategoryRow(db, t.id)).slug}/products`,
+  },
   { method: "GET", pattern: "/api/cron/refresh-analytics", role: "cron" },
   { method: "GET", pattern: "/api/cron/purge-tenants", role: "cron" },
   { method: "GET", pattern: "/api/analytics/sales", role: "staff" },

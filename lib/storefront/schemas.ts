@@ -1,0 +1,75 @@
+import * as v from "valibot";
+import { booleanField, limitField, pageField, text, uuid } from "../http/inputs.js";
+import { categorySlug } from "../categories/schemas.js";
+
+// The public shop (issue 14). Shops are named by their tenant's slug in the path.
+const tenantSlug = v.pipe(text(), v.maxLength(40, "is not a shop"), v.regex(/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/, "is not a shop"));
+
+export const ShopParams = v.object({ tenant: tenantSlug });
+export const ShopItemParams = v.object({ tenant: tenantSlug, id: uuid });
+export const ShopCategoryParams = v.object({ tenant: tenantSlug, slug: categorySlug });
+
+export const SORTS = ["newest", "price", "name"] as const;
+const price = v.pipe(text(), v.regex(/^\d{1,9}$/, "must be a whole number of minor units"), v.transform(Number));
+
+export const ProductListQuery = v.object({
+  page: pageField,
+  limit: limitField,
+  /** Keyset paging: pagination.nextCursor of the previous page (then `page` is ignored). */
+  cursor: v.optional(v.pipe(text(), v.maxLength(300, "is not a cursor"), v.regex(/^[A-Za-z0-9_-]+$/, "is not a cursor"))),
+  category: v.optional(categorySlug),
+  search: v.optional(v.pipe(text(), v.trim(), v.maxLength(100, "must be at most 100 characters"))),
+  minPrice: v.optional(price),
+  maxPrice: v.optional(price),
+  inStock: booleanField,
+  sort: v.optional(v.picklist(SORTS, `must be one of ${SORTS.join(", ")}`), "newest"),
+});
+export type ProductListInput = v.InferOutput<typeof ProductListQuery>;
+
+export const AVAILABILITY = ["in_stock", "low_stock", "out_of_stock"] as const;
+
+const CategoryRef = v.object({ id: v.string(), name: v.string(), slug: v.string() });
+
+export const ProductOut = v.object({
+  id: v.string(),
+  name: v.string(),
+  description: v.nullable(v.string()),
+  priceCents: v.number(),
+  compareAtPriceCents: v.nullable(v.number()),
+  currency: v.string(),
+  imageUrl: v.nullable(v.string()),
+  category: v.nullable(CategoryRef),
+  availability: v.picklist(AVAILABILITY),
+  createdAt: v.string(),
+});
+
+export const ProductPageOut = v.object({
+  items: v.array(ProductOut),
+  pagination: v.object({
+    limit: v.number(),
+    nextCursor: v.nullable(v.string()),
+    page: v.optional(v.number()),
+    total: v.optional(v.number()),
+    totalPages: v.optional(v.number()),
+  }),
+});
+
+export interface ShopCategoryNode {
+  id: string;
+  name: string;
+  slug: string;
+  position: number;
+  /** Published products in this category and every category under it. */
+  productCount: number;
+  children: ShopCategoryNode[];
+}
+
+const CategoryNode: v.GenericSchema<ShopCategoryNode> = v.object({
+  id: v.string(),
+  name: v.string(),
+  slug: v.string(),
+  position: v.number(),
+  productCount: v.number(),
+  children: v.array(v.lazy(() => CategoryNode)),
+});
+export const ShopCategoriesOut = v.object({ items: v.array(CategoryNode) });
