@@ -73,3 +73,30 @@ const CategoryNode: v.GenericSchema<ShopCategoryNode> = v.object({
   children: v.array(v.lazy(() => CategoryNode)),
 });
 export const ShopCategoriesOut = v.object({ items: v.array(CategoryNode) });
+
+const quantity = v.pipe(v.number("must be a number"), v.integer("must be an integer"), v.minValue(1, "must be at least 1"), v.maxValue(99, "must be at most 99"));
+export const CartItemAdd = v.strictObject({ itemId: uuid, quantity });
+export const CartQuantity = v.strictObject({ quantity });
+export const CartItemParams = v.object({ tenant: tenantSlug, itemId: uuid });
+
+const CartLineOut = v.object({
+  itemId: v.string(),
+  name: v.nullable(v.string()),
+  imageUrl: v.nullable(v.string()),
+  quantity: v.number(),
+  unitPriceCents: v.number(),
+  lineTotalCents: v.number(),
+  previousPriceCents: v.nullable(v.number()),
+  priceChanged: v.boolean(),
+  availability: v.picklist([...AVAILABILITY, "unavailable"]),
+  available: v.boolean(),
+});
+export const CartOut = v.object({
+  items: v.array(CartLineOut),
+  totals: v.object({ lines: v.number(), units: v.number(), subtotalCents: v.number(), currency: v.string() }),
+  issues: v.number(),
+});
+export const CartLineChangeOut = v.object({
+  line: v.nullable(v.object({ itemId: v.string(), quantity: v.number(), unitPriceCents: v.number() })),
+  totals: v.object({ lines: v.number(), units: v.number() }),
+});
