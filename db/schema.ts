@@ -225,9 +225,19 @@ export const orders = pgTable(
     ...timestamps,
     cancelledAt: timestamp("cancelled_at", { withTimezone: true, mode: "string" }),
     completedAt: timestamp("completed_at", { withTimezone: true, mode: "string" }),
+    // Storefront (issue 14): a pay-later order holds its stock until reserved_until; why an order
+    // was cancelled (payment_failed, reservation_expired, shopper); SHA-256 of the shopper's order
+    // access token and of the shop session that placed it (never the secrets themselves).
+    reservedUntil: timestamp("reserved_until", { withTimezone: true, mode: "string" }),
+    cancelReason: text("cancel_reason"),
+    accessTokenHash: text("access_token_hash"),
+    sessionHash: text("session_hash"),
   },
   (t) => [
     uniqueIndex("orders_tenant_number_key").on(t.tenantId, t.number),
+    // The expiry sweep: pending orders whose reservation ran out.
+    index("orders_reserved_until_idx").on(t.reservedUntil).where(sql`${t.status} = 'pending' AND ${t.reservedUntil} IS NOT NULL`),
+    index("orders_tenant_session_idx").on(t.tenantId, t.sessionHash, t.id).where(sql`${t.sessionHash} IS NOT NULL`),
     // Ids are UUIDv7 (time-ordered), so "newest first" is id order and keyset pages seek on it.
     // Ascending, scanned backwards, for ORDER BY id DESC (see the items indexes).
     index("orders_tenant_id_idx").on(t.tenantId, t.id),
@@ -284,8 +294,32 @@ export const stockMovements = pgTable(
     index("stock_movements_item_idx").on(t.tenantId, t.itemId, t.createdAt, t.id),
     index("stock_movements_order_idx").on(t.orderId),
     // 'set': PUT /api/items/:id with a stock, recorded as the difference it made.
-    check("stock_movements_reason_check", sql`${t.reason} IN ('order', 'cancel', 'edit', 'adjustment', 'set')`),
+    // 'release': a storefront reservation given back (payment failed, reservation expired).
+    check("stock_movements_reason_check", sql`${t.reason} IN ('order', 'cancel', 'edit', 'adjustment', 'set', 'release')`),
     check("stock_movements_delta_check", sql`${t.delta} <> 0`),
+  ],
+);
+
+// Storefront payments (issue 14), from the simulated processor: one per checkout attempt, written in
+// the checkout's own statement; a refund flips it in the cancel's.
+export const payments = pgTable(
+  "payments",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    orderId: uuid("order_id").notNull().references(() => orders.id, { onDelete: "cascade" }),
+    method: text("method").notNull(),
+    status: text("status").notNull(),
+    amountCents: integer("amount_cents").notNull(),
+    cardLast4: text("card_last4"),
+    failureCode: text("failure_code"),
+    ...timestamps,
+  },
+  (t) => [
+    index("payments_tenant_order_idx").on(t.tenantId, t.orderId),
+    check("payments_method_check", sql`${t.method} IN ('card', 'pay_later')`),
+    check("payments_status_check", sql`${t.status} IN ('pending', 'succeeded', 'failed', 'refunded', 'voided')`),
+    check("payments_amount_check", sql`${t.amountCents} >= 0`),
   ],
 );
 

@@ -36,6 +36,8 @@ export type CartOp =
   | { op: "set"; itemId: string; quantity: number; price: number }
   | { op: "remove"; itemId: string }
   | { op: "clear" }
+  /** Drops every line but keeps the session (after a checkout: a retry of it still finds the shop). */
+  | { op: "empty" }
   /** Re-stamp every line's price (the shopper was shown the differences). */
   | { op: "confirm"; prices: Record<string, number> };
 
@@ -81,6 +83,9 @@ elseif op == 'set' then
 elseif op == 'remove' then
   if not at then return {which, '', 'not_in_cart'} end
   table.remove(cart.lines, at)
+elseif op == 'empty' then
+  if not raw then return {which, '', ''} end
+  cart.lines = {}
 elseif op == 'confirm' then
   if not raw then return {which, '', ''} end
   local prices = cjson.decode(ARGV[9])
@@ -141,6 +146,9 @@ function memoryCarts(): Store {
           line.q = Number(quantity);
           line.p = Number(price);
         } else cart.lines.splice(cart.lines.indexOf(line), 1);
+      } else if (op === "empty") {
+        if (raw === undefined) return [which, "", ""];
+        cart.lines = [];
       } else if (op === "confirm") {
         if (raw === undefined) return [which, "", ""];
         const table = JSON.parse(prices!) as Record<string, number>;

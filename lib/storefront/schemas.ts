@@ -100,3 +100,44 @@ export const CartLineChangeOut = v.object({
   line: v.nullable(v.object({ itemId: v.string(), quantity: v.number(), unitPriceCents: v.number() })),
   totals: v.object({ lines: v.number(), units: v.number() }),
 });
+
+// Checkout. Card numbers may carry spaces or dashes (as printed); anything else is refused here.
+const cardNumber = v.pipe(
+  text(),
+  v.regex(/^[0-9][0-9 -]{10,28}[0-9]$/, "must be a card number (digits, spaces and dashes)"),
+  v.transform((s) => s.replace(/[ -]/g, "")),
+  v.check((s) => s.length >= 12 && s.length <= 19, "must have 12 to 19 digits"),
+);
+const line = (max: number) => v.pipe(text(), v.trim(), v.minLength(1, "must not be empty"), v.maxLength(max, `must be at most ${max} characters`));
+
+export const CheckoutBody = v.strictObject({
+  customer: v.strictObject({
+    name: v.pipe(text(), v.trim(), v.minLength(1, "must not be empty"), v.maxLength(100, "must be at most 100 characters")),
+    email: v.pipe(text(), v.trim(), v.toLowerCase(), v.maxLength(254, "must be at most 254 characters"), v.email("must be an email address")),
+    phone: v.optional(v.pipe(text(), v.trim(), v.maxLength(30, "must be at most 30 characters"), v.regex(/^[+0-9 ().-]*[0-9][+0-9 ().-]*$/, "must be a phone number"))),
+  }),
+  shippingAddress: v.optional(
+    v.strictObject({
+      line1: line(200),
+      line2: v.optional(line(200)),
+      city: line(100),
+      postalCode: v.optional(line(20)),
+      region: v.optional(line(100)),
+      country: line(100),
+    }),
+  ),
+  notes: v.optional(v.pipe(text(), v.trim(), v.maxLength(500, "must be at most 500 characters"))),
+  payment: v.variant(
+    "method",
+    [v.strictObject({ method: v.literal("card"), cardNumber }), v.strictObject({ method: v.literal("pay_later") })],
+    'must be { method: "card", cardNumber } or { method: "pay_later" }',
+  ),
+});
+export type CheckoutInput = v.InferOutput<typeof CheckoutBody>;
+
+export const CheckoutOut = v.object({
+  order: v.object({ id: v.string(), number: v.number(), status: v.string(), totalCents: v.number(), lines: v.array(v.unknown()) }),
+  payment: v.object({ id: v.string(), method: v.string(), status: v.string(), amountCents: v.number(), cardLast4: v.nullable(v.string()) }),
+  accessToken: v.string(),
+  reservedUntil: v.nullable(v.string()),
+});

@@ -226,6 +226,15 @@ export const ROUTES: RouteSpec[] = [
   // A line needs a session that holds it: tests/storefront.carts.test.ts.
   { method: "PUT", pattern: "/api/store/[tenant]/cart/items/[itemId]", role: "public", walk: false, invalid: { body: { quantity: 0 }, paths: ["quantity"] } },
   { method: "DELETE", pattern: "/api/store/[tenant]/cart/items/[itemId]", role: "public", walk: false },
+  // Needs a session with a cart: tests/storefront.checkout.test.ts and the idempotency suite.
+  {
+    method: "POST",
+    pattern: "/api/store/[tenant]/checkout",
+    role: "public",
+    walk: false,
+    idempotent: IDEMPOTENCY.checkout,
+    invalid: { body: { customer: { name: "", email: "x" }, payment: { method: "card", cardNumber: "abc" } }, paths: ["customer.name", "customer.email", "payment.cardNumber"] },
+  },
   { method: "GET", pattern: "/api/cron/refresh-analytics", role: "cron" },
   { method: "GET", pattern: "/api/cron/purge-tenants", role: "cron" },
   { method: "GET", pattern: "/api/analytics/sales", role: "staff" },
