@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { nonNegativeInt, requiredText, text, uuid, versionField } from "../http/inputs.js";
+import { foldToSlug, nonNegativeInt, requiredText, text, uuid, versionField } from "../http/inputs.js";
 
 export const CATEGORY_SLUG_MAX = 60;
 export const CATEGORY_SLUG = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
@@ -12,14 +12,7 @@ export const categorySlug = v.pipe(text(), v.maxLength(CATEGORY_SLUG_MAX, slugMe
  * with nothing foldable to a-z0-9 get "category".
  */
 export function categorySlugFromName(name: string): string {
-  const base = name
-    .normalize("NFKD")
-    .replace(/[\u0300-\u036f]/g, "")
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "-")
-    .replace(/^-+|-+$/g, "")
-    .slice(0, CATEGORY_SLUG_MAX)
-    .replace(/-+$/g, "");
+  const base = foldToSlug(name, CATEGORY_SLUG_MAX);
   return base || "category";
 }
 

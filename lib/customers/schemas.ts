@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { limitField, optionalText, pageField, requiredText, text, versionField } from "../http/inputs.js";
+import { optionalText, requiredText, text, versionField, SearchListQuery } from "../http/inputs.js";
 
 const phone = v.optional(
   v.nullable(
@@ -33,9 +33,5 @@ export const CustomerUpdate = v.pipe(
 );
 export type CustomerUpdateInput = v.InferOutput<typeof CustomerUpdate>;
 
-export const CustomerListQuery = v.object({
-  page: pageField,
-  limit: limitField,
-  search: v.optional(v.pipe(text(), v.trim(), v.maxLength(100, "must be at most 100 characters"))),
-});
+export const CustomerListQuery = SearchListQuery;
 export type CustomerListInput = v.InferOutput<typeof CustomerListQuery>;

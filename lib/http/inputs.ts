@@ -83,6 +83,13 @@ export const nonNegativeInt = (max = INT32_MAX) =>
  */
 export const versionField = v.optional(v.pipe(v.number("must be a number"), v.integer("must be an integer"), v.minValue(1, "must be at least 1"), v.maxValue(INT32_MAX, `must be at most ${INT32_MAX}`)));
 
+/** A paged list's query with the usual case-insensitive `search` (customers, suppliers). */
+export const SearchListQuery = v.object({
+  page: pageField,
+  limit: limitField,
+  search: v.optional(v.pipe(text(), v.trim(), v.maxLength(100, "must be at most 100 characters"))),
+});
+
 export interface Page<T> {
   items: T[];
   pagination: { page: number; limit: number; total: number; totalPages: number };
@@ -90,4 +97,16 @@ export interface Page<T> {
 
 export function page<T>(items: T[], total: number, pageNumber: number, limit: number): Page<T> {
   return { items, pagination: { page: pageNumber, limit, total, totalPages: Math.ceil(total / limit) } };
+}
+
+/** "Cafés & Bars!" -> "cafes-bars": accents dropped, runs of anything but a-z0-9 become one "-", at most `max` characters, no hyphen at either end. */
+export function foldToSlug(name: string, max: number): string {
+  return name
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, max)
+    .replace(/-+$/g, "");
 }

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { calendarDate, limitField, nonNegativeInt, optionalText, pageField, requiredText, text, uuid, versionField } from "../http/inputs.js";
+import { calendarDate, limitField, nonNegativeInt, optionalText, requiredText, text, uuid, versionField, SearchListQuery } from "../http/inputs.js";
 import { isCurrency } from "../tenants/settings.js";
 
 // Inventory (issue 15): suppliers, item ↔ supplier links, purchase orders and their receipts.
@@ -44,11 +44,7 @@ export const SupplierUpdate = v.pipe(
 );
 export type SupplierUpdateInput = v.InferOutput<typeof SupplierUpdate>;
 
-export const SupplierListQuery = v.object({
-  page: pageField,
-  limit: limitField,
-  search: v.optional(v.pipe(text(), v.trim(), v.maxLength(100, "must be at most 100 characters"))),
-});
+export const SupplierListQuery = SearchListQuery;
 export type SupplierListInput = v.InferOutput<typeof SupplierListQuery>;
 
 export const ItemSupplierParams = v.object({ id: uuid, supplierId: uuid });

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { foldToSlug } from "../http/inputs.js";
 
 // Rules for tenant slugs, timezones and currencies, shared by the schemas and the service.
 
@@ -25,14 +26,7 @@ const suffix = () => randomBytes(4).readUInt32BE(0).toString(36).padStart(6, "0"
 
 /** "Kedai Kopi Ñusa!" -> "kedai-kopi-nusa"; short, empty or reserved results get a random suffix. */
 export function slugFromName(name: string): string {
-  const base = name
-    .normalize("NFKD")
-    .replace(/[\u0300-\u036f]/g, "")
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "-")
-    .replace(/^-+|-+$/g, "")
-    .slice(0, SLUG_MAX)
-    .replace(/-+$/g, "");
+  const base = foldToSlug(name, SLUG_MAX);
   if (!slugProblem(base)) return base;
   return `${(base || "shop").slice(0, SLUG_MAX - 7).replace(/-+$/g, "") || "shop"}-${suffix()}`;
 }
