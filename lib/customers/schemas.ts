@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { intOut, nullableString, pageOf, timestampOut, uuidOut } from "../http/outputs.js";
 import { limitField, optionalText, pageField, requiredText, text, versionField } from "../http/inputs.js";
 
 const phone = v.optional(
@@ -39,3 +40,17 @@ export const CustomerListQuery = v.object({
   search: v.optional(v.pipe(text(), v.trim(), v.maxLength(100, "must be at most 100 characters"))),
 });
 export type CustomerListInput = v.InferOutput<typeof CustomerListQuery>;
+
+// Output schemas.
+export const CustomerOut = v.strictObject({
+  id: uuidOut,
+  name: v.string(),
+  phone: nullableString,
+  email: nullableString,
+  socialHandle: nullableString,
+  notes: nullableString,
+  version: intOut,
+  createdAt: timestampOut,
+  updatedAt: timestampOut,
+});
+export const CustomerPageOut = pageOf(CustomerOut);

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { countOut, intOut, nullableString, nullableTimestampOut, pageOf, timestampOut, uuidOut } from "../http/outputs.js";
 import { booleanField, limitField, nonNegativeInt, optionalText, pageField, requiredText, text, versionField } from "../http/inputs.js";
 
 const fields = {
@@ -50,3 +51,22 @@ export const ItemListQuery = v.object({
 export type ItemListInput = v.InferOutput<typeof ItemListQuery>;
 
 export const DeletedItemListQuery = v.object({ page: pageField, limit: limitField });
+
+// Output schemas (the answers' bodies; see lib/http/outputs.ts).
+export const ItemOut = v.strictObject({
+  id: uuidOut,
+  name: v.string(),
+  description: nullableString,
+  sku: nullableString,
+  priceCents: countOut,
+  stock: countOut,
+  lowStockThreshold: countOut,
+  lowStock: v.boolean(),
+  category: nullableString,
+  imageUrl: nullableString,
+  version: intOut,
+  createdAt: timestampOut,
+  updatedAt: timestampOut,
+  deletedAt: nullableTimestampOut,
+});
+export const ItemPageOut = pageOf(ItemOut);

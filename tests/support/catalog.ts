@@ -42,6 +42,7 @@ const deletedItem = async (db: Db, t: TestTenant) => `/api/items/${await insertI
 
 export const ROUTES: RouteSpec[] = [
   { method: "GET", pattern: "/api/health", role: "public" },
+  { method: "GET", pattern: "/api/openapi.json", role: "public" },
   { method: "GET", pattern: "/api/items", role: "staff" },
   {
     method: "POST",
