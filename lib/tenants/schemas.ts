@@ -68,7 +68,7 @@ export const MeOut = v.strictObject({
 });
 export const TenantDeletedOut = v.strictObject({ id: uuidOut, slug: v.string(), deletedAt: timestampOut, restorableUntil: timestampOut });
 export const PurgeOut = v.strictObject({
-  purged: v.array(v.strictObject({ id: uuidOut, slug: v.string() })),
+  purged: countOut,
   imagesQueued: countOut,
   waitingForBlobs: countOut,
 });

@@ -83,3 +83,16 @@ export function contractProblems(method: string, url: string, status: number, co
   if (validate(body)) return [];
   return (validate.errors ?? []).slice(0, 8).map((e) => `${what}: body${e.instancePath} ${e.message}${e.params && "additionalProperty" in e.params ? ` (${String(e.params.additionalProperty)})` : ""}${e.params && "allowedValues" in e.params ? ` ${JSON.stringify(e.params.allowedValues)}` : ""} — ${text.slice(0, 200)}`);
 }
+
+/** The spec's document, and a validator for the schema at a JSON pointer inside it (the fuzz checks what it generates). */
+export function specDocument(): Spec & Record<string, unknown> {
+  return load().spec as Spec & Record<string, unknown>;
+}
+
+export function validatorAt(...path: string[]): ValidateFunction {
+  const s = load();
+  const ref = `openapi#/${pointer(...path)}`;
+  let validate = s.validators.get(ref);
+  if (!validate) s.validators.set(ref, (validate = s.ajv.compile({ $ref: ref })));
+  return validate;
+}
