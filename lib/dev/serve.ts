@@ -19,6 +19,8 @@ if (isProduction()) {
 process.env.DEV_AUTH_SECRET = devSecret();
 // Lets you run the cron routes by hand: curl -H "Authorization: Bearer $CRON_SECRET" .../api/cron/...
 process.env.CRON_SECRET ??= `dev-cron-${process.env.DEV_AUTH_SECRET.slice(0, 16)}`;
+// And GET /api/metrics (404 without a token).
+process.env.METRICS_TOKEN ??= `dev-metrics-${process.env.DEV_AUTH_SECRET.slice(0, 16)}`;
 if (!process.env.DATABASE_URL && !process.env.NEON_DATABASE_URL) {
   mkdirSync(DATA_DIR, { recursive: true });
   process.env.PGLITE_DATA_DIR ??= join(DATA_DIR, "pglite");
@@ -40,7 +42,9 @@ const server = serveLocalApp(app, { port, hostname }, (info) => {
     console.log(`Dev token (owner of tenant "${DEMO_TENANT.slug}", valid 7 days):\n\n  export TOKEN=${token}\n`);
     console.log(`Try:\n  curl -s ${url}/api/items -H "Authorization: Bearer $TOKEN"\n`);
     console.log(`More tokens: npm run token -- --role staff --tenant demo`);
-    console.log(`Cron routes: curl ${url}/api/cron/refresh-analytics -H "Authorization: Bearer ${process.env.CRON_SECRET}"\n`);
+    console.log(`Cron routes: curl ${url}/api/cron/refresh-analytics -H "Authorization: Bearer ${process.env.CRON_SECRET}"`);
+    console.log(`Metrics:     curl ${url}/api/metrics -H "Authorization: Bearer ${process.env.METRICS_TOKEN}"`);
+    console.log(`Order board: ${url}/board.html\n`);
   });
 });
 

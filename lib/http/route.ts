@@ -19,6 +19,7 @@ import { etagFor, isReply } from "./reply.js";
 import { idempotencyFrom, principalOf, type IdempotencyRequest } from "../idempotency/keys.js";
 import { parseInput, type Schema } from "./validation.js";
 import { errorFields } from "../platform/log-error.js";
+import { recordRequest } from "../metrics/recorder.js";
 
 type Out<S> = S extends Schema ? v.InferOutput<S> : undefined;
 
@@ -42,7 +43,7 @@ export interface RoutePolicy<A extends RouteAuth, P, Q, B> {
    */
   errors?: readonly ErrorCode[];
   /** Other representations of the success answer: a CSV download (Accept: text/csv or ?format=csv), an event stream, raw bytes. */
-  formats?: readonly ("text/csv" | "text/event-stream" | "application/octet-stream")[];
+  formats?: readonly ("text/csv" | "text/event-stream" | "text/plain" | "application/octet-stream")[];
   /** Schema of this route's error answers when they are not the bare error shape (health: its report beside the error). */
   errorOutput?: Schema;
   /** Sends an ETag of the body itself and answers If-None-Match with 304 (versioned outputs do so through `version`). */
@@ -120,11 +121,14 @@ export function route<A extends RouteAuth, P extends Schema | undefined = undefi
     const limitHeaders: Record<string, string> = {};
     let auth: AuthContext | undefined;
     let user: UserContext | undefined;
+    let cron = false;
     let response: Response;
     try {
       response = await withRoundTripScope(scope, async () => {
-        if (policy.auth === "cron") assertCronRequest(request);
-        else if (policy.auth === "user") {
+        if (policy.auth === "cron") {
+          assertCronRequest(request);
+          cron = true;
+        } else if (policy.auth === "user") {
           const authStart = performance.now();
           user = await authenticateUser(request).catch((error) => rejectAuthFailure(request, error));
           timing.authMs = performance.now() - authStart;
@@ -178,14 +182,17 @@ export function route<A extends RouteAuth, P extends Schema | undefined = undefi
       response = errorResponse(error, requestId, { method: request.method, path: safePath(request) });
     }
     for (const [name, value] of Object.entries(limitHeaders)) if (!response.headers.has(name)) response.headers.set(name, value);
+    recordRequest({ route: path, method: request.method, status: response.status, seconds: (performance.now() - started) / 1000, dbTrips: scope.db, cache: timing.cache });
     return finish(request, response, {
       requestId,
       authenticated: policy.auth !== "public",
       serverTiming: serverTiming(scope, timing, performance.now() - started),
       logFields: {
         method: request.method,
+        route: path,
         path: safePath(request),
         status: response.status,
+        principal: principalType(auth, user, cron),
         ms: round(performance.now() - started),
         dbTrips: scope.db,
         redisTrips: scope.redis,
@@ -196,6 +203,13 @@ export function route<A extends RouteAuth, P extends Schema | undefined = undefi
       },
     });
   }, { route: declaration, ...(policy.idempotent ? { idempotent: true as const } : {}) });
+}
+
+/** Who the request acted as, for the log line (never who exactly: ids are separate fields). */
+function principalType(auth: AuthContext | undefined, user: UserContext | undefined, cron: boolean): "api_key" | "user" | "cron" | "anonymous" {
+  if (auth?.apiKeyId) return "api_key";
+  if (auth || user) return "user";
+  return cron ? "cron" : "anonymous";
 }
 
 /** "/api/orders/[id]/cancel" with its parsed params filled in. */

@@ -55,6 +55,7 @@ const TAGS: Record<string, { name: string; description: string }> = {
   cron: { name: "Cron", description: "Scheduled jobs, called by Vercel Cron with the cron secret." },
   dev: { name: "Development", description: "Local development helpers (404 in production)." },
   openapi: { name: "Reference", description: "This document." },
+  metrics: { name: "Operations", description: "Prometheus metrics for monitoring (Bearer METRICS_TOKEN)." },
 };
 
 const tagOf = (pattern: string) => {

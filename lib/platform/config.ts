@@ -74,6 +74,8 @@ export const config = {
   feedbackUrlBase: () => process.env.FEEDBACK_URL_BASE || undefined,
   /** Vercel sends it as `Authorization: Bearer <CRON_SECRET>` to cron paths. */
   cronSecret: () => process.env.CRON_SECRET || undefined,
+  /** Bearer token of GET /api/metrics; unset: the route answers 404. */
+  metricsToken: () => process.env.METRICS_TOKEN || undefined,
   /** The analytics watermark stays at least this far behind now() (a belt for sessions we cannot see). */
   analyticsMarginSeconds: () => int(process.env.ANALYTICS_WATERMARK_MARGIN_S, 5),
   /** Events older than this are deleted by the events-retention cron (the audit trail's horizon). */

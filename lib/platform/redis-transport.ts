@@ -22,6 +22,11 @@ export interface TransportOptions {
   token: string;
   /** Deadline for one HTTP round trip to Redis. */
   timeoutMs: number;
+  /**
+   * Commands that ride along whenever a pipeline goes out anyway (the metrics counters): sent first
+   * in the same HTTP call, their replies dropped, `settle` told whether the call got through.
+   */
+  passengers?: () => { commands: Command[]; settle(ok: boolean): void } | undefined;
 }
 
 interface Waiter {
@@ -72,17 +77,23 @@ export function upstashTransport(options: TransportOptions) {
   function flush() {
     const batch = queue;
     queue = [];
-    const commands = batch.flatMap((w) => w.commands);
+    // Passengers go first, so a read in the same pipeline (the metrics scrape's HGETALL) sees them.
+    const passengers = options.passengers?.();
+    const commands = [...(passengers?.commands ?? []), ...batch.flatMap((w) => w.commands)];
     const scopes = batch.map((w) => w.scope).filter((s): s is RoundTripScope => s !== undefined);
     post("pipeline", commands, scopes).then(
       (replies) => {
-        let at = 0;
+        passengers?.settle(true);
+        let at = passengers?.commands.length ?? 0;
         for (const waiter of batch) {
           const mine = replies.slice(at, (at += waiter.commands.length));
           waiter.resolve(waiter.pipeline ? mine : mine[0]!);
         }
       },
-      (error) => batch.forEach((w) => w.reject(error)),
+      (error) => {
+        passengers?.settle(false);
+        batch.forEach((w) => w.reject(error));
+      },
     );
   }
 

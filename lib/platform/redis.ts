@@ -1,6 +1,7 @@
 import type { Redis } from "@upstash/redis";
 import { config } from "./config.js";
 import { upstashTransport } from "./redis-transport.js";
+import { takeMetricCommands } from "../metrics/recorder.js";
 
 // One Upstash client per warm instance, on globalThis. Without UPSTASH_REDIS_REST_URL/_TOKEN (or
 // the Vercel integration's KV_REST_API_URL/_TOKEN) there is no client and the cache and the limiter
@@ -30,8 +31,15 @@ export function redisSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Redi
 
 export async function createRedis(settings: RedisSettings): Promise<RedisHandle> {
   const { Redis } = await import("@upstash/redis");
-  const transport = upstashTransport({ url: settings.url, token: settings.token, timeoutMs: settings.timeoutMs ?? config.redisTimeoutMs() });
-  return { redis: new Redis(transport), prefix: settings.prefix ?? config.redisKeyPrefix() };
+  const prefix = settings.prefix ?? config.redisKeyPrefix();
+  const transport = upstashTransport({
+    url: settings.url,
+    token: settings.token,
+    timeoutMs: settings.timeoutMs ?? config.redisTimeoutMs(),
+    // Request metrics ride in whatever pipeline this instance sends next: no trip of their own.
+    passengers: () => takeMetricCommands(prefix),
+  });
+  return { redis: new Redis(transport), prefix };
 }
 
 export function getRedis(): Promise<RedisHandle | undefined> {

@@ -5,6 +5,7 @@ import { getRedis, redisGeneration } from "../platform/redis.js";
 import { waitUntil } from "../platform/wait-until.js";
 import { memorySlidingWindow, type LimitResult } from "./memory.js";
 import { errorFields } from "../platform/log-error.js";
+import { recordRateLimitRejection } from "../metrics/recorder.js";
 
 /**
  * - api: authenticated routes, per user (RATE_LIMIT_API, default 300 per window)
@@ -88,6 +89,7 @@ export async function limit(policy: LimitPolicy, identifier: string): Promise<Re
   }
   const headers = rateLimitHeaders(result);
   if (!result.success) {
+    recordRateLimitRejection(policy);
     throw new ApiError("rate_limited", "Too many requests; slow down.", undefined, { ...headers, "Retry-After": String(Math.max(1, Number(headers["RateLimit-Reset"]))) });
   }
   return headers;

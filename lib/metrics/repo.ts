@@ -1,0 +1,49 @@
+import { sql, type SQL } from "../../db/sql.js";
+import { query } from "../../db/atomic.js";
+import type { Db } from "../../db/client.js";
+import { fromJson, toNumber } from "../../db/values.js";
+import { OPEN_STATUSES } from "../orders/board.js";
+
+// Business and health gauges for GET /api/metrics, read at scrape time in ONE statement: each gauge
+// is a scalar subquery in the select list below, so adding one is adding a line there. Across all
+// live tenants (a soft-deleted tenant awaiting purge is not counted); no tenant label, so the series
+// count does not grow with the customer base.
+//
+// Gauges for tables that do not exist yet are added with their table, not before:
+// - webhook backlog and oldest pending delivery age: when the webhook deliveries table lands (issue 13),
+//   e.g. webhook_backlog: count(*) of deliveries due or retrying, webhook_oldest_pending_age_s:
+//   extract(epoch FROM now() - min(created_at)) of those — both in GAUGE_COLUMNS.
+// - active reservations: when the storefront's reservations land.
+// - replica lag: when read replicas land (pg_last_xact_replay_timestamp() is NULL on a primary).
+
+const liveTenant = (alias: string) => sql.raw(`EXISTS (SELECT 1 FROM tenants t WHERE t.id = ${alias}.tenant_id AND t.deleted_at IS NULL)`);
+
+const GAUGE_COLUMNS: Record<string, SQL> = {
+  open_orders: sql`(SELECT coalesce(json_object_agg(status, n), '{}'::json) FROM (
+      SELECT o.status, count(*) AS n FROM orders o
+      WHERE o.status IN (${sql.join(OPEN_STATUSES.map((s) => sql`${s}`), sql`, `)}) AND ${liveTenant("o")}
+      GROUP BY o.status) s)`,
+  low_stock_items: sql`(SELECT count(*) FROM items i WHERE i.deleted_at IS NULL AND i.stock <= i.low_stock_threshold AND ${liveTenant("i")})`,
+  analytics_refresh_age_s: sql`(SELECT extract(epoch FROM now() - last_run_at)::float8 FROM analytics_state WHERE id = 1)`,
+  blob_deletions_pending: sql`(SELECT count(*) FROM blob_deletions)`,
+};
+
+export interface Gauges {
+  openOrders: Record<string, number>;
+  lowStockItems: number;
+  /** Seconds since the analytics refresh last ran; undefined when it never has. */
+  analyticsRefreshAgeS: number | undefined;
+  blobDeletionsPending: number;
+}
+
+export async function readGauges(db: Db): Promise<Gauges> {
+  const columns = sql.join(Object.entries(GAUGE_COLUMNS).map(([name, expr]) => sql`${expr} AS ${sql.identifier(name)}`), sql`, `);
+  const [row] = await query(db, sql`SELECT ${columns}`);
+  const open = fromJson<Record<string, unknown>>(row!.open_orders) ?? {};
+  return {
+    openOrders: Object.fromEntries(OPEN_STATUSES.map((s) => [s, toNumber(open[s] ?? 0)])),
+    lowStockItems: toNumber(row!.low_stock_items),
+    analyticsRefreshAgeS: row!.analytics_refresh_age_s === null || row!.analytics_refresh_age_s === undefined ? undefined : Number(row!.analytics_refresh_age_s),
+    blobDeletionsPending: toNumber(row!.blob_deletions_pending),
+  };
+}
