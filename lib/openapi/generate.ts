@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { discoverRoutes } from "../dev/routes.js";
@@ -14,6 +14,9 @@ import { buildSpec, type DeclaredRoute, type Method } from "./build.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const SPEC_FILE = join(ROOT, "openapi.json");
+/** The /docs page's renderer: Scalar's standalone bundle, served from our origin (public/docs/). */
+export const SCALAR_BUNDLE = join(ROOT, "node_modules", "@scalar", "api-reference", "dist", "browser", "standalone.js");
+export const SCALAR_COPY = join(ROOT, "public", "docs", "scalar.js");
 const METHODS: Method[] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
 const isSchema = (value: unknown): value is Schema => typeof value === "object" && value !== null && (value as { kind?: unknown }).kind === "schema";
@@ -72,6 +75,7 @@ export const specText = (spec: unknown) => `${JSON.stringify(spec, null, 2)}\n`;
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const text = specText(await generateSpec());
   writeFileSync(SPEC_FILE, text);
+  copyFileSync(SCALAR_BUNDLE, SCALAR_COPY);
   const spec = JSON.parse(text) as { paths: Record<string, Record<string, unknown>> };
   const operations = Object.values(spec.paths).reduce((n, item) => n + Object.keys(item).length, 0);
   console.log(`openapi.json: ${Object.keys(spec.paths).length} paths, ${operations} operations, ${text.length} bytes`);
