@@ -35,11 +35,12 @@ describeBrowser("the API reference page (/docs) in headless Chromium", () => {
       if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
     });
     try {
-      const response = await page.goto(`${server.origin}/docs`);
+      // Generous timeouts: a 4 MB bundle parsed on a loaded two-core CI machine.
+      const response = await page.goto(`${server.origin}/docs`, { timeout: 120_000 });
       expect(response?.status()).toBe(200);
       // Every tag's section, by its heading text.
       for (const tag of spec.tags) {
-        await page.getByText(tag.name, { exact: true }).first().waitFor({ state: "attached", timeout: 30_000 });
+        await page.getByText(tag.name, { exact: true }).first().waitFor({ state: "attached", timeout: 60_000 });
       }
       // A sample of operations across domains: opening its tag (Scalar renders sections lazily)
       // shows each one's summary.
@@ -64,12 +65,12 @@ describeBrowser("the API reference page (/docs) in headless Chromium", () => {
     } finally {
       await close();
     }
-  }, 120_000);
+  }, 300_000);
 
   it("without JavaScript, links to the OpenAPI document", async () => {
     const { page, requests, close } = await openPage(browser!, { javaScriptEnabled: false });
     try {
-      await page.goto(`${server.origin}/docs`);
+      await page.goto(`${server.origin}/docs`, { timeout: 60_000 });
       const link = page.locator('a[href="/api/openapi.json"]');
       await expect(link.isVisible()).resolves.toBe(true);
       await saveScreenshot(page, "api-reference-no-javascript");
@@ -80,5 +81,5 @@ describeBrowser("the API reference page (/docs) in headless Chromium", () => {
     } finally {
       await close();
     }
-  }, 60_000);
+  }, 120_000);
 });

@@ -48,6 +48,8 @@ export interface RoutePolicy<A extends RouteAuth, P, Q, B> {
   errorOutput?: Schema;
   /** Sends an ETag of the body itself and answers If-None-Match with 304 (versioned outputs do so through `version`). */
   conditional?: true;
+  /** Reads the shop session (X-Session-ID, or the session_id cookie) and sends it back. OpenAPI only. */
+  shopSession?: true;
   /** A raw (non-JSON) request body and its accepted media types (image uploads). */
   rawBody?: readonly string[];
   /** JSON body limit in bytes (default MAX_JSON_BODY_BYTES, 100 kB). */

@@ -169,6 +169,9 @@ export function buildSpec(input: BuildInput): Json {
         schema: { type: "string", minLength: 1, maxLength: 255, pattern: "^[\\x21-\\x7E]+$" },
       });
     }
+    if (policy.shopSession) {
+      parameters.push({ name: "X-Session-ID", in: "header", required: false, description: "The shop session (a guest's cart) this answer's `X-Session-ID` gave you; the `session_id` cookie works too. Without one a new session starts. Server-issued only.", schema: { type: "string" } });
+    }
     const codes = errorCodesOf(method, policy);
     const allCodes = [...codes.values()].flat();
     if (allCodes.includes("precondition_failed")) {
@@ -207,6 +210,7 @@ export function buildSpec(input: BuildInput): Json {
     const successHeaders: Json = { "X-Request-Id": { $ref: "#/components/headers/X-Request-Id" } };
     if (versioned) successHeaders.ETag = header(policy.conditional ? "The document's content hash." : 'The resource\'s version, `"v<version>"`.');
     if (status === 201) successHeaders.Location = header("Where the created resource lives.");
+    if (policy.shopSession) successHeaders["X-Session-ID"] = header("The shop session to send back on the next request (also set as the HttpOnly `session_id` cookie).");
     if (policy.idempotent) successHeaders["Idempotent-Replayed"] = header("`true` when this answer replays the first success of the same Idempotency-Key.");
     if (policy.rateLimit !== false && policy.auth !== "cron") {
       for (const name of ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]) successHeaders[name] = { $ref: `#/components/headers/${name}` };
