@@ -49,12 +49,34 @@ export async function createDb(options: DbOptions): Promise<DbHandle> {
 
 async function createNeonHttp(options: DbOptions, timeoutMs: number): Promise<DbHandle> {
   const { neon, neonConfig, types } = await import("@neondatabase/serverless");
-  if (options.neonFetchEndpoint) neonConfig.fetchEndpoint = options.neonFetchEndpoint;
+  const url = options.url ?? "postgresql://bridge@localhost/tally";
+  if (options.neonFetchEndpoint) routeNeonEndpoint(neonConfig, url, options.neonFetchEndpoint);
   neonConfig.fetchFunction = (input: string, init: RequestInit) =>
     countRoundTrip(() => fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) }));
-  const url = options.url ?? "postgresql://bridge@localhost/tally";
   const db = neonHttpDb(neon(url) as unknown as NeonClient, types);
   return { db, kind: "neon-http", close: async () => {} };
+}
+
+type NeonEndpoint = (host: string, port: number | string, options?: { jwtAuth?: boolean }) => string;
+const neonEndpoints = globalThis as typeof globalThis & { __tallyNeonEndpoints?: { byHost: Map<string, string>; neonDefault: NeonEndpoint | string } };
+
+/**
+ * neonConfig.fetchEndpoint is global to the module, but a primary and its read replicas (db/replicas.ts)
+ * may each sit behind their own endpoint (local SQL-over-HTTP bridges): endpoints are kept per
+ * host:port of the connection string, and any other host keeps Neon's default (https://api.<host>/sql).
+ */
+function routeNeonEndpoint(neonConfig: { fetchEndpoint: NeonEndpoint | string }, url: string, endpoint: string): void {
+  if (!neonEndpoints.__tallyNeonEndpoints) {
+    const state = { byHost: new Map<string, string>(), neonDefault: neonConfig.fetchEndpoint };
+    neonEndpoints.__tallyNeonEndpoints = state;
+    neonConfig.fetchEndpoint = (host, port, opts) => {
+      const own = state.byHost.get(`${host}:${port || 5432}`);
+      if (own) return own;
+      return typeof state.neonDefault === "function" ? state.neonDefault(host, port, opts) : state.neonDefault;
+    };
+  }
+  const parsed = new URL(url);
+  neonEndpoints.__tallyNeonEndpoints.byHost.set(`${parsed.hostname}:${parsed.port || 5432}`, endpoint);
 }
 
 /** How much later than Postgres's own cancel node-postgres stops waiting for an answer. */

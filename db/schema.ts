@@ -430,3 +430,64 @@ export const events = pgTable(
     check("events_actor_type_check", sql`${t.actorType} IN ('user', 'api_key', 'system', 'public')`),
   ],
 );
+
+// The delivery engine (lib/delivery): signed outbound requests with retries. An endpoint is a target
+// of one `kind` (webhooks: "webhook"; chat connectors add their own kind); a delivery is one message
+// to one endpoint, retried on a schedule until delivered or dead-lettered. Its id is the message id
+// the receiver sees (webhook-id), the same on every attempt.
+export const deliveryEndpoints = pgTable(
+  "delivery_endpoints",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    kind: text("kind").notNull(),
+    url: text("url").notNull(),
+    // Signing keys (whsec_…) must be usable to sign, so they are stored, never shown after creation.
+    secret: text("secret").notNull(),
+    previousSecret: text("previous_secret"),
+    previousSecretUntil: timestamp("previous_secret_until", { withTimezone: true, mode: "string" }),
+    // Webhooks: the event types (or "*") the endpoint receives; other kinds may leave it empty.
+    eventTypes: text("event_types").array().notNull().default(sql`'{}'::text[]`),
+    description: text("description"),
+    enabled: boolean("enabled").notNull().default(true),
+    disabledReason: text("disabled_reason"),
+    disabledAt: timestamp("disabled_at", { withTimezone: true, mode: "string" }),
+    // Start of the current run of failures (null after any success): 5 days of it disables the endpoint.
+    failingSince: timestamp("failing_since", { withTimezone: true, mode: "string" }),
+    version: integer("version").notNull().default(1),
+    ...timestamps,
+  },
+  (t) => [index("delivery_endpoints_tenant_kind_idx").on(t.tenantId, t.kind, t.createdAt, t.id)],
+);
+
+export const deliveries = pgTable(
+  "deliveries",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    endpointId: uuid("endpoint_id").notNull().references(() => deliveryEndpoints.id, { onDelete: "cascade" }),
+    // The body is either an event of the log (rendered as the API renders it) or a stored payload.
+    eventId: uuid("event_id").references(() => events.id, { onDelete: "cascade" }),
+    eventType: text("event_type").notNull(),
+    payload: jsonb("payload"),
+    // pending (due at next_attempt_at) → sending (claimed; next_attempt_at is the lease) → delivered | dead.
+    status: text("status").notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    // attempts counted before the last manual retry: the schedule restarts from there.
+    roundStart: integer("round_start").notNull().default(0),
+    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
+    lastAttemptAt: timestamp("last_attempt_at", { withTimezone: true, mode: "string" }),
+    lastStatus: integer("last_status"),
+    lastError: text("last_error"),
+    lastBody: text("last_body"),
+    deliveredAt: timestamp("delivered_at", { withTimezone: true, mode: "string" }),
+    ...timestamps,
+  },
+  (t) => [
+    index("deliveries_due_idx").on(t.nextAttemptAt).where(sql`${t.status} IN ('pending', 'sending')`),
+    index("deliveries_endpoint_created_idx").on(t.endpointId, t.createdAt, t.id),
+    uniqueIndex("deliveries_endpoint_event_key").on(t.endpointId, t.eventId),
+    check("deliveries_status_check", sql`${t.status} IN ('pending', 'sending', 'delivered', 'dead')`),
+    check("deliveries_body_check", sql`${t.eventId} IS NOT NULL OR ${t.payload} IS NOT NULL`),
+  ],
+);

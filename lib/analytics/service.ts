@@ -1,4 +1,4 @@
-import { getDb } from "../../db/client.js";
+import { readDb } from "../../db/replicas.js";
 import type { Tenant } from "../auth/session.js";
 import { ApiError, notFound } from "../http/errors.js";
 import { forecastDaily, ALPHA, METHOD } from "./forecast.js";
@@ -39,7 +39,7 @@ export async function sales(tenant: Tenant, input: SalesInput) {
   const span = daysBetween(from, to);
   if (span < 0) throw new ApiError("bad_request", "Invalid query.", [{ path: "from", message: "must not be after to" }]);
   if (span >= MAX_SALES_RANGE_DAYS) throw new ApiError("bad_request", "Invalid query.", [{ path: "from", message: `the range must be at most ${MAX_SALES_RANGE_DAYS} days` }]);
-  const { db } = await getDb();
+  const db = await readDb();
   const { buckets, refreshedAt, rebuilding } = await repo.salesBuckets(db, tenant.id, from, to, input.groupBy, input.channel);
   const totals = buckets.reduce((t, b) => ({ orders: t.orders + b.orders, units: t.units + b.units, revenueCents: t.revenueCents + b.revenueCents }), { orders: 0, units: 0, revenueCents: 0 });
   return {
@@ -56,7 +56,7 @@ export async function sales(tenant: Tenant, input: SalesInput) {
 }
 
 export async function dashboard(tenant: Tenant) {
-  const { db } = await getDb();
+  const db = await readDb();
   const today = todayFor(tenant);
   const d = await repo.dashboard(db, tenant.id, today);
   const compare = (current: string, previous: string) => {
@@ -83,7 +83,7 @@ export async function dashboard(tenant: Tenant) {
  * Sorted by days of cover, the items about to run out first.
  */
 export async function inventory(tenant: Tenant, input: InventoryInput) {
-  const { db } = await getDb();
+  const db = await readDb();
   const { items, truncated, refreshedAt, rebuilding } = await repo.inventory(db, tenant.id, todayFor(tenant), input.days);
   const rows = items.map((i) => {
     const dailyUnits = i.unitsSold / input.days;
@@ -119,7 +119,7 @@ export async function inventory(tenant: Tenant, input: InventoryInput) {
  * is in stock — ceil(rate × (lead + safety)) − stock, at least 1.
  */
 export async function reorderSuggestions(tenant: Tenant, input: ReorderInput) {
-  const { db } = await getDb();
+  const db = await readDb();
   const today = todayFor(tenant);
   const candidates = await repo.reorderCandidates(db, tenant.id, today, input.windowDays, input.leadTimeDays);
   const items = candidates
@@ -140,7 +140,7 @@ export async function reorderSuggestions(tenant: Tenant, input: ReorderInput) {
 
 /** The next `horizon` days (today first) from up to 56 complete days of history (see forecast.ts). */
 export async function demandForecast(tenant: Tenant, input: ForecastInput) {
-  const { db } = await getDb();
+  const db = await readDb();
   const today = todayFor(tenant);
   const found = await repo.itemHistory(db, tenant.id, input.itemId, addDays(today, -HISTORY_DAYS), today);
   if (!found) throw notFound("Item");

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { config } from "../platform/config.js";
 import { log } from "../platform/log.js";
 import { getRedis, redisGeneration } from "../platform/redis.js";
+import { kick } from "../delivery/kick.js";
 import { waitUntil } from "../platform/wait-until.js";
 import { memoryStore, type CacheStore, type EntryKeys, type Lookup } from "./store.js";
 import { errorFields } from "../platform/log-error.js";
@@ -275,6 +276,8 @@ export async function invalidate(tenantId: string, tags: string[]): Promise<void
   // Every write that changes tenant data may have written events (lib/events): the same bump moves
   // the "events" marker the event streams watch, at no extra round trip.
   tags = [...tags, EVENTS_TAG];
+  // ...and may have queued webhook deliveries: start them now, in the background.
+  kick(tenantId);
   try {
     await cache.invalidate(tenantId, tags);
   } catch (error) {

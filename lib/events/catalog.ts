@@ -83,6 +83,14 @@ export const EVENT_TYPES = {
   "member.invited": { resource: "member", description: "Someone was invited to the tenant.", data: obj({ member }) },
   "member.role_changed": { resource: "member", description: "A member's role changed.", data: obj({ member, from: str }) },
   "member.removed": { resource: "member", description: "A member (or invitation) was removed.", data: obj({ member }) },
+  "webhook.disabled": {
+    resource: "webhook",
+    description: "A webhook endpoint was disabled by the delivery engine: it answered 410 Gone (reason gone) or failed every attempt for 5 days (reason failing).",
+    data: obj({
+      endpoint: obj({ id: str, url: str, events: { type: "array", items: str }, description: nullable("string"), enabled: { type: "boolean" }, disabledReason: nullable("string"), disabledAt: nullable("string"), failingSince: nullable("string"), version: int, createdAt: str, updatedAt: str }),
+      reason: { enum: ["gone", "failing"] },
+    }),
+  },
 } as const satisfies Record<string, { resource: string; description: string; data: JsonSchema }>;
 
 export type EventType = keyof typeof EVENT_TYPES;

@@ -21,14 +21,29 @@ export const SYSTEM: Actor = { type: "system", id: null };
 /**
  * CTE `name`: inserts one event per row of `rows`, a SELECT yielding `type`, `resource_type`,
  * `resource_id` and `data` (jsonb). `tenantId` may be an SQL expression (public routes learn it in
- * the statement).
+ * the statement). Also adds CTE `<name>_deliveries`, the webhook deliveries of those events.
  */
 export function eventsCte(name: string, tenantId: string | SQL, actor: Actor, rows: SQL): SQL {
   return sql`${sql.raw(name)} AS (
       INSERT INTO events (id, tenant_id, type, actor_type, actor_id, resource_type, resource_id, data)
       SELECT gen_random_uuid(), ${tenantId}, e.type, ${actor.type}, ${actor.id}::text, e.resource_type, e.resource_id::text, e.data::jsonb
       FROM (${rows}) e
-      RETURNING 1)`;
+      RETURNING id, tenant_id, type),
+    ${sql.raw(name)}_deliveries AS (${webhookFanOut(name)})`;
+}
+
+/**
+ * Webhook fan-out, in the same statement as the events: one delivery per new event per enabled
+ * webhook endpoint of its tenant subscribed to its type (or "*"). Deliveries therefore exist exactly
+ * when their event does (a refused or rolled-back write queues nothing) and are due the moment the
+ * write commits, without waiting for the log's horizon (see README, Webhooks).
+ */
+function webhookFanOut(events: string): SQL {
+  return sql`INSERT INTO deliveries (id, tenant_id, endpoint_id, event_id, event_type)
+      SELECT gen_random_uuid(), e.tenant_id, w.id, e.id, e.type
+      FROM ${sql.raw(events)} e JOIN delivery_endpoints w
+        ON w.tenant_id = e.tenant_id AND w.kind = 'webhook' AND w.enabled AND (e.type = ANY (w.event_types) OR '*' = ANY (w.event_types))
+      RETURNING 1`;
 }
 
 // An item's stock level: out (0), low (at or under its threshold) or ok. A change of level is an

@@ -13,6 +13,15 @@ const healthFields = {
     reason: v.optional(v.string()),
   }),
   cache: v.strictObject({ status: v.picklist(["ok", "degraded"]), mode: v.picklist(["memory", "redis"]) }),
+  replicas: v.array(
+    v.strictObject({
+      host: v.string(),
+      driver: v.optional(v.string()),
+      status: v.picklist(["ok", "lagging", "down", "unknown"]),
+      lagMs: v.nullable(v.number()),
+      skippedUntil: v.optional(v.pipe(v.string(), v.isoTimestamp())),
+    }),
+  ),
 };
 export const HealthOut = v.strictObject(healthFields);
 export const HealthDownOut = v.strictObject({ ...healthFields, error: ErrorOut.entries.error });

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import * as v from "valibot";
 import { classifyDbError } from "../../db/errors.js";
 import { newRoundTripScope, withRoundTripScope, type RoundTripScope } from "../../db/round-trips.js";
+import { withReadRouting } from "../../db/replicas.js";
 import { authenticate, authenticateUser, type AuthContext, type UserContext } from "../auth/session.js";
 import type { Role } from "../auth/roles.js";
 import { responseCache, type CachePolicy, type CacheState, type Rendered } from "../cache/response-cache.js";
@@ -11,6 +12,7 @@ import { assertCronRequest } from "../auth/cron.js";
 import { log } from "../platform/log.js";
 import { waitUntil } from "../platform/wait-until.js";
 import { readJsonBody } from "./body.js";
+import { readPrimaryHeaders, readsFromPrimary } from "./read-routing.js";
 import { corsHeaders, preflightHeaders } from "./cors.js";
 import { ApiError, toApiError, type ErrorCode } from "./errors.js";
 import { compilePattern, matchPath } from "./path.js";
@@ -34,8 +36,8 @@ export interface RoutePolicy<A extends RouteAuth, P, Q, B> {
   body?: B;
   /** Valibot schema of the success body (OpenAPI response schema). */
   output?: Schema;
-  /** Status of the success answer when it is not 200 (201 created, 204 no content). OpenAPI only; the contract tests hold every answer to it. */
-  status?: 201 | 204;
+  /** Status of the success answer when it is not 200 (201 created, 202 accepted, 204 no content). OpenAPI only; the contract tests hold every answer to it. */
+  status?: 201 | 202 | 204;
   /**
    * Error codes this route answers besides those its policy implies (auth, params, query, body,
    * Idempotency-Key, database failures: see lib/openapi/errors.ts). OpenAPI only; the contract tests
@@ -125,8 +127,10 @@ export function route<A extends RouteAuth, P extends Schema | undefined = undefi
     let user: UserContext | undefined;
     let cron = false;
     let response: Response;
+    // Reads that may go to a replica (db/replicas.ts) go to the primary for writes and their authors.
+    const readRouting = { primary: readsFromPrimary(request) };
     try {
-      response = await withRoundTripScope(scope, async () => {
+      response = await withReadRouting(readRouting, () => withRoundTripScope(scope, async () => {
         if (policy.auth === "cron") {
           assertCronRequest(request);
           cron = true;
@@ -159,7 +163,9 @@ export function route<A extends RouteAuth, P extends Schema | undefined = undefi
           ? idempotencyFrom(request, `${request.method} ${fillPattern(path, params)}`, body, auth ? principalOf(auth) : user && principalOf(user))
           : undefined;
         const run = () => handler({ request, requestId, params, query, body, auth: auth ?? user, idempotency, waitUntil } as RouteContext<A, P, Q, B>);
-        if (policy.cache && auth && request.method === "GET") {
+        // A caller who has just written skips the shared cache: an entry filled from a replica
+        // moments before could predate the write (README "Read replicas").
+        if (policy.cache && auth && request.method === "GET" && !readRouting.primary) {
           const cacheStart = performance.now();
           let computeMs = 0;
           const compute = async () => {
@@ -179,11 +185,12 @@ export function route<A extends RouteAuth, P extends Schema | undefined = undefi
         }
         await gate;
         return toResponse(request, await run());
-      });
+      }));
     } catch (error) {
       response = errorResponse(error, requestId, { method: request.method, path: safePath(request) });
     }
     for (const [name, value] of Object.entries(limitHeaders)) if (!response.headers.has(name)) response.headers.set(name, value);
+    for (const [name, value] of Object.entries(readPrimaryHeaders(request, response.status))) response.headers.append(name, value);
     recordRequest({ route: path, method: request.method, status: response.status, seconds: (performance.now() - started) / 1000, dbTrips: scope.db, cache: timing.cache });
     return finish(request, response, {
       requestId,

@@ -5,6 +5,7 @@ import { hasRole } from "../auth/roles.js";
 import { ApiError, conflict, notFound } from "../http/errors.js";
 import * as repo from "./repo.js";
 import { actorOf } from "../events/outbox.js";
+import { kick } from "../delivery/kick.js";
 import type { MemberInviteInput, MemberRoleChangeInput } from "./schemas.js";
 
 export async function listMembers(auth: AuthContext) {
@@ -17,6 +18,8 @@ export async function inviteMember(auth: AuthContext, input: MemberInviteInput) 
   const { db } = await getDb();
   const member = await repo.insertInvitation(db, auth.tenant.id, newId(), input.email, input.role, auth.userId, actorOf(auth));
   if (!member) throw conflict("This email is already a member or has a pending invitation.", [{ path: "email", message: "already a member or invited" }]);
+  // Member writes touch no cached data (so no invalidate()), but their events may have webhook deliveries.
+  kick(auth.tenant.id);
   return member;
 }
 
@@ -28,6 +31,7 @@ export async function removeMember(auth: AuthContext, id: string) {
   if ("lastOwner" in outcome) throw conflict("A tenant must keep at least one owner.");
   // Role checks in this instance must not keep serving the removed membership from cache.
   forgetPrincipals();
+  kick(auth.tenant.id);
 }
 
 export async function changeRole(auth: AuthContext, userId: string, input: MemberRoleChangeInput) {
@@ -38,6 +42,7 @@ export async function changeRole(auth: AuthContext, userId: string, input: Membe
   if ("outranked" in outcome) throw new ApiError("forbidden", "Only an owner can change an owner's role.");
   if ("lastOwner" in outcome) throw conflict("A tenant must keep at least one owner; make someone else an owner first.");
   forgetPrincipals();
+  kick(auth.tenant.id);
   return outcome.changed;
 }
 
@@ -54,6 +59,7 @@ export async function transferOwnership(auth: AuthContext, toUserId: string) {
   if ("notOwner" in outcome) throw new ApiError("forbidden", "Only an owner can transfer ownership.");
   if ("missing" in outcome) throw notFound("Member");
   forgetPrincipals();
+  kick(auth.tenant.id);
   return { ownerId: toUserId, yourRole: "admin" as const };
 }
 
@@ -65,4 +71,5 @@ export async function leave(auth: AuthContext) {
   if ("missing" in outcome) throw notFound("Membership");
   if (!("removed" in outcome)) throw conflict("The last owner cannot leave; transfer ownership or delete the tenant.");
   forgetPrincipals();
+  kick(auth.tenant.id);
 }

@@ -62,8 +62,8 @@ export async function startFunction(fn: Pick<FunctionInfo, "name" | "dir" | "con
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new SmokeFailure(`${fn.name}: did not start within ${options.startTimeoutMs ?? 20_000} ms: ${firstLine(stderr) || "(no output)"}`));
-    }, options.startTimeoutMs ?? 20_000);
+      reject(new SmokeFailure(`${fn.name}: did not start within ${options.startTimeoutMs ?? 60_000} ms: ${firstLine(stderr) || "(no output)"}`));
+    }, options.startTimeoutMs ?? 60_000);
     child.once("message", (address: { port: number }) => {
       clearTimeout(timer);
       resolve(address.port);

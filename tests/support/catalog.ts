@@ -1,6 +1,7 @@
 import type { Db } from "../../db/client.js";
 import type { Role } from "../../lib/auth/roles.js";
 import { insertApiKey, insertCustomer, insertDeletedTenant, insertFeedback, insertItem, insertMember, insertOrder, SAMPLE_ITEM, type TestTenant } from "./fixtures.js";
+import { insertDeadDelivery, insertWebhook, WALK_HOOK_URL } from "./webhooks.js";
 import { makePng } from "./images.js";
 import { IDEMPOTENCY, type IdempotencyCase } from "./idempotency-cases.js";
 
@@ -34,6 +35,8 @@ export interface RouteSpec {
   people?: true;
 }
 
+const webhook = async (db: Db, t: TestTenant) => `/api/webhooks/${await insertWebhook(db, t.id)}`;
+const webhookAction = (action: string) => async (db: Db, t: TestTenant) => `${await webhook(db, t)}/${action}`;
 const liveItem = async (db: Db, t: TestTenant) => `/api/items/${await insertItem(db, t.id)}`;
 const order = async (db: Db, t: TestTenant) => `/api/orders/${await insertOrder(db, t)}`;
 const customer = async (db: Db, t: TestTenant) => `/api/customers/${await insertCustomer(db, t.id)}`;
@@ -194,6 +197,50 @@ export const ROUTES: RouteSpec[] = [
   { method: "POST", pattern: "/api/events/stream-token", role: "staff", success: 201 },
   { method: "GET", pattern: "/api/orders/board", role: "staff" },
   { method: "GET", pattern: "/api/cron/events-retention", role: "cron" },
+  // Webhooks (issue 13). Endpoints point at a closed local port: the walk's deliveries fail quietly.
+  { method: "GET", pattern: "/api/webhooks", role: "admin" },
+  {
+    method: "POST",
+    pattern: "/api/webhooks",
+    role: "admin",
+    body: { url: WALK_HOOK_URL, events: ["order.created"], description: "walk" },
+    success: 201,
+    invalid: { body: { url: "ftp://example.com/", events: "order.created", enabled: "yes", extra: true }, paths: ["url", "events", "enabled", "extra"] },
+  },
+  { method: "GET", pattern: "/api/webhooks/[id]", role: "admin", target: webhook },
+  {
+    method: "PATCH",
+    pattern: "/api/webhooks/[id]",
+    role: "admin",
+    target: webhook,
+    body: { events: ["*"], description: "changed" },
+    invalid: { body: { url: "http://169.254.169.254/", events: ["order.exploded"] }, paths: ["url", "events.0"] },
+  },
+  { method: "DELETE", pattern: "/api/webhooks/[id]", role: "admin", target: webhook, success: 204 },
+  { method: "POST", pattern: "/api/webhooks/[id]/rotate-secret", role: "admin", target: webhookAction("rotate-secret") },
+  { method: "POST", pattern: "/api/webhooks/[id]/test", role: "admin", target: webhookAction("test"), success: 202 },
+  { method: "GET", pattern: "/api/webhooks/[id]/deliveries", role: "admin", target: webhookAction("deliveries") },
+  {
+    method: "POST",
+    pattern: "/api/webhooks/[id]/deliveries/[deliveryId]/retry",
+    role: "admin",
+    success: 202,
+    target: async (db, t) => {
+      const { endpointId, deliveryId } = await insertDeadDelivery(db, t.id);
+      return `/api/webhooks/${endpointId}/deliveries/${deliveryId}/retry`;
+    },
+  },
+  {
+    method: "POST",
+    pattern: "/api/webhooks/[id]/replay",
+    role: "admin",
+    target: webhookAction("replay"),
+    success: 202,
+    validBody: async () => ({ from: new Date(Date.now() - 3600_000).toISOString() }),
+    body: { from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z" },
+    invalid: { body: { from: "yesterday", extra: 1 }, paths: ["from", "extra"] },
+  },
+  { method: "GET", pattern: "/api/cron/deliver-webhooks", role: "cron" },
   // Tenancy (issue 12). Order matters for the walks that share one tenant and its owner (fuzz,
   // Redis outage): tenant-scoped routes first; then the tenant is deleted, and the owner creates
   // another tenant and restores a deleted one.

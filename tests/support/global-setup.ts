@@ -16,4 +16,5 @@ export default async function setup() {
   if (process.env.CI && !url) throw new Error("CI must set TEST_DATABASE_URL (see .ci/run)");
   if (url) await migrate({ url });
   if (process.env.CI && !process.env.TEST_REDIS_URL) throw new Error("CI must set TEST_REDIS_URL (see .ci/run)");
+  if (process.env.CI && !process.env.TEST_REPLICA_URL) throw new Error("CI must set TEST_REPLICA_URL (see .ci/run and .ci/replica)");
 }

@@ -76,3 +76,28 @@ export async function useTarget(name: TargetName): Promise<OpenTarget> {
 }
 
 export const bridgeApplicationName = () => `neon-bridge-${process.pid}`;
+
+export interface OpenReplica {
+  /** As health shows it: host and port of the URL. */
+  host: string;
+  handle: DbHandle;
+  /** neon-http: the replica's own SQL-over-HTTP bridge (Neon's proxy in front of a read replica). */
+  bridge?: RunningBridge;
+  close(): Promise<void>;
+}
+
+/**
+ * A read replica (db/replicas.ts) reached through the same driver as the target: node-postgres
+ * directly, neon-http through a second bridge (the client picks it by the URL's host:port).
+ */
+export async function openReplica(name: "node-postgres" | "neon-http→postgres", url: string, timeoutMs = TIMEOUT_MS): Promise<OpenReplica> {
+  const host = new URL(url).host;
+  if (name === "node-postgres") {
+    const handle = await createDb({ url, timeoutMs });
+    return { host, handle, close: () => handle.close() };
+  }
+  const executor = pgExecutor(url, { application_name: `${bridgeApplicationName()}-replica` });
+  const bridge = await startNeonBridge(executor);
+  const handle = await createDb({ neonFetchEndpoint: bridge.endpoint, url, timeoutMs });
+  return { host, handle, bridge, close: async () => { await bridge.close(); await executor.close(); } };
+}
