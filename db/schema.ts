@@ -245,6 +245,7 @@ export const stockMovements = pgTable(
     delta: integer("delta").notNull(),
     reason: text("reason").notNull(),
     orderId: uuid("order_id").references(() => orders.id),
+    purchaseOrderId: uuid("purchase_order_id").references(() => purchaseOrders.id),
     note: text("note"),
     createdBy: uuid("created_by"),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
@@ -253,7 +254,8 @@ export const stockMovements = pgTable(
     index("stock_movements_item_idx").on(t.tenantId, t.itemId, t.createdAt, t.id),
     index("stock_movements_order_idx").on(t.orderId),
     // 'set': PUT /api/items/:id with a stock, recorded as the difference it made.
-    check("stock_movements_reason_check", sql`${t.reason} IN ('order', 'cancel', 'edit', 'adjustment', 'set')`),
+    // 'receipt': a purchase order received (purchase_order_id set); 'count': a stock-take applied.
+    check("stock_movements_reason_check", sql`${t.reason} IN ('order', 'cancel', 'edit', 'adjustment', 'set', 'receipt', 'count')`),
     check("stock_movements_delta_check", sql`${t.delta} <> 0`),
   ],
 );
@@ -431,6 +433,110 @@ export const events = pgTable(
   ],
 );
 
+// Conversations (issue 16): one thread per customer and channel while it is open (the partial
+// unique index settles a race between two openers); a closed thread stays as history and the next
+// message opens a new one. `message_count` is the per-thread message sequence: each message takes
+// the next number in the same statement that locks the thread row, so sequence order is commit
+// order within a thread and a read marker ("read up to seq n") is exact. `last_inbound_seq` makes
+// "has unread" a column comparison instead of a count.
+export const conversations = pgTable(
+  "conversations",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    customerId: uuid("customer_id").notNull().references(() => customers.id, { onDelete: "cascade" }),
+    channel: text("channel").notNull(),
+    status: text("status").notNull().default("open"),
+    assignedTo: uuid("assigned_to"),
+    orderId: uuid("order_id").references(() => orders.id, { onDelete: "set null" }),
+    messageCount: bigint("message_count", { mode: "number" }).notNull().default(0),
+    lastInboundSeq: bigint("last_inbound_seq", { mode: "number" }).notNull().default(0),
+    lastMessageId: uuid("last_message_id"),
+    lastMessageAt: timestamp("last_message_at", { withTimezone: true, mode: "string" }),
+    version: integer("version").notNull().default(1),
+    createdBy: text("created_by"),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex("conversations_open_key").on(t.tenantId, t.customerId, t.channel).where(sql`${t.status} = 'open'`),
+    // "Sorted by last message": threads without messages sort by their creation (ids are UUIDv7).
+    index("conversations_tenant_activity_idx").on(t.tenantId, sql`coalesce(${t.lastMessageAt}, ${t.createdAt})`, t.id),
+    index("conversations_tenant_customer_idx").on(t.tenantId, t.customerId),
+    index("conversations_tenant_order_idx").on(t.tenantId, t.orderId),
+    check("conversations_channel_check", sql`${t.channel} IN ('instagram', 'facebook', 'whatsapp', 'call', 'offline', 'web')`),
+    check("conversations_status_check", sql`${t.status} IN ('open', 'closed')`),
+  ],
+);
+
+// Messages. `seq` numbers a thread's messages in commit order (see conversations). `external_id`
+// is the connector's id: unique per tenant and channel, which makes inbound delivery idempotent.
+// Status moves forward only (lib/conversations/status.ts): queued → sent → delivered → read, or
+// failed; inbound messages are `received`, notes `sent`.
+export const messages = pgTable(
+  "messages",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    conversationId: uuid("conversation_id").notNull().references(() => conversations.id, { onDelete: "cascade" }),
+    seq: bigint("seq", { mode: "number" }).notNull(),
+    channel: text("channel").notNull(),
+    direction: text("direction").notNull(),
+    text: text("text").notNull(),
+    attachments: jsonb("attachments").notNull().default(sql`'[]'::jsonb`),
+    authorType: text("author_type").notNull(),
+    authorId: text("author_id"),
+    status: text("status").notNull(),
+    failureReason: text("failure_reason"),
+    externalId: text("external_id"),
+    sentAt: timestamp("sent_at", { withTimezone: true, mode: "string" }),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex("messages_conversation_seq_key").on(t.conversationId, t.seq),
+    uniqueIndex("messages_external_key").on(t.tenantId, t.channel, t.externalId).where(sql`${t.externalId} IS NOT NULL`),
+    index("messages_tenant_conversation_idx").on(t.tenantId, t.conversationId, t.seq),
+    check("messages_direction_check", sql`${t.direction} IN ('inbound', 'outbound', 'note')`),
+    check("messages_status_check", sql`${t.status} IN ('received', 'queued', 'sent', 'delivered', 'read', 'failed')`),
+    check("messages_author_type_check", sql`${t.authorType} IN ('user', 'api_key', 'customer')`),
+    check("messages_text_check", sql`length(${t.text}) BETWEEN 1 AND 5000`),
+  ],
+);
+
+// Per-member read markers: the reader (a user, or an API key) has read the thread up to `read_seq`.
+// Markers only move forward (GREATEST), so concurrent mark-reads cannot un-read anything.
+export const conversationReads = pgTable(
+  "conversation_reads",
+  {
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    conversationId: uuid("conversation_id").notNull().references(() => conversations.id, { onDelete: "cascade" }),
+    readerId: text("reader_id").notNull(),
+    readSeq: bigint("read_seq", { mode: "number" }).notNull(),
+    updatedAt: timestamp("updated_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.conversationId, t.readerId] }), index("conversation_reads_tenant_reader_idx").on(t.tenantId, t.readerId)],
+);
+
+// Customer order-tracking links: like feedback links, only the SHA-256 is stored. One live link per
+// order (a new one revokes the old in the same statement). A link expires 30 days after the order
+// is completed or cancelled (computed when used, so it follows the order's state).
+export const orderTrackingTokens = pgTable(
+  "order_tracking_tokens",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    orderId: uuid("order_id").notNull().references(() => orders.id, { onDelete: "cascade" }),
+    tokenHash: text("token_hash").notNull(),
+    revokedAt: timestamp("revoked_at", { withTimezone: true, mode: "string" }),
+    createdBy: text("created_by"),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("order_tracking_tokens_hash_key").on(t.tokenHash),
+    uniqueIndex("order_tracking_tokens_live_order_key").on(t.orderId).where(sql`${t.revokedAt} IS NULL`),
+    index("order_tracking_tokens_tenant_order_idx").on(t.tenantId, t.orderId),
+  ],
+);
+
 // The delivery engine (lib/delivery): signed outbound requests with retries. An endpoint is a target
 // of one `kind` (webhooks: "webhook"; chat connectors add their own kind); a delivery is one message
 // to one endpoint, retried on a schedule until delivered or dead-lettered. Its id is the message id
@@ -489,5 +595,163 @@ export const deliveries = pgTable(
     uniqueIndex("deliveries_endpoint_event_key").on(t.endpointId, t.eventId),
     check("deliveries_status_check", sql`${t.status} IN ('pending', 'sending', 'delivered', 'dead')`),
     check("deliveries_body_check", sql`${t.eventId} IS NOT NULL OR ${t.payload} IS NOT NULL`),
+  ],
+);
+
+// Inventory (issue 15). Suppliers are soft-deleted (purchase orders keep naming them).
+export const suppliers = pgTable(
+  "suppliers",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    contactName: text("contact_name"),
+    email: text("email"),
+    phone: text("phone"),
+    address: text("address"),
+    notes: text("notes"),
+    leadTimeDays: integer("lead_time_days"),
+    // Null: the tenant's currency.
+    currency: text("currency"),
+    version: integer("version").notNull().default(1),
+    ...timestamps,
+    deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "string" }),
+  },
+  (t) => [
+    index("suppliers_tenant_live_idx").on(t.tenantId, t.id).where(sql`${t.deletedAt} IS NULL`),
+    check("suppliers_lead_time_check", sql`${t.leadTimeDays} IS NULL OR ${t.leadTimeDays} BETWEEN 0 AND 365`),
+  ],
+);
+
+// What an item costs from a supplier. At most one preferred supplier per item (partial unique index);
+// the reorder suggestions use that one's lead time and cost.
+export const itemSuppliers = pgTable(
+  "item_suppliers",
+  {
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    itemId: uuid("item_id").notNull().references(() => items.id, { onDelete: "cascade" }),
+    supplierId: uuid("supplier_id").notNull().references(() => suppliers.id, { onDelete: "cascade" }),
+    supplierSku: text("supplier_sku"),
+    unitCostCents: integer("unit_cost_cents").notNull(),
+    leadTimeDays: integer("lead_time_days"),
+    minOrderQuantity: integer("min_order_quantity").notNull().default(1),
+    preferred: boolean("preferred").notNull().default(false),
+    ...timestamps,
+  },
+  (t) => [
+    primaryKey({ columns: [t.itemId, t.supplierId] }),
+    uniqueIndex("item_suppliers_preferred_key").on(t.itemId).where(sql`${t.preferred}`),
+    index("item_suppliers_supplier_idx").on(t.tenantId, t.supplierId, t.itemId),
+    check("item_suppliers_cost_check", sql`${t.unitCostCents} >= 0`),
+    check("item_suppliers_lead_time_check", sql`${t.leadTimeDays} IS NULL OR ${t.leadTimeDays} BETWEEN 0 AND 365`),
+    check("item_suppliers_moq_check", sql`${t.minOrderQuantity} >= 1`),
+  ],
+);
+
+// Per-tenant purchase order numbers (PO-0001…), bumped inside the creating statement like orders'.
+export const purchaseOrderCounters = pgTable("purchase_order_counters", {
+  tenantId: uuid("tenant_id").primaryKey().references(() => tenants.id, { onDelete: "cascade" }),
+  lastNumber: integer("last_number").notNull(),
+});
+
+export const purchaseOrders = pgTable(
+  "purchase_orders",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    number: integer("number").notNull(),
+    supplierId: uuid("supplier_id").notNull().references(() => suppliers.id),
+    status: text("status").notNull().default("draft"),
+    expectedOn: date("expected_on", { mode: "string" }),
+    notes: text("notes"),
+    totalCents: bigint("total_cents", { mode: "number" }).notNull(),
+    version: integer("version").notNull().default(1),
+    createdBy: uuid("created_by"),
+    ...timestamps,
+    orderedAt: timestamp("ordered_at", { withTimezone: true, mode: "string" }),
+    receivedAt: timestamp("received_at", { withTimezone: true, mode: "string" }),
+    cancelledAt: timestamp("cancelled_at", { withTimezone: true, mode: "string" }),
+    closedAt: timestamp("closed_at", { withTimezone: true, mode: "string" }),
+  },
+  (t) => [
+    uniqueIndex("purchase_orders_tenant_number_key").on(t.tenantId, t.number),
+    index("purchase_orders_tenant_id_idx").on(t.tenantId, t.id),
+    index("purchase_orders_tenant_status_idx").on(t.tenantId, t.status, t.id),
+    index("purchase_orders_tenant_supplier_idx").on(t.tenantId, t.supplierId, t.id),
+    check("purchase_orders_status_check", sql`${t.status} IN ('draft', 'ordered', 'partially_received', 'received', 'cancelled', 'closed')`),
+  ],
+);
+
+export const purchaseOrderLines = pgTable(
+  "purchase_order_lines",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    purchaseOrderId: uuid("purchase_order_id").notNull().references(() => purchaseOrders.id, { onDelete: "cascade" }),
+    itemId: uuid("item_id").notNull().references(() => items.id),
+    quantity: integer("quantity").notNull(),
+    unitCostCents: integer("unit_cost_cents").notNull(),
+    receivedQuantity: integer("received_quantity").notNull().default(0),
+    position: integer("position").notNull(),
+  },
+  (t) => [
+    uniqueIndex("purchase_order_lines_item_key").on(t.purchaseOrderId, t.itemId),
+    index("purchase_order_lines_item_idx").on(t.itemId),
+    check("purchase_order_lines_quantity_check", sql`${t.quantity} > 0`),
+    check("purchase_order_lines_cost_check", sql`${t.unitCostCents} >= 0`),
+    check("purchase_order_lines_received_check", sql`${t.receivedQuantity} >= 0`),
+  ],
+);
+
+// One receipt per POST /api/purchase-orders/:id/receipts: what arrived, the resource an
+// Idempotency-Key replays.
+export const purchaseOrderReceipts = pgTable(
+  "purchase_order_receipts",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    purchaseOrderId: uuid("purchase_order_id").notNull().references(() => purchaseOrders.id, { onDelete: "cascade" }),
+    lines: jsonb("lines").notNull(),
+    note: text("note"),
+    createdBy: uuid("created_by"),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
+  },
+  (t) => [index("purchase_order_receipts_po_idx").on(t.purchaseOrderId, t.createdAt)],
+);
+
+// Stock-takes: a count snapshots each line's expected stock when it starts; applying it moves stock by
+// counted − expected (so sales made while counting stay sold), reason 'count'.
+export const stockTakes = pgTable(
+  "stock_takes",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    status: text("status").notNull().default("open"),
+    note: text("note"),
+    createdBy: uuid("created_by"),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
+    appliedAt: timestamp("applied_at", { withTimezone: true, mode: "string" }),
+    appliedBy: uuid("applied_by"),
+  },
+  (t) => [index("stock_takes_tenant_idx").on(t.tenantId, t.id), check("stock_takes_status_check", sql`${t.status} IN ('open', 'applied')`)],
+);
+
+export const stockTakeLines = pgTable(
+  "stock_take_lines",
+  {
+    stockTakeId: uuid("stock_take_id").notNull().references(() => stockTakes.id, { onDelete: "cascade" }),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    itemId: uuid("item_id").notNull().references(() => items.id),
+    position: integer("position").notNull(),
+    expectedQuantity: integer("expected_quantity").notNull(),
+    countedQuantity: integer("counted_quantity").notNull(),
+    // Set when applied: the stock at apply time and the movement written (counted − expected, floored
+    // so stock stays >= 0).
+    stockAtApply: integer("stock_at_apply"),
+    appliedDelta: integer("applied_delta"),
+  },
+  (t) => [
+    primaryKey({ columns: [t.stockTakeId, t.itemId] }),
+    check("stock_take_lines_counted_check", sql`${t.countedQuantity} >= 0`),
   ],
 );

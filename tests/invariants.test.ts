@@ -42,6 +42,8 @@ describe.each(dbTargets())("concurrency invariants on %s", (name) => {
       // The mix must have exercised what it claims to: successes and refusals of the main paths.
       const statuses = (op: string) => new Set(world.entries.filter((e) => e.op === op && e.effect.kind !== "read").map((e) => e.status));
       expect(statuses("edit lines").has(200), report).toBe(true);
+      expect(statuses("receive").has(201), report).toBe(true);
+      expect(statuses("stock-take").has(200), report).toBe(true);
     });
   }
 });

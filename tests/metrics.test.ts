@@ -1,4 +1,7 @@
+import { randomUUID } from "node:crypto";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { query } from "../db/atomic.js";
+import { sql } from "../db/sql.js";
 import { totalRoundTrips } from "../db/round-trips.js";
 import { setLogSink } from "../lib/platform/log.js";
 import { getRedis } from "../lib/platform/redis.js";
@@ -8,6 +11,7 @@ import { app, call, errorOf } from "./support/client.js";
 import { insertItem, insertOrder, type TestTenant } from "./support/fixtures.js";
 import { withTarget } from "./support/suite.js";
 import { dbTargets } from "./support/targets.js";
+import { insertDeadDelivery, insertWebhook } from "./support/webhooks.js";
 
 const TOKEN = "test-metrics-token-0123456789abcdef";
 
@@ -183,6 +187,8 @@ describe.each(dbTargets())("business gauges on %s", (name) => {
     await insertOrder(ctx.db, t, "ready");
     await insertOrder(ctx.db, t, "completed");
     await insertItem(ctx.db, t.id, { stock: 0 }); // threshold 10 by default: low
+    await insertDeadDelivery(ctx.db, t.id); // a dead letter is not backlog
+    await query(ctx.db, sql`INSERT INTO deliveries (id, tenant_id, endpoint_id, event_type, payload, created_at) VALUES (${randomUUID()}, ${t.id}, ${await insertWebhook(ctx.db, t.id)}, 'webhook.test', '{}'::jsonb, now() - interval '1 hour')`);
     const refresh = await call("GET", "/api/cron/refresh-analytics", { headers: { authorization: `Bearer ${process.env.CRON_SECRET}` } });
     expect(refresh.status).toBe(200);
     const { result, samples: after } = await scrape();
@@ -198,6 +204,8 @@ describe.each(dbTargets())("business gauges on %s", (name) => {
     expect(after.get("tally_analytics_refresh_age_seconds")).toBeGreaterThanOrEqual(0);
     expect(after.get("tally_analytics_refresh_age_seconds")).toBeLessThan(60);
     expect(after.has("tally_blob_deletions_pending")).toBe(true);
+    expect(delta('tally_deliveries_backlog{kind="webhook"}')).toBe(1);
+    expect(after.get("tally_deliveries_oldest_pending_age_seconds")).toBeGreaterThanOrEqual(3600);
   });
 });
 

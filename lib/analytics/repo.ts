@@ -145,8 +145,10 @@ export async function inventory(db: Db, tenantId: string, today: string, days: n
 }
 
 /**
- * Live items that sold in the window and whose stock lasts at most `leadTimeDays` at that rate:
+ * Live items that sold in the window and whose stock lasts at most their lead time at that rate:
  * stock / (units / window) <= lead, compared as stock * window <= units * lead (exact integers).
+ * The lead time is the preferred supplier's (the link's own, else the supplier's default), else
+ * `leadTimeDays`; the preferred supplier's unit cost and minimum order come along.
  */
 export async function reorderCandidates(db: Db, tenantId: string, today: string, windowDays: number, leadTimeDays: number) {
   const rows = await query(
@@ -156,12 +158,32 @@ export async function reorderCandidates(db: Db, tenantId: string, today: string,
       SELECT item_id, sum(units) AS units FROM sales_daily_items
       WHERE tenant_id = ${tenantId} AND day > ${today}::date - ${windowDays}::int AND day <= ${today}::date
       GROUP BY item_id
+    ),
+    candidates AS (
+      SELECT i.id, i.name, i.sku, i.stock, s.units, p.supplier_id, p.supplier_name, p.unit_cost_cents, p.min_order_quantity,
+             coalesce(p.lead_time_days, ${leadTimeDays}::int) AS lead_time_days, p.lead_time_days IS NOT NULL AS supplier_lead
+      FROM sold s JOIN items i ON i.id = s.item_id AND i.tenant_id = ${tenantId} AND i.deleted_at IS NULL
+      LEFT JOIN LATERAL (
+        SELECT l.supplier_id, su.name AS supplier_name, l.unit_cost_cents, l.min_order_quantity, coalesce(l.lead_time_days, su.lead_time_days) AS lead_time_days
+        FROM item_suppliers l JOIN suppliers su ON su.id = l.supplier_id AND su.deleted_at IS NULL
+        WHERE l.tenant_id = ${tenantId} AND l.item_id = i.id AND l.preferred
+      ) p ON true
+      WHERE s.units > 0
     )
-    SELECT i.id, i.name, i.sku, i.stock, s.units
-    FROM sold s JOIN items i ON i.id = s.item_id AND i.tenant_id = ${tenantId} AND i.deleted_at IS NULL
-    WHERE s.units > 0 AND i.stock::bigint * ${windowDays}::int <= s.units * ${leadTimeDays}::int`,
+    SELECT * FROM candidates c WHERE c.stock::bigint * ${windowDays}::int <= c.units * c.lead_time_days`,
   );
-  return rows.map((r) => ({ itemId: String(r.id), name: String(r.name), sku: (r.sku as string | null) ?? null, stock: toNumber(r.stock), unitsSold: toNumber(r.units) }));
+  return rows.map((r) => ({
+    itemId: String(r.id),
+    name: String(r.name),
+    sku: (r.sku as string | null) ?? null,
+    stock: toNumber(r.stock),
+    unitsSold: toNumber(r.units),
+    leadTimeDays: toNumber(r.lead_time_days),
+    supplier:
+      r.supplier_id === null || r.supplier_id === undefined
+        ? null
+        : { supplierId: String(r.supplier_id), name: String(r.supplier_name), unitCostCents: toNumber(r.unit_cost_cents), minOrderQuantity: toNumber(r.min_order_quantity), leadTimeFromSupplier: yes(r.supplier_lead) },
+  }));
 }
 
 /** A live item and its units per day over [since, today) from the rollups (days without sales absent). */

@@ -114,28 +114,55 @@ export async function inventory(tenant: Tenant, input: InventoryInput) {
 }
 
 /**
- * Items that run out within the lead time at their sales rate over the last `windowDays` days.
+ * Items that run out within their lead time at their sales rate over the last `windowDays` days.
+ * The lead time is the preferred supplier's (link, else supplier default), else `leadTimeDays`.
  * Suggested quantity: enough to cover the lead time plus the safety window at that rate, less what
- * is in stock — ceil(rate × (lead + safety)) − stock, at least 1.
+ * is in stock — ceil(rate × (lead + safety)) − stock, at least 1 and at least the supplier's minimum
+ * order. `suppliers` groups the same rows by preferred supplier (null: no preferred supplier) with
+ * the estimated cost at the supplier's unit cost.
  */
 export async function reorderSuggestions(tenant: Tenant, input: ReorderInput) {
   const db = await readDb();
   const today = todayFor(tenant);
   const candidates = await repo.reorderCandidates(db, tenant.id, today, input.windowDays, input.leadTimeDays);
-  const items = candidates
-    .map((c) => {
+  const items = reorderLines(candidates, input, today);
+  return { leadTimeDays: input.leadTimeDays, safetyDays: input.safetyDays, windowDays: input.windowDays, timezone: zoneOf(tenant), items, suppliers: bySupplier(items) };
+}
+
+export type ReorderLine = ReturnType<typeof reorderLines>[number];
+
+export function reorderLines(candidates: Awaited<ReturnType<typeof repo.reorderCandidates>>, input: ReorderInput, today: string) {
+  return candidates
+    .map(({ supplier, ...c }) => {
       const rate = c.unitsSold / input.windowDays;
       const cover = c.stock / rate;
+      const needed = Math.max(1, Math.ceil(rate * (c.leadTimeDays + input.safetyDays) - c.stock));
+      const suggestedQuantity = Math.max(needed, supplier?.minOrderQuantity ?? 1);
       return {
         ...c,
         dailyRate: round(rate, 3),
         daysOfCover: round(cover, 1),
         stockoutDate: addDays(today, Math.floor(cover)),
-        suggestedQuantity: Math.max(1, Math.ceil(rate * (input.leadTimeDays + input.safetyDays) - c.stock)),
+        suggestedQuantity,
+        supplierId: supplier?.supplierId ?? null,
+        supplierName: supplier?.name ?? null,
+        unitCostCents: supplier?.unitCostCents ?? null,
+        estimatedCostCents: supplier ? supplier.unitCostCents * suggestedQuantity : null,
       };
     })
     .sort((a, b) => a.daysOfCover - b.daysOfCover || a.name.localeCompare(b.name));
-  return { leadTimeDays: input.leadTimeDays, safetyDays: input.safetyDays, windowDays: input.windowDays, timezone: zoneOf(tenant), items };
+}
+
+function bySupplier(items: ReorderLine[]) {
+  const groups = new Map<string | null, { supplierId: string | null; supplierName: string | null; totalCostCents: number; items: ReorderLine[] }>();
+  for (const item of items) {
+    let group = groups.get(item.supplierId);
+    if (!group) groups.set(item.supplierId, (group = { supplierId: item.supplierId, supplierName: item.supplierName, totalCostCents: 0, items: [] }));
+    group.items.push(item);
+    group.totalCostCents += item.estimatedCostCents ?? 0;
+  }
+  // Suppliers by name, items without a preferred supplier last.
+  return [...groups.values()].sort((a, b) => (a.supplierName === null ? 1 : b.supplierName === null ? -1 : a.supplierName.localeCompare(b.supplierName)));
 }
 
 /** The next `horizon` days (today first) from up to 56 complete days of history (see forecast.ts). */

@@ -49,6 +49,55 @@ const item = obj({
   deletedAt: nullable("string"),
 });
 const stockLevel = obj({ itemId: str, name: str, sku: nullable("string"), stock: int, previousStock: int, lowStockThreshold: int });
+const message = obj({
+  id: str,
+  conversationId: str,
+  seq: int,
+  channel: str,
+  direction: { enum: ["inbound", "outbound", "note"] },
+  text: str,
+  attachments: { type: "array", items: str },
+  author: obj({ type: { enum: ["user", "api_key", "customer"] }, id: nullable("string") }),
+  status: { enum: ["received", "queued", "sent", "delivered", "read", "failed"] },
+  failureReason: nullable("string"),
+  externalId: nullable("string"),
+  sentAt: nullable("string"),
+  createdAt: str,
+  updatedAt: str,
+});
+const conversation = obj({
+  id: str,
+  customerId: str,
+  channel: str,
+  status: { enum: ["open", "closed"] },
+  assignedTo: nullable("string"),
+  orderId: nullable("string"),
+  messageCount: int,
+  lastMessageId: nullable("string"),
+  lastMessageAt: nullable("string"),
+  version: int,
+  createdAt: str,
+  updatedAt: str,
+});
+const purchaseOrderLine = obj({ itemId: str, name: str, sku: nullable("string"), quantity: int, unitCostCents: int, receivedQuantity: int, lineTotalCents: int });
+const purchaseOrder = obj({
+  id: str,
+  number: int,
+  supplierId: str,
+  supplierName: str,
+  status: { enum: ["draft", "ordered", "partially_received", "received", "cancelled", "closed"] },
+  expectedOn: nullable("string"),
+  notes: nullable("string"),
+  totalCents: int,
+  lines: { type: "array", items: purchaseOrderLine },
+  version: int,
+  createdAt: str,
+  updatedAt: str,
+  orderedAt: nullable("string"),
+  receivedAt: nullable("string"),
+  cancelledAt: nullable("string"),
+  closedAt: nullable("string"),
+});
 const member = obj({ id: str, userId: nullable("string"), email: nullable("string"), role: str });
 
 export const EVENT_ENVELOPE: JsonSchema = obj({
@@ -80,9 +129,34 @@ export const EVENT_TYPES = {
     description: "Feedback on an order arrived (from the customer's link: actor public; or recorded by staff).",
     data: obj({ feedback: obj({ id: str, orderId: str, source: str, rating: int }) }),
   },
+  "purchase_order.created": { resource: "purchase_order", description: "A purchase order was drafted (by hand or from reorder suggestions).", data: obj({ purchaseOrder }) },
+  "purchase_order.updated": { resource: "purchase_order", description: "A purchase order's lines (while draft), notes or expected date changed.", data: obj({ purchaseOrder }) },
+  "purchase_order.status_changed": {
+    resource: "purchase_order",
+    description: "A purchase order was set to ordered, cancelled or closed (short-shipped). Receipts emit purchase_order.received instead.",
+    data: obj({ purchaseOrder, from: str, to: str }),
+  },
+  "purchase_order.received": {
+    resource: "purchase_order",
+    description: "Goods arrived against a purchase order: stock rose by the receipt's lines; the status is partially_received or received.",
+    data: obj({ purchaseOrder, receipt: obj({ id: str, lines: { type: "array", items: obj({ itemId: str, quantity: int }) } }), from: str }),
+  },
+  "stock_take.applied": {
+    resource: "stock_take",
+    description: "A stock-take was applied: each item moved by counted − expected (floored at 0 stock); `lines` lists the movements.",
+    data: obj({ stockTakeId: str, lines: { type: "array", items: obj({ itemId: str, delta: int }) } }),
+  },
   "member.invited": { resource: "member", description: "Someone was invited to the tenant.", data: obj({ member }) },
   "member.role_changed": { resource: "member", description: "A member's role changed.", data: obj({ member, from: str }) },
   "member.removed": { resource: "member", description: "A member (or invitation) was removed.", data: obj({ member }) },
+  "conversation.opened": { resource: "conversation", description: "A conversation was opened (by staff, or by a customer's first inbound message on a channel).", data: obj({ conversation }) },
+  "conversation.updated": { resource: "conversation", description: "A conversation's status, assignee or order changed; `changes` names the fields sent.", data: obj({ conversation, changes: { type: "array", items: str } }) },
+  "message.created": {
+    resource: "message",
+    description: "A message was added to a conversation: inbound from a customer, outbound to one, or an internal note. `conversation` is the thread after it.",
+    data: obj({ message, conversation }),
+  },
+  "message.status_changed": { resource: "message", description: "An outbound message moved forward: queued → sent → delivered → read, or failed.", data: obj({ message, from: str, to: str }) },
   "webhook.disabled": {
     resource: "webhook",
     description: "A webhook endpoint was disabled by the delivery engine: it answered 410 Gone (reason gone) or failed every attempt for 5 days (reason failing).",

@@ -61,10 +61,27 @@ export function eventStream(req: StreamRequest): Response {
       };
       const deadline = streamDeadline();
       let moved = true;
-      const unwatch = watchEvents(req.tenantId, () => {
-        moved = true;
-        wake?.();
-      });
+      // Typing indicators go out as `event: typing` without an id (Last-Event-ID stays the last
+      // real event's): only on unfiltered streams, each indicator once per renewal.
+      const typingSent = new Map<string, string>();
+      const unwatch = watchEvents(
+        req.tenantId,
+        () => {
+          moved = true;
+          wake?.();
+        },
+        req.types
+          ? undefined
+          : (entries) => {
+              for (const entry of entries) {
+                const key = `${entry.conversationId}|${entry.actor.type}|${entry.actor.id}`;
+                if ((typingSent.get(key) ?? "") >= entry.expiresAt) continue;
+                typingSent.set(key, entry.expiresAt);
+                send(`event: typing\ndata: ${JSON.stringify(entry)}\n\n`);
+              }
+              if (typingSent.size > 1000) typingSent.clear();
+            },
+      );
       req.signal?.addEventListener("abort", stop);
       send(`retry: ${RETRY_MS}\n\n`);
       let lastWrite = Date.now();

@@ -64,6 +64,11 @@ export interface RoutePolicy<A extends RouteAuth, P, Q, B> {
   /** Rate limit policy: "api" per user for authenticated routes, "public" per IP otherwise; false exempts the route. */
   rateLimit?: LimitPolicy | false;
   /**
+   * A second identifier counted against the same policy, beside the caller's (a public link's token:
+   * limited per link as well as per IP). Counted in the same turn, so still one Redis round trip.
+   */
+  limitAlsoBy?: (request: Request) => string | undefined;
+  /**
    * Takes an Idempotency-Key (the only way a route reads that header): the handler gets it as
    * `idempotency`, scoped to this route and the signed-in principal (public routes bind their own).
    */
@@ -147,7 +152,7 @@ export function route<A extends RouteAuth, P extends Schema | undefined = undefi
         // The user is known only now (token checks need no I/O on a warm instance), so the limit is
         // checked here, before input parsing so malformed requests count too — and for cached GETs
         // it rides in the same Redis round trip as the cache lookup (it is sent in this same turn).
-        const gate = limitPolicy === false ? Promise.resolve() : limitRequest(limitPolicy, request, auth, user).then((h) => void Object.assign(limitHeaders, h));
+        const gate = limitPolicy === false ? Promise.resolve() : limitRequest(limitPolicy, request, auth, user, policy.limitAlsoBy?.(request)).then((h) => void Object.assign(limitHeaders, h));
         // Awaited below (alone or beside the cache lookup); this only keeps an early refusal from
         // counting as an unhandled rejection meanwhile.
         gate.catch(() => {});
@@ -232,9 +237,10 @@ function fillPattern(path: string, params: unknown): string {
  * sends them (and a cache lookup) as one pipeline: still one Redis round trip. The answer's headers
  * describe whichever limit has less room left.
  */
-async function limitRequest(policy: LimitPolicy, request: Request, auth: AuthContext | undefined, user: UserContext | undefined): Promise<Record<string, string>> {
+async function limitRequest(policy: LimitPolicy, request: Request, auth: AuthContext | undefined, user: UserContext | undefined, also: string | undefined): Promise<Record<string, string>> {
   const who = auth ? principalOf(auth) : user ? principalOf(user) : `ip:${clientIp(request)}`;
   const checks = [limit(policy, who)];
+  if (also) checks.push(limit(policy, also));
   if (auth && policy === "api") checks.push(limit("tenant", `tenant:${auth.tenant.id}`));
   const answers = await Promise.all(checks);
   return answers.reduce((tightest, h) => (Number(h["RateLimit-Remaining"] ?? Infinity) < Number(tightest["RateLimit-Remaining"] ?? Infinity) ? h : tightest));

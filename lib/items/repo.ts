@@ -5,6 +5,7 @@ import { pageWithTotal } from "../../db/paging.js";
 import { fromJson, likeContaining, toIso, toIsoOrNull, toNumber } from "../../db/values.js";
 import type { ItemCreateInput, ItemListInput, ItemUpdateInput } from "./schemas.js";
 import { eventsCte, itemJson, stockLevelEvents, type Actor } from "../events/outbox.js";
+import { suppliedBy, supplierLinksOf, toItemSupplier, type ItemSupplier } from "../inventory/repo.js";
 
 export interface Item {
   id: string;
@@ -58,6 +59,7 @@ export function listLiveItems(db: Db, tenantId: string, input: ItemListInput) {
   if (input.search) filters.push(sql`(i.name ILIKE ${likeContaining(input.search)} OR i.sku ILIKE ${likeContaining(input.search)})`);
   if (input.lowStock !== undefined) filters.push(input.lowStock ? sql`i.stock <= i.low_stock_threshold` : sql`i.stock > i.low_stock_threshold`);
   if (input.category) filters.push(sql`lower(i.category) = lower(${input.category})`);
+  if (input.supplier) filters.push(suppliedBy(tenantId, input.supplier));
   return pageOf(db, sql.join(filters, sql` AND `), sql`created_at DESC, id DESC`, input.page, input.limit);
 }
 
@@ -68,6 +70,12 @@ export function listDeletedItems(db: Db, tenantId: string, pageNumber: number, l
 export async function findLiveItem(db: Db, tenantId: string, id: string): Promise<Item | undefined> {
   const rows = await query(db, sql`SELECT ${COLUMNS} FROM items i WHERE i.tenant_id = ${tenantId} AND i.id = ${id} AND i.deleted_at IS NULL`);
   return rows[0] ? toItem(rows[0]) : undefined;
+}
+
+/** A live item with its supplier links (GET /api/items/:id), in the same statement. */
+export async function findLiveItemWithSuppliers(db: Db, tenantId: string, id: string): Promise<(Item & { suppliers: ItemSupplier[] }) | undefined> {
+  const rows = await query(db, sql`SELECT ${COLUMNS}, ${supplierLinksOf(tenantId, "i")} AS suppliers FROM items i WHERE i.tenant_id = ${tenantId} AND i.id = ${id} AND i.deleted_at IS NULL`);
+  return rows[0] ? { ...toItem(rows[0]), suppliers: (fromJson<unknown[] | null>(rows[0].suppliers) ?? []).map(toItemSupplier) } : undefined;
 }
 
 export async function insertItem(db: Db, tenantId: string, id: string, input: ItemCreateInput, actor: Actor): Promise<Item> {

@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { countOut, intOut, nullableString, nullableTimestampOut, pageOf, timestampOut, uuidOut } from "../http/outputs.js";
-import { booleanField, limitField, nonNegativeInt, optionalText, pageField, requiredText, text, versionField } from "../http/inputs.js";
+import { booleanField, limitField, nonNegativeInt, optionalText, pageField, requiredText, text, uuid, versionField } from "../http/inputs.js";
 
 const fields = {
   name: requiredText(1, 100),
@@ -47,10 +47,15 @@ export const ItemListQuery = v.object({
   search: v.optional(v.pipe(text(), v.trim(), v.maxLength(100, "must be at most 100 characters"))),
   lowStock: booleanField,
   category: v.optional(v.pipe(text(), v.trim(), v.maxLength(50, "must be at most 50 characters"))),
+  /** Items linked to this supplier (PUT /api/items/:id/suppliers/:supplierId). */
+  supplier: v.optional(uuid),
 });
 export type ItemListInput = v.InferOutput<typeof ItemListQuery>;
 
 export const DeletedItemListQuery = v.object({ page: pageField, limit: limitField });
+
+/** GET /api/items/low-stock: the items list's filters, always with lowStock=true (seed 004's path). */
+export const LowStockQuery = v.object({ ...v.omit(ItemListQuery, ["lowStock"]).entries });
 
 // Output schemas (the answers' bodies; see lib/http/outputs.ts).
 export const ItemOut = v.strictObject({

@@ -49,6 +49,9 @@ export async function listItems(tenant: Tenant, input: ItemListInput) {
   return page(items, total, input.page, input.limit);
 }
 
+/** Items at or under their low-stock threshold: GET /api/items?lowStock=true under its own path. */
+export const listLowStockItems = (tenant: Tenant, input: Omit<ItemListInput, "lowStock">) => listItems(tenant, { ...input, lowStock: true });
+
 export async function listDeletedItems(tenant: Tenant, input: { page: number; limit: number }) {
   const { db } = await getDb();
   const { items, total } = await repo.listDeletedItems(db, tenant.id, input.page, input.limit);
@@ -57,7 +60,7 @@ export async function listDeletedItems(tenant: Tenant, input: { page: number; li
 
 export async function getItem(tenant: Tenant, id: string) {
   const { db } = await getDb();
-  const item = await repo.findLiveItem(db, tenant.id, id);
+  const item = await repo.findLiveItemWithSuppliers(db, tenant.id, id);
   if (!item) throw notFound("Item");
   return item;
 }

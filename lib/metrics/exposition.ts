@@ -104,6 +104,9 @@ export async function renderMetrics(snapshot: Snapshot): Promise<string> {
     for (const [status, n] of Object.entries(g.openOrders)) open.set({ status }, n);
     gauge("tally_items_low_stock", "Live items at or below their low-stock threshold, across live tenants.", g.lowStockItems);
     gauge("tally_blob_deletions_pending", "Replaced or purged images whose blob deletion is still queued.", g.blobDeletionsPending);
+    const backlog = new Gauge({ name: "tally_deliveries_backlog", help: "Webhook and connector deliveries pending or being sent, by endpoint kind.", labelNames: ["kind"], registers });
+    for (const kind of new Set(["webhook", ...Object.keys(g.deliveryBacklog)])) backlog.set({ kind }, g.deliveryBacklog[kind] ?? 0);
+    if (g.deliveryOldestPendingAgeS !== undefined) gauge("tally_deliveries_oldest_pending_age_seconds", "Age of the oldest delivery still pending or being sent.", g.deliveryOldestPendingAgeS);
     if (g.analyticsRefreshAgeS !== undefined) gauge("tally_analytics_refresh_age_seconds", "Seconds since the analytics rollup refresh last ran.", g.analyticsRefreshAgeS);
   }
   return registry.metrics();

@@ -10,11 +10,8 @@ import { OPEN_STATUSES } from "../orders/board.js";
 // count does not grow with the customer base.
 //
 // Gauges for tables that do not exist yet are added with their table, not before:
-// - webhook backlog and oldest pending delivery age: when the webhook deliveries table lands (issue 13),
-//   e.g. webhook_backlog: count(*) of deliveries due or retrying, webhook_oldest_pending_age_s:
-//   extract(epoch FROM now() - min(created_at)) of those — both in GAUGE_COLUMNS.
 // - active reservations: when the storefront's reservations land.
-// - replica lag: when read replicas land (pg_last_xact_replay_timestamp() is NULL on a primary).
+// Replica lag is not here: this statement runs on the primary; /api/health measures each replica.
 
 const liveTenant = (alias: string) => sql.raw(`EXISTS (SELECT 1 FROM tenants t WHERE t.id = ${alias}.tenant_id AND t.deleted_at IS NULL)`);
 
@@ -26,6 +23,12 @@ const GAUGE_COLUMNS: Record<string, SQL> = {
   low_stock_items: sql`(SELECT count(*) FROM items i WHERE i.deleted_at IS NULL AND i.stock <= i.low_stock_threshold AND ${liveTenant("i")})`,
   analytics_refresh_age_s: sql`(SELECT extract(epoch FROM now() - last_run_at)::float8 FROM analytics_state WHERE id = 1)`,
   blob_deletions_pending: sql`(SELECT count(*) FROM blob_deletions)`,
+  // Deliveries not yet delivered nor dead letters: webhooks and connector messages alike.
+  delivery_backlog: sql`(SELECT coalesce(json_object_agg(kind, n), '{}'::json) FROM (
+      SELECT e.kind, count(*) AS n FROM deliveries d JOIN delivery_endpoints e ON e.id = d.endpoint_id
+      WHERE d.status IN ('pending', 'sending') AND ${liveTenant("d")} GROUP BY e.kind) s)`,
+  delivery_oldest_pending_age_s: sql`(SELECT extract(epoch FROM now() - min(d.created_at))::float8 FROM deliveries d
+      WHERE d.status IN ('pending', 'sending') AND ${liveTenant("d")})`,
 };
 
 export interface Gauges {
@@ -34,6 +37,10 @@ export interface Gauges {
   /** Seconds since the analytics refresh last ran; undefined when it never has. */
   analyticsRefreshAgeS: number | undefined;
   blobDeletionsPending: number;
+  /** Deliveries pending or being sent, by endpoint kind (webhook, connector…). */
+  deliveryBacklog: Record<string, number>;
+  /** Age of the oldest delivery still pending; undefined when none is. */
+  deliveryOldestPendingAgeS: number | undefined;
 }
 
 export async function readGauges(db: Db): Promise<Gauges> {
@@ -45,5 +52,7 @@ export async function readGauges(db: Db): Promise<Gauges> {
     lowStockItems: toNumber(row!.low_stock_items),
     analyticsRefreshAgeS: row!.analytics_refresh_age_s === null || row!.analytics_refresh_age_s === undefined ? undefined : Number(row!.analytics_refresh_age_s),
     blobDeletionsPending: toNumber(row!.blob_deletions_pending),
+    deliveryBacklog: Object.fromEntries(Object.entries(fromJson<Record<string, unknown>>(row!.delivery_backlog) ?? {}).map(([kind, n]) => [kind, toNumber(n)])),
+    deliveryOldestPendingAgeS: row!.delivery_oldest_pending_age_s === null || row!.delivery_oldest_pending_age_s === undefined ? undefined : Number(row!.delivery_oldest_pending_age_s),
   };
 }

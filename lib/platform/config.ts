@@ -72,6 +72,8 @@ export const config = {
   feedbackTokenTtlDays: () => int(process.env.FEEDBACK_TOKEN_TTL_DAYS, 14) || 14,
   /** Page customers open to leave feedback; the token is appended as ?token=. Unset: no url in the answer. */
   feedbackUrlBase: () => process.env.FEEDBACK_URL_BASE || undefined,
+  /** The customer's order-tracking page; a tracking link's `url` is `<base>?token=…`. */
+  trackingUrlBase: () => process.env.TRACKING_URL_BASE || undefined,
   /** Vercel sends it as `Authorization: Bearer <CRON_SECRET>` to cron paths. */
   cronSecret: () => process.env.CRON_SECRET || undefined,
   /** Bearer token of GET /api/metrics; unset: the route answers 404. */

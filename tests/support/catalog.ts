@@ -1,6 +1,8 @@
+import { sql } from "drizzle-orm/sql/sql";
+import { atomic } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
 import type { Role } from "../../lib/auth/roles.js";
-import { insertApiKey, insertCustomer, insertDeletedTenant, insertFeedback, insertItem, insertMember, insertOrder, SAMPLE_ITEM, type TestTenant } from "./fixtures.js";
+import { insertConversation, insertOutboundMessage, insertTrackingLink, insertApiKey, insertCustomer, insertDeletedTenant, insertFeedback, insertItem, insertMember, insertOrder, insertPurchaseOrder, insertStockTake, insertSupplier, SAMPLE_ITEM, type TestTenant } from "./fixtures.js";
 import { insertDeadDelivery, insertWebhook, WALK_HOOK_URL } from "./webhooks.js";
 import { makePng } from "./images.js";
 import { IDEMPOTENCY, type IdempotencyCase } from "./idempotency-cases.js";
@@ -41,6 +43,11 @@ const liveItem = async (db: Db, t: TestTenant) => `/api/items/${await insertItem
 const order = async (db: Db, t: TestTenant) => `/api/orders/${await insertOrder(db, t)}`;
 const customer = async (db: Db, t: TestTenant) => `/api/customers/${await insertCustomer(db, t.id)}`;
 const feedback = async (db: Db, t: TestTenant) => `/api/feedbacks/${(await insertFeedback(db, t)).id}`;
+const conversation = async (db: Db, t: TestTenant) => `/api/conversations/${await insertConversation(db, t)}`;
+const supplier = async (db: Db, t: TestTenant) => `/api/suppliers/${await insertSupplier(db, t.id)}`;
+const link = async (db: Db, t: TestTenant) => `/api/items/${await insertItem(db, t.id)}/suppliers/${await insertSupplier(db, t.id)}`;
+const purchaseOrder = async (db: Db, t: TestTenant, status = "draft") => `/api/purchase-orders/${(await insertPurchaseOrder(db, t, status)).id}`;
+const ZERO_ID = "01a20813-0118-73be-a81c-b59c7a651c18";
 const deletedItem = async (db: Db, t: TestTenant) => `/api/items/${await insertItem(db, t.id, { deleted: true })}`;
 
 export const ROUTES: RouteSpec[] = [
@@ -59,6 +66,7 @@ export const ROUTES: RouteSpec[] = [
     invalid: { body: { name: "", priceCents: -5, stock: 1.5, sku: "x".repeat(51), extra: true }, paths: ["name", "priceCents", "stock", "sku", "extra"] },
   },
   { method: "GET", pattern: "/api/items/deleted", role: "staff" },
+  { method: "GET", pattern: "/api/items/low-stock", role: "staff" },
   { method: "GET", pattern: "/api/items/[id]", role: "staff", target: liveItem },
   {
     method: "PUT",
@@ -189,6 +197,104 @@ export const ROUTES: RouteSpec[] = [
   { method: "GET", pattern: "/api/analytics/inventory", role: "staff" },
   { method: "GET", pattern: "/api/analytics/reorder-suggestions", role: "staff" },
   { method: "GET", pattern: "/api/analytics/demand-forecast", role: "staff", target: async (db, t) => `/api/analytics/demand-forecast?itemId=${await insertItem(db, t.id)}` },
+  // Inventory (issue 15): suppliers, item links, purchase orders.
+  { method: "GET", pattern: "/api/suppliers", role: "staff" },
+  {
+    method: "POST",
+    pattern: "/api/suppliers",
+    role: "admin",
+    body: { name: "Kopi Jaya", leadTimeDays: 5, currency: "idr" },
+    success: 201,
+    invalid: { body: { name: "", email: "nope", leadTimeDays: 400, currency: "XYZ", extra: 1 }, paths: ["name", "email", "leadTimeDays", "currency", "extra"] },
+  },
+  { method: "GET", pattern: "/api/suppliers/[id]", role: "staff", target: supplier },
+  {
+    method: "PUT",
+    pattern: "/api/suppliers/[id]",
+    role: "admin",
+    target: supplier,
+    body: { notes: "Ships Mondays" },
+    invalid: { body: { name: 5, leadTimeDays: -1 }, paths: ["name", "leadTimeDays"] },
+  },
+  { method: "DELETE", pattern: "/api/suppliers/[id]", role: "admin", target: supplier },
+  { method: "GET", pattern: "/api/items/[id]/suppliers", role: "staff", target: async (db, t) => `${await liveItem(db, t)}/suppliers` },
+  {
+    method: "PUT",
+    pattern: "/api/items/[id]/suppliers/[supplierId]",
+    role: "admin",
+    target: link,
+    body: { unitCostCents: 450, preferred: true },
+    invalid: { body: { unitCostCents: -1, minOrderQuantity: 0, preferred: "yes" }, paths: ["unitCostCents", "minOrderQuantity", "preferred"] },
+  },
+  {
+    method: "DELETE",
+    pattern: "/api/items/[id]/suppliers/[supplierId]",
+    role: "admin",
+    target: async (db, t) => {
+      const path = await link(db, t);
+      const [, , , itemId, , supplierId] = path.split("/");
+      await atomic(db, [sql`INSERT INTO item_suppliers (tenant_id, item_id, supplier_id, unit_cost_cents) VALUES (${t.id}, ${itemId}, ${supplierId}, 100)`]);
+      return path;
+    },
+    success: 204,
+  },
+  { method: "GET", pattern: "/api/purchase-orders", role: "staff" },
+  {
+    method: "POST",
+    pattern: "/api/purchase-orders",
+    role: "admin",
+    body: { supplierId: ZERO_ID, lines: [{ itemId: ZERO_ID, quantity: 1, unitCostCents: 100 }] },
+    validBody: async (db, t) => ({ supplierId: await insertSupplier(db, t.id), lines: [{ itemId: await insertItem(db, t.id), quantity: 5, unitCostCents: 300 }] }),
+    success: 201,
+    invalid: { body: { supplierId: "x", lines: [{ itemId: ZERO_ID, quantity: 0, unitCostCents: -1 }], expectedOn: "2026-02-30" }, paths: ["supplierId", "lines.0.quantity", "lines.0.unitCostCents", "expectedOn"] },
+  },
+  {
+    method: "POST",
+    pattern: "/api/purchase-orders/from-suggestions",
+    role: "admin",
+    body: {},
+    invalid: { body: { supplierId: "x", windowDays: 3, safetyDays: "7", extra: 1 }, paths: ["supplierId", "windowDays", "safetyDays", "extra"] },
+  },
+  { method: "GET", pattern: "/api/purchase-orders/[id]", role: "staff", target: purchaseOrder },
+  {
+    method: "PUT",
+    pattern: "/api/purchase-orders/[id]",
+    role: "admin",
+    target: purchaseOrder,
+    body: { notes: "Call before delivery" },
+    invalid: { body: { lines: [], expectedOn: "soon" }, paths: ["lines", "expectedOn"] },
+  },
+  {
+    method: "PATCH",
+    pattern: "/api/purchase-orders/[id]/status",
+    role: "admin",
+    target: async (db, t) => `${await purchaseOrder(db, t)}/status`,
+    body: { status: "ordered" },
+    invalid: { body: { status: "received" }, paths: ["status"] },
+  },
+  {
+    method: "POST",
+    pattern: "/api/purchase-orders/[id]/receipts",
+    role: "staff",
+    target: async (db, t) => `${await purchaseOrder(db, t, "ordered")}/receipts`,
+    body: { lines: [{ itemId: ZERO_ID, quantity: 1 }] },
+    validBody: async () => ({ lines: [{ itemId: ZERO_ID, quantity: 1 }] }),
+    walk: false,
+    success: 201,
+    idempotent: IDEMPOTENCY.receipt,
+    invalid: { body: { lines: [{ itemId: "x", quantity: 0 }], allowOver: "yes" }, paths: ["lines.0.itemId", "lines.0.quantity", "allowOver"] },
+  },
+  {
+    method: "POST",
+    pattern: "/api/stock-takes",
+    role: "admin",
+    body: { lines: [{ itemId: ZERO_ID, countedQuantity: 1 }] },
+    validBody: async (db, t) => ({ lines: [{ itemId: await insertItem(db, t.id), countedQuantity: 7 }], note: "Shelf A" }),
+    success: 201,
+    invalid: { body: { lines: [{ itemId: ZERO_ID, countedQuantity: -1 }], note: 5 }, paths: ["lines.0.countedQuantity", "note"] },
+  },
+  { method: "GET", pattern: "/api/stock-takes/[id]", role: "staff", target: async (db, t) => `/api/stock-takes/${(await insertStockTake(db, t)).id}` },
+  { method: "POST", pattern: "/api/stock-takes/[id]/apply", role: "admin", target: async (db, t) => `/api/stock-takes/${(await insertStockTake(db, t)).id}/apply` },
   // Events (issue 13).
   { method: "GET", pattern: "/api/events", role: "admin" },
   { method: "GET", pattern: "/api/events/catalog", role: "staff" },
@@ -197,6 +303,81 @@ export const ROUTES: RouteSpec[] = [
   { method: "POST", pattern: "/api/events/stream-token", role: "staff", success: 201 },
   { method: "GET", pattern: "/api/orders/board", role: "staff" },
   { method: "GET", pattern: "/api/cron/events-retention", role: "cron" },
+  // Conversations (issue 16).
+  { method: "GET", pattern: "/api/conversations", role: "staff" },
+  {
+    method: "POST",
+    pattern: "/api/conversations",
+    role: "staff",
+    body: { customerId: "01a20813-0118-73be-a81c-b59c7a651c18", channel: "web" },
+    validBody: async (db, t) => ({ customerId: await insertCustomer(db, t.id), channel: "web" }),
+    success: 201,
+    invalid: { body: { customerId: "nope", channel: "fax", orderId: 5, extra: 1 }, paths: ["customerId", "channel", "orderId", "extra"] },
+  },
+  { method: "GET", pattern: "/api/conversations/[id]", role: "staff", target: conversation },
+  {
+    method: "PATCH",
+    pattern: "/api/conversations/[id]",
+    role: "staff",
+    target: conversation,
+    body: { status: "closed" },
+    invalid: { body: { status: "archived", assignedTo: "someone" }, paths: ["status", "assignedTo"] },
+  },
+  { method: "GET", pattern: "/api/conversations/[id]/messages", role: "staff", target: async (db, t) => `${await conversation(db, t)}/messages` },
+  {
+    method: "POST",
+    pattern: "/api/conversations/[id]/messages",
+    role: "staff",
+    target: async (db, t) => `${await conversation(db, t)}/messages`,
+    body: { text: "Your order is on its way" },
+    success: 201,
+    idempotent: IDEMPOTENCY.message,
+    invalid: { body: { text: "   ", attachments: "photo.png", note: "yes" }, paths: ["text", "attachments", "note"] },
+  },
+  {
+    method: "POST",
+    pattern: "/api/conversations/[id]/read",
+    role: "staff",
+    target: async (db, t) => `${await conversation(db, t)}/read`,
+    body: {},
+    invalid: { body: { upToMessageId: "last", extra: true }, paths: ["upToMessageId", "extra"] },
+  },
+  {
+    method: "POST",
+    pattern: "/api/integrations/messages",
+    role: "staff",
+    body: { channel: "instagram", externalId: "catalog-1", from: { handle: "@catalog" }, text: "Hello" },
+    validBody: async () => ({ channel: "instagram", externalId: `catalog-${Math.random()}`, from: { handle: "@catalog", name: "Catalog" }, text: "Hello" }),
+    success: 201,
+    invalid: { body: { channel: "telegram", externalId: "", from: { phone: "call me" }, text: "" }, paths: ["channel", "externalId", "from.phone", "text"] },
+  },
+  {
+    method: "POST",
+    pattern: "/api/integrations/messages/[id]/status",
+    role: "staff",
+    target: async (db, t) => `/api/integrations/messages/${(await insertOutboundMessage(db, t)).id}/status`,
+    body: { status: "delivered" },
+    invalid: { body: { status: "lost", reason: 5 }, paths: ["status", "reason"] },
+  },
+  { method: "POST", pattern: "/api/conversations/[id]/typing", role: "staff", target: async (db, t) => `${await conversation(db, t)}/typing` },
+  {
+    method: "POST",
+    pattern: "/api/integrations/typing",
+    role: "staff",
+    body: { channel: "instagram", from: { handle: "@catalog" } },
+    invalid: { body: { channel: "sms", from: { handle: 5 } }, paths: ["channel", "from.handle"] },
+  },
+  { method: "POST", pattern: "/api/orders/[id]/tracking-link", role: "staff", target: async (db, t) => `${await order(db, t)}/tracking-link`, success: 201 },
+  // Public: the link's token is the credential (tests/conversations.tracking.test.ts covers the rest).
+  { method: "GET", pattern: "/api/public/orders/[token]", role: "public", target: async (db, t) => `/api/public/orders/${(await insertTrackingLink(db, t)).token}` },
+  {
+    method: "POST",
+    pattern: "/api/public/orders/[token]/messages",
+    role: "public",
+    target: async (db, t) => `/api/public/orders/${(await insertTrackingLink(db, t)).token}/messages`,
+    body: { text: "When will it arrive?" },
+    success: 201,
+  },
   // Webhooks (issue 13). Endpoints point at a closed local port: the walk's deliveries fail quietly.
   { method: "GET", pattern: "/api/webhooks", role: "admin" },
   {

@@ -6,6 +6,7 @@ import { newId } from "../../db/ids.js";
 import { DEV_ISSUER, mintDevToken } from "../../lib/auth/dev-tokens.js";
 import type { Role } from "../../lib/auth/roles.js";
 import { displayParts, hashKey, mintKey } from "../../lib/auth/api-key-format.js";
+import { newToken } from "../../lib/feedback/tokens.js";
 
 export interface TestTenant {
   id: string;
@@ -136,4 +137,68 @@ export async function insertGoogleMember(db: Db, tenant: TestTenant, role: Role)
     sql`INSERT INTO memberships (id, tenant_id, user_id, role) VALUES (${newId()}, ${tenant.id}, ${userId}, ${role})`,
   ]);
   return subject;
+}
+
+/** An open conversation with a fresh customer (straight into the database). */
+export async function insertConversation(db: Db, tenant: TestTenant, channel = "web") {
+  const id = newId();
+  const customerId = await insertCustomer(db, tenant.id, "Thread customer");
+  await atomic(db, [sql`INSERT INTO conversations (id, tenant_id, customer_id, channel) VALUES (${id}, ${tenant.id}, ${customerId}, ${channel})`]);
+  return id;
+}
+
+/** An outbound message (status `sent`) in a fresh conversation, as the thread's next message. */
+export async function insertOutboundMessage(db: Db, tenant: TestTenant) {
+  const conversationId = await insertConversation(db, tenant);
+  const id = newId();
+  await atomic(db, [
+    sql`UPDATE conversations SET message_count = 1, last_message_id = ${id}, last_message_at = now() WHERE id = ${conversationId}`,
+    sql`INSERT INTO messages (id, tenant_id, conversation_id, seq, channel, direction, text, author_type, author_id, status, sent_at)
+        VALUES (${id}, ${tenant.id}, ${conversationId}, 1, 'web', 'outbound', 'Fixture message', 'user', ${tenant.users.staff.id}, 'sent', now())`,
+  ]);
+  return { id, conversationId };
+}
+
+/** A live order-tracking link for a fresh order; returns the token (only its hash is stored). */
+export async function insertTrackingLink(db: Db, tenant: TestTenant) {
+  const orderId = await insertOrder(db, tenant);
+  const { token, hash } = newToken();
+  await atomic(db, [sql`INSERT INTO order_tracking_tokens (id, tenant_id, order_id, token_hash) VALUES (${newId()}, ${tenant.id}, ${orderId}, ${hash})`]);
+  return { token, orderId };
+}
+
+/** A supplier straight into the database (inventory, issue 15). */
+export async function insertSupplier(db: Db, tenantId: string, overrides: { name?: string; leadTimeDays?: number | null; deleted?: boolean } = {}) {
+  const id = newId();
+  await atomic(db, [
+    sql`INSERT INTO suppliers (id, tenant_id, name, lead_time_days, deleted_at)
+        VALUES (${id}, ${tenantId}, ${overrides.name ?? "Fixture supplier"}, ${overrides.leadTimeDays ?? null}::int, ${overrides.deleted ? sql`now()` : null})`,
+  ]);
+  return id;
+}
+
+let poCounter = 7000;
+
+/** A purchase order with one line of 10 units for a fresh item (straight into the database). */
+export async function insertPurchaseOrder(db: Db, tenant: TestTenant, status = "draft", options: { supplierId?: string; itemId?: string; quantity?: number } = {}) {
+  const id = newId();
+  const supplierId = options.supplierId ?? (await insertSupplier(db, tenant.id));
+  const itemId = options.itemId ?? (await insertItem(db, tenant.id));
+  const quantity = options.quantity ?? 10;
+  await atomic(db, [
+    sql`INSERT INTO purchase_orders (id, tenant_id, number, supplier_id, status, total_cents) VALUES (${id}, ${tenant.id}, ${++poCounter}, ${supplierId}, ${status}, ${quantity * 300})`,
+    sql`INSERT INTO purchase_order_lines (id, tenant_id, purchase_order_id, item_id, quantity, unit_cost_cents, position) VALUES (${newId()}, ${tenant.id}, ${id}, ${itemId}, ${quantity}, 300, 0)`,
+  ]);
+  return { id, supplierId, itemId };
+}
+
+/** An open stock-take of one fresh item (expected 10, counted 8), straight into the database. */
+export async function insertStockTake(db: Db, tenant: TestTenant) {
+  const id = newId();
+  const itemId = await insertItem(db, tenant.id, { stock: 10 });
+  await atomic(db, [
+    sql`INSERT INTO stock_takes (id, tenant_id) VALUES (${id}, ${tenant.id})`,
+    sql`INSERT INTO stock_take_lines (stock_take_id, tenant_id, item_id, position, expected_quantity, counted_quantity) VALUES (${id}, ${tenant.id}, ${itemId}, 0, 10, 8)`,
+  ]);
+  return { id, itemId };
 }

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm/sql/sql";
 import { query } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
 import { call } from "./client.js";
-import { insertFeedback, insertItem, insertOrder, type TestTenant } from "./fixtures.js";
+import { insertConversation, insertFeedback, insertItem, insertOrder, insertPurchaseOrder, type TestTenant } from "./fixtures.js";
 
 // How the idempotency suite (tests/idempotency.test.ts) exercises each route that takes
 // Idempotency-Key. The route catalog (catalog.ts) points at these through `idempotent`; a route
@@ -178,4 +178,43 @@ const tenant: IdempotencyCase = {
   replayTrips: 2,
 };
 
-export const IDEMPOTENCY = { order, cancel, adjustment, staffFeedback, publicFeedback, tenant };
+// A staff message (issue 16). Refused after the key was looked at: the thread is closed (409).
+const message: IdempotencyCase = {
+  success: 201,
+  async succeeding(db, t) {
+    const conversationId = await insertConversation(db, t);
+    return { method: "POST", path: `/api/conversations/${conversationId}/messages`, body: { text: "Your order is ready" }, token: t.users.staff.token, meta: { conversationId } };
+  },
+  async failing(db, t) {
+    const conversationId = await insertConversation(db, t);
+    await query(db, sql`UPDATE conversations SET status = 'closed' WHERE id = ${conversationId}`);
+    const request = { method: "POST", path: `/api/conversations/${conversationId}/messages`, body: { text: "Your order is ready" }, token: t.users.staff.token, meta: { conversationId } };
+    return { request, status: 409, fix: async () => void (await query(db, sql`UPDATE conversations SET status = 'open' WHERE id = ${conversationId}`)) };
+  },
+  other: async (_db, t, request) => ({ ...request, token: t.users.admin.token }),
+  otherSucceeds: true,
+  different: (request) => ({ ...request, body: { text: "Another text" } }),
+  executions: (db, request) => count(db, sql`SELECT count(*) AS n FROM messages WHERE conversation_id = ${request.meta.conversationId} AND text = ${(request.body as { text: string }).text}`),
+  resourceOf: (json) => json.id,
+};
+
+// Receiving goods against a purchase order (issue 15): refused while the PO is a draft, fine once ordered.
+const receipt: IdempotencyCase = {
+  success: 201,
+  async succeeding(db, t) {
+    const po = await insertPurchaseOrder(db, t, "ordered", { quantity: 20 });
+    return { method: "POST", path: `/api/purchase-orders/${po.id}/receipts`, body: { lines: [{ itemId: po.itemId, quantity: 2 }] }, token: t.users.staff.token, meta: { itemId: po.itemId } };
+  },
+  async failing(db, t) {
+    const po = await insertPurchaseOrder(db, t, "draft", { quantity: 20 });
+    const request = { method: "POST", path: `/api/purchase-orders/${po.id}/receipts`, body: { lines: [{ itemId: po.itemId, quantity: 2 }] }, token: t.users.staff.token, meta: { itemId: po.itemId } };
+    return { request, status: 409, fix: async () => void (await query(db, sql`UPDATE purchase_orders SET status = 'ordered' WHERE id = ${po.id}`)) };
+  },
+  other: async (_db, t, request) => ({ ...request, token: t.users.admin.token }),
+  otherSucceeds: true,
+  different: (request) => ({ ...request, body: { lines: [{ itemId: request.meta.itemId, quantity: 3 }] } }),
+  executions: (db, request) => count(db, sql`SELECT count(*) AS n FROM stock_movements WHERE item_id = ${request.meta.itemId} AND reason = 'receipt'`),
+  resourceOf: (json) => json.receipt.id,
+};
+
+export const IDEMPOTENCY = { order, cancel, adjustment, staffFeedback, publicFeedback, tenant, message, receipt };

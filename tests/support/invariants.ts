@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm/sql/sql";
 import { query } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
@@ -55,6 +56,12 @@ export type Effect =
   | { kind: "set"; itemId: string; stock: number; seenStock: number }
   | { kind: "delete"; itemId: string }
   | { kind: "restore"; itemId: string }
+  | { kind: "message"; conversationId: string }
+  | { kind: "inbound"; externalId: string }
+  | { kind: "receive"; poId: string; lines: Line[]; allowOver: boolean }
+  | { kind: "po_status"; poId: string; to: string }
+  | { kind: "take_start" }
+  | { kind: "take_apply"; takeId: string }
   | { kind: "read" };
 
 export interface Entry {
@@ -78,9 +85,13 @@ export interface World {
   items: { id: string; initial: number; price: number }[];
   /** Orders that exist when the mix starts (operations may also create and then act on their own). */
   orders: string[];
+  /** Purchase orders in status ordered when the mix starts, with their lines (issue 15: receiving). */
+  purchaseOrders: { id: string; lines: Line[] }[];
   entries: Entry[];
   /** The body first used with a (principal, path, key): a key is reused only with its own body. */
   keyBodies: Map<string, unknown>;
+  /** A web conversation of a customer with handle "@inv" (issue 16): messages, inbound, mark-read. */
+  conversation: string;
 }
 
 /** Sends one request and records it. */
@@ -158,7 +169,39 @@ async function cancel(w: World, r: Rng, orderId: string) {
   await send(w, "cancel", { kind: "cancel", orderId }, role, "POST", path, { key, headers });
 }
 
+/** Receives a random part of a purchase order's lines (sometimes more than outstanding, sometimes allowOver). */
+async function receive(w: World, r: Rng) {
+  const po = r.pick(w.purchaseOrders);
+  const count = r.int(1, po.lines.length);
+  const lines = po.lines.slice(0, count).map((l) => ({ itemId: l.itemId, quantity: r.int(1, 6) }));
+  const path = `/api/purchase-orders/${po.id}/receipts`;
+  const role = r.pick(["staff", "admin"] as const);
+  const { key, body } = keyed(w, r, role, path, "receive", { lines, allowOver: r.chance(0.2) });
+  await send(w, "receive", { kind: "receive", poId: po.id, lines: body.lines, allowOver: body.allowOver }, role, "POST", path, { body, key });
+}
+
 export const OPERATIONS: Operation[] = [
+  { name: "receive", weight: 2, run: receive },
+  {
+    // A count of some items, applied after a pause in which the rest of the mix moves their stock.
+    name: "stock-take",
+    weight: 1,
+    async run(w, r) {
+      const counted = randomLines(w, r).map((l) => ({ itemId: l.itemId, countedQuantity: r.int(0, 30) }));
+      const started = await send(w, "stock-take", { kind: "take_start" }, "admin", "POST", "/api/stock-takes", { body: { lines: counted } });
+      if (started.status !== 201) return;
+      await new Promise((resolve) => setTimeout(resolve, r.int(0, 20)));
+      await send(w, "stock-take", { kind: "take_apply", takeId: started.json.id }, "admin", "POST", `/api/stock-takes/${started.json.id}/apply`);
+    },
+  },
+  {
+    name: "close purchase order",
+    weight: 0.3,
+    async run(w, r) {
+      const po = r.pick(w.purchaseOrders);
+      await send(w, "close purchase order", { kind: "po_status", poId: po.id, to: "closed" }, "admin", "PATCH", `/api/purchase-orders/${po.id}/status`, { body: { status: "closed" } });
+    },
+  },
   {
     name: "create order",
     weight: 3,
@@ -209,6 +252,28 @@ export const OPERATIONS: Operation[] = [
     },
   },
   {
+    name: "post message",
+    weight: 1,
+    async run(w, r) {
+      const role = r.pick(["staff", "admin"] as const);
+      const path = `/api/conversations/${w.conversation}/messages`;
+      const { key, body } = keyed(w, r, role, path, "message", { text: `staff ${r.int(0, 1e6)}` });
+      await send(w, "post message", { kind: "message", conversationId: w.conversation }, role, "POST", path, { body, key });
+    },
+  },
+  {
+    // A small pool of external ids, so redeliveries race first deliveries.
+    name: "inbound message",
+    weight: 1,
+    async run(w, r) {
+      const externalId = `inv-${r.int(0, 5)}`;
+      await send(w, "inbound message", { kind: "inbound", externalId }, "staff", "POST", "/api/integrations/messages", {
+        body: { channel: "web", externalId, from: { handle: "@inv" }, text: `customer ${externalId}` },
+      });
+    },
+  },
+  { name: "mark read", weight: 0.5, run: (w) => send(w, "mark read", { kind: "read" }, "staff", "POST", `/api/conversations/${w.conversation}/read`, { body: {} }).then(() => {}) },
+  {
     name: "delete and restore item",
     weight: 0.7,
     async run(w, r) {
@@ -230,6 +295,13 @@ const ALLOWED: Record<Effect["kind"], number[]> = {
   set: [200, 404, 409, 412],
   delete: [200, 404, 409],
   restore: [200, 404, 409],
+  message: [201],
+  inbound: [200, 201],
+  receive: [201, 409],
+  po_status: [200, 409],
+  // A count naming an item deleted meanwhile is 422.
+  take_start: [201, 422],
+  take_apply: [200],
   read: [200, 404],
 };
 
@@ -250,10 +322,26 @@ export interface RunOptions {
 }
 
 export async function setUp(db: Db, tenant: TestTenant, r: Rng, options: RunOptions, insertItem: (db: Db, tenantId: string, o: { stock: number }) => Promise<string>): Promise<World> {
-  const w: World = { db, tenant, items: [], orders: [], entries: [], keyBodies: new Map() };
+  const customer = await call("POST", "/api/customers", { token: tenant.users.staff.token, body: { name: "Invariant customer", socialHandle: "@inv" } });
+  const conversation = await call("POST", "/api/conversations", { token: tenant.users.staff.token, body: { customerId: customer.json.id, channel: "web" } });
+  if (conversation.status !== 201) throw new Error(`setup conversation failed: ${conversation.status} ${conversation.text}`);
+  const w: World = { db, tenant, items: [], orders: [], purchaseOrders: [], entries: [], keyBodies: new Map(), conversation: conversation.json.id };
   for (let i = 0; i < options.items; i++) {
     const initial = r.int(8, 40);
     w.items.push({ id: await insertItem(db, tenant.id, { stock: initial }), initial, price: 500 });
+  }
+  // Two ordered purchase orders over every item, 12 units a line (no draws from r: seeds keep their mix).
+  const supplierId = randomUUID();
+  await query(db, sql`INSERT INTO suppliers (id, tenant_id, name) VALUES (${supplierId}, ${tenant.id}, 'Mix supplier')`);
+  for (let k = 0; k < 2; k++) {
+    const id = randomUUID();
+    const lines = w.items.map((item) => ({ itemId: item.id, quantity: 12 }));
+    await query(db, sql`INSERT INTO purchase_orders (id, tenant_id, number, supplier_id, status, total_cents) VALUES (${id}, ${tenant.id}, ${k + 1}, ${supplierId}, 'ordered', 0)`);
+    for (const [position, line] of lines.entries()) {
+      await query(db, sql`INSERT INTO purchase_order_lines (id, tenant_id, purchase_order_id, item_id, quantity, unit_cost_cents, position)
+                          VALUES (${randomUUID()}, ${tenant.id}, ${id}, ${line.itemId}, ${line.quantity}, 100, ${position})`);
+    }
+    w.purchaseOrders.push({ id, lines });
   }
   while (w.orders.length < options.orders) {
     const lines = randomLines(w, r).map((l) => ({ ...l, quantity: 1 }));
@@ -334,6 +422,13 @@ export async function check(w: World): Promise<string[]> {
     const setDeltas = writes.flatMap((e) => (e.effect.kind === "set" && e.effect.stock !== e.effect.seenStock ? [e.effect.stock - e.effect.seenStock] : [])).sort((a, b) => a - b);
     const setRows = mine.filter((m) => m.reason === "set").map((m) => num(m.delta)).sort((a, b) => a - b);
     if (JSON.stringify(setDeltas) !== JSON.stringify(setRows)) fail(`item ${item.id}: set rows ${setRows} ≠ answered ${setDeltas}`);
+    // Counts: one row per applied stock-take line that moved the item, of the delta it answered.
+    const countDeltas = done
+      .filter((e) => e.effect.kind === "take_apply")
+      .flatMap((e) => (e.json.lines as { itemId: string; appliedDelta: number }[]).filter((l) => l.itemId === item.id && l.appliedDelta !== 0).map((l) => l.appliedDelta))
+      .sort((a, b) => a - b);
+    const countRows = mine.filter((m) => m.reason === "count").map((m) => num(m.delta)).sort((a, b) => a - b);
+    if (JSON.stringify(countDeltas) !== JSON.stringify(countRows)) fail(`item ${item.id}: count rows ${countRows} ≠ answered ${countDeltas}`);
   }
 
   // Orders: exactly the ones answered 201 (replays point at one of them).
@@ -378,12 +473,63 @@ export async function check(w: World): Promise<string[]> {
     }
   }
 
+  // Conversations: every answered message is stored once, in a dense sequence the thread's counters
+  // agree with; one message per external id; the reader's unread count is exact.
+  const stored = await query(w.db, sql`SELECT id, seq, direction, external_id FROM messages WHERE tenant_id = ${t} ORDER BY seq`);
+  const [thread] = await query(w.db, sql`SELECT message_count, last_inbound_seq FROM conversations WHERE id = ${w.conversation}`);
+  const seqs = stored.map((m) => num(m.seq));
+  if (JSON.stringify(seqs) !== JSON.stringify(seqs.map((_, i) => i + 1))) fail(`message sequence not dense: [${seqs}]`);
+  if (num(thread!.message_count) !== stored.length) fail(`thread message_count ${thread!.message_count} ≠ ${stored.length} messages`);
+  const inboundSeqs = stored.filter((m) => m.direction === "inbound").map((m) => num(m.seq));
+  if (num(thread!.last_inbound_seq) !== (inboundSeqs.at(-1) ?? 0)) fail(`thread last_inbound_seq ${thread!.last_inbound_seq} ≠ ${inboundSeqs.at(-1) ?? 0}`);
+  const answered = done.filter((e) => e.effect.kind === "message" || (e.effect.kind === "inbound" && e.status === 201)).map((e) => String(e.effect.kind === "message" ? e.json.id : e.json.message.id));
+  if (JSON.stringify([...new Set(answered)].sort()) !== JSON.stringify(stored.map((m) => String(m.id)).sort()) || new Set(answered).size !== answered.length) fail(`stored messages ≠ the ${answered.length} answered 201`);
+  const externals = stored.flatMap((m) => (m.external_id ? [String(m.external_id)] : []));
+  if (new Set(externals).size !== externals.length) fail(`an external id stored twice: [${externals}]`);
+  for (const e of w.entries.filter((x) => x.effect.kind === "inbound" && x.status === 200)) {
+    const first = stored.find((m) => m.external_id === (e.effect as { externalId: string }).externalId);
+    if (String(first?.id) !== String(e.json.message.id)) fail(`redelivery of ${(e.effect as { externalId: string }).externalId} answered another message`);
+  }
+  const [marker] = await query(w.db, sql`SELECT read_seq FROM conversation_reads WHERE conversation_id = ${w.conversation} AND reader_id = ${`user:${w.tenant.users.staff.id}`}`);
+  const unread = inboundSeqs.filter((seq) => seq > num(marker?.read_seq ?? 0)).length;
+  const seen = await call("GET", `/api/conversations/${w.conversation}`, { token: w.tenant.users.staff.token });
+  if (seen.json?.unreadCount !== unread) fail(`unread count ${seen.json?.unreadCount} ≠ ${unread} inbound messages after the marker`);
+  // Purchase orders: received quantities are exactly the answered receipts; never over the order
+  // without allowOver; the status follows from them; one version step per answered write.
+  const poRows = await query(w.db, sql`SELECT id, status, version FROM purchase_orders WHERE tenant_id = ${t}`);
+  const poLines = await query(w.db, sql`SELECT purchase_order_id, item_id, quantity, received_quantity FROM purchase_order_lines WHERE tenant_id = ${t}`);
+  const receiptMoves = await query(w.db, sql`SELECT purchase_order_id, item_id, delta FROM stock_movements WHERE tenant_id = ${t} AND reason = 'receipt'`);
+  for (const po of w.purchaseOrders) {
+    const row = poRows.find((p) => String(p.id) === po.id)!;
+    const writes = done.filter((e) => "poId" in e.effect && e.effect.poId === po.id);
+    const receipts = writes.filter((e) => e.effect.kind === "receive");
+    const closed = writes.some((e) => e.effect.kind === "po_status");
+    if (num(row.version) !== 1 + writes.length) fail(`purchase order ${po.id}: version ${row.version} ≠ 1 + ${writes.length} answered writes`);
+    let complete = true;
+    let any = false;
+    for (const line of poLines.filter((l) => String(l.purchase_order_id) === po.id)) {
+      const itemId = String(line.item_id);
+      const answered = sum(receipts.flatMap((e) => (e.effect as { lines: Line[] }).lines.filter((l) => l.itemId === itemId).map((l) => l.quantity)));
+      const ledger = sum(receiptMoves.filter((m) => String(m.purchase_order_id) === po.id && String(m.item_id) === itemId).map((m) => num(m.delta)));
+      const received = num(line.received_quantity);
+      if (received !== answered || ledger !== answered) fail(`purchase order ${po.id}, item ${itemId}: received ${received}, ledger ${ledger}, answered receipts ${answered}`);
+      const overAllowed = receipts.some((e) => (e.effect as { allowOver: boolean }).allowOver);
+      if (received > num(line.quantity) && !overAllowed) fail(`purchase order ${po.id}, item ${itemId}: received ${received} of ${line.quantity} without allowOver`);
+      if (received < num(line.quantity)) complete = false;
+      if (received > 0) any = true;
+    }
+    const lastReceipt = receipts.sort((a, b) => num(b.json.purchaseOrder.version) - num(a.json.purchaseOrder.version))[0];
+    const closedAfter = closed && (!lastReceipt || writes.some((e) => e.effect.kind === "po_status" && num(e.json.version) > num(lastReceipt.json.purchaseOrder.version)));
+    const wanted = closedAfter ? "closed" : complete ? "received" : any ? "partially_received" : "ordered";
+    if (row.status !== wanted) fail(`purchase order ${po.id}: status ${row.status} ≠ ${wanted} from its answered writes`);
+  }
+
   // Idempotency-Keys: stored exactly for the keyed requests that succeeded, once each.
   const scopeOf = (e: Entry) => `${e.method} ${e.path}`;
   const succeeded = done.filter((e) => e.key).map((e) => `${e.principal}|${scopeOf(e)}|${e.key}`);
   if (new Set(succeeded).size !== succeeded.length) fail(`a key executed twice: ${succeeded.filter((k, i) => succeeded.indexOf(k) !== i)}`);
-  const stored = keys.map((k) => `${k.principal}|${k.scope}|${k.key}`).sort();
-  if (JSON.stringify(stored) !== JSON.stringify([...new Set(succeeded)].sort())) fail(`stored keys [${stored}] ≠ succeeded keyed requests [${[...new Set(succeeded)].sort()}]`);
+  const storedKeys = keys.map((k) => `${k.principal}|${k.scope}|${k.key}`).sort();
+  if (JSON.stringify(storedKeys) !== JSON.stringify([...new Set(succeeded)].sort())) fail(`stored keys [${storedKeys}] ≠ succeeded keyed requests [${[...new Set(succeeded)].sort()}]`);
   return problems;
 }
 
