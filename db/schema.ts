@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm/sql/sql";
 import {
+  type AnyPgColumn,
   bigint,
   boolean,
   customType,
@@ -127,13 +128,22 @@ export const items = pgTable(
     priceCents: integer("price_cents").notNull(),
     stock: integer("stock").notNull().default(0),
     lowStockThreshold: integer("low_stock_threshold").notNull().default(10),
+    // The category's name, kept in step with category_id by every write that changes either (item
+    // writes, category renames and deletes): the items filter and the item JSON read it as before.
     category: text("category"),
+    categoryId: uuid("category_id").references((): AnyPgColumn => categories.id, { onDelete: "set null" }),
+    // Storefront (issue 14): only published, live items are in the tenant's public shop.
+    published: boolean("published").notNull().default(false),
+    compareAtPriceCents: integer("compare_at_price_cents"),
     imageUrl: text("image_url"),
     version: integer("version").notNull().default(1),
     ...timestamps,
     deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "string" }),
   },
   (t) => [
+    index("items_tenant_published_created_idx").on(t.tenantId, t.createdAt, t.id).where(sql`${t.deletedAt} IS NULL AND ${t.published}`),
+    index("items_tenant_category_idx").on(t.tenantId, t.categoryId),
+    check("items_compare_at_price_nonnegative", sql`${t.compareAtPriceCents} IS NULL OR ${t.compareAtPriceCents} >= 0`),
     // SKUs are unique per tenant among live items, case-insensitively ("ab-1" and "AB-1" collide).
     uniqueIndex("items_tenant_sku_live_key")
       .on(t.tenantId, sql`lower(${t.sku})`)
@@ -148,6 +158,27 @@ export const items = pgTable(
   ],
 );
 
+// Storefront categories (issue 14): a tree per tenant (parent in the same tenant, checked by the
+// writes), slug unique per tenant. Deleting one moves its children up to its parent and leaves its
+// items uncategorised, in the same statement.
+export const categories = pgTable(
+  "categories",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    slug: text("slug").notNull(),
+    parentId: uuid("parent_id").references((): AnyPgColumn => categories.id, { onDelete: "set null" }),
+    position: integer("position").notNull().default(0),
+    version: integer("version").notNull().default(1),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex("categories_tenant_slug_key").on(t.tenantId, t.slug),
+    index("categories_tenant_parent_idx").on(t.tenantId, t.parentId, t.position),
+    check("categories_not_own_parent", sql`${t.parentId} IS NULL OR ${t.parentId} <> ${t.id}`),
+  ],
+);
 
 export const customers = pgTable(
   "customers",
@@ -194,9 +225,19 @@ export const orders = pgTable(
     ...timestamps,
     cancelledAt: timestamp("cancelled_at", { withTimezone: true, mode: "string" }),
     completedAt: timestamp("completed_at", { withTimezone: true, mode: "string" }),
+    // Storefront (issue 14): a pay-later order holds its stock until reserved_until; why an order
+    // was cancelled (payment_failed, reservation_expired, shopper); SHA-256 of the shopper's order
+    // access token and of the shop session that placed it (never the secrets themselves).
+    reservedUntil: timestamp("reserved_until", { withTimezone: true, mode: "string" }),
+    cancelReason: text("cancel_reason"),
+    accessTokenHash: text("access_token_hash"),
+    sessionHash: text("session_hash"),
   },
   (t) => [
     uniqueIndex("orders_tenant_number_key").on(t.tenantId, t.number),
+    // The expiry sweep: pending orders whose reservation ran out.
+    index("orders_reserved_until_idx").on(t.reservedUntil).where(sql`${t.status} = 'pending' AND ${t.reservedUntil} IS NOT NULL`),
+    index("orders_tenant_session_idx").on(t.tenantId, t.sessionHash, t.id).where(sql`${t.sessionHash} IS NOT NULL`),
     // Ids are UUIDv7 (time-ordered), so "newest first" is id order and keyset pages seek on it.
     // Ascending, scanned backwards, for ORDER BY id DESC (see the items indexes).
     index("orders_tenant_id_idx").on(t.tenantId, t.id),
@@ -254,9 +295,33 @@ export const stockMovements = pgTable(
     index("stock_movements_item_idx").on(t.tenantId, t.itemId, t.createdAt, t.id),
     index("stock_movements_order_idx").on(t.orderId),
     // 'set': PUT /api/items/:id with a stock, recorded as the difference it made.
-    // 'receipt': a purchase order received (purchase_order_id set); 'count': a stock-take applied.
-    check("stock_movements_reason_check", sql`${t.reason} IN ('order', 'cancel', 'edit', 'adjustment', 'set', 'receipt', 'count')`),
+    // 'receipt': a purchase order received (purchase_order_id set); 'count': a stock-take applied;
+    // 'release': a storefront reservation given back (payment failed, reservation expired).
+    check("stock_movements_reason_check", sql`${t.reason} IN ('order', 'cancel', 'edit', 'adjustment', 'set', 'receipt', 'count', 'release')`),
     check("stock_movements_delta_check", sql`${t.delta} <> 0`),
+  ],
+);
+
+// Storefront payments (issue 14), from the simulated processor: one per checkout attempt, written in
+// the checkout's own statement; a refund flips it in the cancel's.
+export const payments = pgTable(
+  "payments",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    orderId: uuid("order_id").notNull().references(() => orders.id, { onDelete: "cascade" }),
+    method: text("method").notNull(),
+    status: text("status").notNull(),
+    amountCents: integer("amount_cents").notNull(),
+    cardLast4: text("card_last4"),
+    failureCode: text("failure_code"),
+    ...timestamps,
+  },
+  (t) => [
+    index("payments_tenant_order_idx").on(t.tenantId, t.orderId),
+    check("payments_method_check", sql`${t.method} IN ('card', 'pay_later')`),
+    check("payments_status_check", sql`${t.status} IN ('pending', 'succeeded', 'failed', 'refunded', 'voided')`),
+    check("payments_amount_check", sql`${t.amountCents} >= 0`),
   ],
 );
 

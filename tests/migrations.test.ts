@@ -67,3 +67,59 @@ describe("migration 0007 (idempotency key principals) on existing data", () => {
     await db.exec(`INSERT INTO stock_movements (id, tenant_id, item_id, delta, reason) VALUES (gen_random_uuid(), '${ids.tenant}', '${ids.item}', -2, 'set')`);
   });
 });
+
+describe("migration 0013 (storefront categories) on existing data", () => {
+  let db: PGlite;
+  const storefront = journal.entries.find((e) => e.tag.endsWith("_storefront"))!;
+  const tenantA = "01a20000-0000-7000-8000-0000000000a1";
+  const tenantB = "01a20000-0000-7000-8000-0000000000b1";
+  beforeAll(async () => {
+    db = new PGlite();
+    await apply(db, 0, storefront.idx - 1);
+    const item = (n: number, tenant: string, category: string | null) =>
+      `('01a20000-0000-7000-8000-0000000001${String(n).padStart(2, "0")}', '${tenant}', 'Item ${n}', 500, 1, ${category === null ? "NULL" : `'${category.replace(/'/g, "''")}'`})`;
+    await db.exec(`
+      INSERT INTO tenants (id, slug, name) VALUES ('${tenantA}', 'shop-a', 'A'), ('${tenantB}', 'shop-b', 'B');
+      INSERT INTO items (id, tenant_id, name, price_cents, stock, category) VALUES
+        ${[
+          item(1, tenantA, "Kitchen"),
+          item(2, tenantA, "kitchen "),
+          item(3, tenantA, "Home & Garden"),
+          item(4, tenantA, "Home - Garden"),
+          item(5, tenantA, null),
+          item(6, tenantA, "  "),
+          item(7, tenantA, "食品"),
+          item(8, tenantB, "Kitchen"),
+        ].join(",\n")};
+    `);
+    await apply(db, storefront.idx, storefront.idx);
+  }, 60_000);
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it("turns each tenant's free-text categories into categories, links every item, keeps the text", async () => {
+    const cats = (await db.query<{ tenant_id: string; name: string; slug: string }>("SELECT tenant_id, name, slug FROM categories ORDER BY tenant_id, slug")).rows;
+    const a = cats.filter((c) => c.tenant_id === tenantA);
+    expect(a.map((c) => c.name).sort()).toEqual(["Home & Garden", "Home - Garden", "Kitchen", "食品"].sort());
+    expect(new Set(a.map((c) => c.slug)).size).toBe(4);
+    expect(a.find((c) => c.name === "Kitchen")!.slug).toBe("kitchen");
+    expect(a.find((c) => c.name === "食品")!.slug).toBe("category");
+    expect(cats.filter((c) => c.tenant_id === tenantB)).toEqual([{ tenant_id: tenantB, name: "Kitchen", slug: "kitchen" }]);
+    const items = (await db.query<{ name: string; category: string | null; cat: string | null; published: boolean }>(
+      "SELECT i.name, i.category, c.name AS cat, i.published FROM items i LEFT JOIN categories c ON c.id = i.category_id ORDER BY i.name",
+    )).rows;
+    // Nothing lost: the text is untouched; every non-blank one is linked to the category of its (case-folded) name.
+    expect(items.map((i) => [i.name, i.category, i.cat])).toEqual([
+      ["Item 1", "Kitchen", "Kitchen"],
+      ["Item 2", "kitchen ", "Kitchen"],
+      ["Item 3", "Home & Garden", "Home & Garden"],
+      ["Item 4", "Home - Garden", "Home - Garden"],
+      ["Item 5", null, null],
+      ["Item 6", "  ", null],
+      ["Item 7", "食品", "食品"],
+      ["Item 8", "Kitchen", "Kitchen"],
+    ]);
+    expect(items.every((i) => i.published === false)).toBe(true);
+  });
+});

@@ -26,6 +26,7 @@ export default defineConfig({
       // rate-limit tests set their own small limits.
       RATE_LIMIT_API: "1000000",
       RATE_LIMIT_PUBLIC: "1000000",
+      RATE_LIMIT_STORE: "1000000",
       RATE_LIMIT_AUTH_FAILURES: "1000000",
       RATE_LIMIT_TENANT: "1000000",
     },

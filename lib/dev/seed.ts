@@ -3,6 +3,7 @@ import { atomic } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
 import { newId } from "../../db/ids.js";
 import { DEV_ISSUER, demoSubject } from "../auth/dev-tokens.js";
+import { categorySlugFromName } from "../categories/schemas.js";
 
 export const DEMO_TENANT = { id: "0190a0a0-0000-7000-8000-000000000001", slug: "demo", name: "Demo Shop" };
 export const DEMO_ROLES = ["owner", "admin", "staff"] as const;
@@ -36,10 +37,17 @@ export async function seedDemo(db: Db): Promise<void> {
     ...users.map(
       (u) => sql`INSERT INTO memberships (id, tenant_id, user_id, role) VALUES (${u.id}, ${t.id}, ${u.id}, ${u.role}) ON CONFLICT DO NOTHING`,
     ),
+    ...[...new Set(DEMO_ITEMS.map((i) => i[4]))].map(
+      (category, position) => sql`
+        INSERT INTO categories (id, tenant_id, name, slug, position)
+        VALUES (${newId()}, ${t.id}, ${category}, ${categorySlugFromName(category)}, ${position}) ON CONFLICT DO NOTHING`,
+    ),
+    // Published, so the demo shop (/api/store/demo/products) has something to show.
     ...DEMO_ITEMS.map(
       ([name, sku, price, stock, category]) => sql`
-        INSERT INTO items (id, tenant_id, name, sku, price_cents, stock, category)
-        SELECT ${newId()}, ${t.id}, ${name}, ${sku}, ${price}, ${stock}, ${category}
+        INSERT INTO items (id, tenant_id, name, sku, price_cents, stock, category, category_id, published)
+        SELECT ${newId()}, ${t.id}, ${name}, ${sku}, ${price}, ${stock}, ${category},
+               (SELECT id FROM categories WHERE tenant_id = ${t.id} AND slug = ${categorySlugFromName(category)}), true
         WHERE NOT EXISTS (SELECT 1 FROM items WHERE tenant_id = ${t.id} AND lower(sku) = lower(${sku}))`,
     ),
   ]);

@@ -71,4 +71,5 @@ export function stockLevelEvents(name: string, tenantId: string, actor: Actor, s
 export const itemJson = (i: string) =>
   sql.raw(`jsonb_build_object('id', ${i}.id, 'name', ${i}.name, 'description', ${i}.description, 'sku', ${i}.sku, 'priceCents', ${i}.price_cents,
     'stock', ${i}.stock, 'lowStockThreshold', ${i}.low_stock_threshold, 'lowStock', ${i}.stock <= ${i}.low_stock_threshold, 'category', ${i}.category,
+    'categoryId', ${i}.category_id, 'published', ${i}.published, 'compareAtPriceCents', ${i}.compare_at_price_cents,
     'imageUrl', ${i}.image_url, 'version', ${i}.version, 'createdAt', ${i}.created_at, 'updatedAt', ${i}.updated_at, 'deletedAt', ${i}.deleted_at)`);

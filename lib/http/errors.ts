@@ -6,6 +6,7 @@ import { log } from "../platform/log.js";
 export const ERROR_STATUS = {
   bad_request: 400,
   unauthorized: 401,
+  payment_failed: 402,
   forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
@@ -14,6 +15,7 @@ export const ERROR_STATUS = {
   slug_taken: 409,
   insufficient_stock: 409,
   invalid_transition: 409,
+  cart_changed: 409,
   gone: 410,
   precondition_failed: 412,
   payload_too_large: 413,

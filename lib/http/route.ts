@@ -69,6 +69,13 @@ export interface RoutePolicy<A extends RouteAuth, P, Q, B> {
    */
   limitAlsoBy?: (request: Request) => string | undefined;
   /**
+   * The handler starts the rate-limit check itself (`ctx.limit()`), in the same event-loop turn as
+   * its own Redis call, so both share one round trip (carts, the shop's cache). route() still
+   * counts every request: it starts the check after the handler (or a refused input) if the handler
+   * did not, and a refusal (429) wins over the handler's answer.
+   */
+  deferLimit?: true;
+  /**
    * Takes an Idempotency-Key (the only way a route reads that header): the handler gets it as
    * `idempotency`, scoped to this route and the signed-in principal (public routes bind their own).
    */
@@ -90,6 +97,8 @@ export interface RouteContext<A, P, Q, B> {
   /** The request's Idempotency-Key, on routes declared `idempotent`. */
   idempotency: IdempotencyRequest | undefined;
   waitUntil(work: Promise<unknown>, label?: string): void;
+  /** Starts (once) and returns the request's rate-limit check; see RoutePolicy.deferLimit. */
+  limit(): Promise<void>;
 }
 
 export type Handler = ((request: Request) => Promise<Response>) & {
@@ -152,10 +161,26 @@ export function route<A extends RouteAuth, P extends Schema | undefined = undefi
         // The user is known only now (token checks need no I/O on a warm instance), so the limit is
         // checked here, before input parsing so malformed requests count too — and for cached GETs
         // it rides in the same Redis round trip as the cache lookup (it is sent in this same turn).
-        const gate = limitPolicy === false ? Promise.resolve() : limitRequest(limitPolicy, request, auth, user, policy.limitAlsoBy?.(request)).then((h) => void Object.assign(limitHeaders, h));
-        // Awaited below (alone or beside the cache lookup); this only keeps an early refusal from
-        // counting as an unhandled rejection meanwhile.
-        gate.catch(() => {});
+        let started: Promise<void> | undefined;
+        const startLimit = () => {
+          if (!started) {
+            started = limitPolicy === false ? Promise.resolve() : limitRequest(limitPolicy, request, auth, user, policy.limitAlsoBy?.(request)).then((h) => void Object.assign(limitHeaders, h));
+            // Awaited later (alone or beside the cache lookup); this only keeps an early refusal
+            // from counting as an unhandled rejection meanwhile.
+            started.catch(() => {});
+          }
+          return started;
+        };
+        const gate = policy.deferLimit ? Promise.resolve() : startLimit();
+        if (policy.deferLimit) {
+          try {
+            return await handle();
+          } finally {
+            await startLimit();
+          }
+        }
+        return handle();
+        async function handle(): Promise<Response> {
         const url = new URL(request.url);
         // Vercel also passes dynamic segments as query parameters, and a client's own ?id= wins
         // there; so params come from the pathname only.
@@ -167,7 +192,7 @@ export function route<A extends RouteAuth, P extends Schema | undefined = undefi
         const idempotency = policy.idempotent
           ? idempotencyFrom(request, `${request.method} ${fillPattern(path, params)}`, body, auth ? principalOf(auth) : user && principalOf(user))
           : undefined;
-        const run = () => handler({ request, requestId, params, query, body, auth: auth ?? user, idempotency, waitUntil } as RouteContext<A, P, Q, B>);
+        const run = () => handler({ request, requestId, params, query, body, auth: auth ?? user, idempotency, waitUntil, limit: startLimit } as RouteContext<A, P, Q, B>);
         // A caller who has just written skips the shared cache: an entry filled from a replica
         // moments before could predate the write (README "Read replicas").
         if (policy.cache && auth && request.method === "GET" && !readRouting.primary) {
@@ -190,6 +215,7 @@ export function route<A extends RouteAuth, P extends Schema | undefined = undefi
         }
         await gate;
         return toResponse(request, await run());
+        }
       }));
     } catch (error) {
       response = errorResponse(error, requestId, { method: request.method, path: safePath(request) });
@@ -273,7 +299,8 @@ async function render(result: unknown): Promise<Rendered> {
   return { status: result.status, headers, body: result.body === undefined ? undefined : JSON.stringify(result.body) };
 }
 
-function fromRendered(request: Request, rendered: Rendered): Response {
+/** A rendered answer (a handler's own cached one, too) as a Response: ETag and If-None-Match (304) included. */
+export function fromRendered(request: Request, rendered: Rendered): Response {
   const headers = new Headers(rendered.headers);
   const etag = headers.get("etag");
   if (etag && request.method === "GET" && matchesIfNoneMatch(request, etag)) return new Response(null, { status: 304, headers });

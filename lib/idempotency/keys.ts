@@ -174,3 +174,9 @@ export async function earlierResult<T>(
   if (!earlier) throw new ApiError("conflict", "A request with this Idempotency-Key is still in progress; retry shortly.", undefined, { "Retry-After": "1" });
   return earlier;
 }
+
+/** For routes where the key is mandatory (the storefront's checkout): 400 without one. */
+export function requireIdempotency(idem: IdempotencyRequest | undefined, what: string): IdempotencyRequest {
+  if (!idem) throw new ApiError("bad_request", `${what} needs an Idempotency-Key header.`, [{ path: "Idempotency-Key", message: "required" }]);
+  return idem;
+}

@@ -6,6 +6,8 @@ import { fromJson, likeContaining, toIso, toIsoOrNull, toNumber } from "../../db
 import type { ItemCreateInput, ItemListInput, ItemUpdateInput } from "./schemas.js";
 import { eventsCte, itemJson, stockLevelEvents, type Actor } from "../events/outbox.js";
 import { suppliedBy, supplierLinksOf, toItemSupplier, type ItemSupplier } from "../inventory/repo.js";
+import { newId } from "../../db/ids.js";
+import { categorySlugFromName } from "../categories/schemas.js";
 
 export interface Item {
   id: string;
@@ -17,6 +19,9 @@ export interface Item {
   lowStockThreshold: number;
   lowStock: boolean;
   category: string | null;
+  categoryId: string | null;
+  published: boolean;
+  compareAtPriceCents: number | null;
   imageUrl: string | null;
   version: number;
   createdAt: string;
@@ -25,7 +30,7 @@ export interface Item {
 }
 
 const COLUMNS = sql.raw(
-  "i.id, i.name, i.description, i.sku, i.price_cents, i.stock, i.low_stock_threshold, i.category, i.image_url, i.version, i.created_at, i.updated_at, i.deleted_at",
+  "i.id, i.name, i.description, i.sku, i.price_cents, i.stock, i.low_stock_threshold, i.category, i.category_id, i.published, i.compare_at_price_cents, i.image_url, i.version, i.created_at, i.updated_at, i.deleted_at",
 );
 
 export function toItem(row: Record<string, unknown>): Item {
@@ -41,6 +46,9 @@ export function toItem(row: Record<string, unknown>): Item {
     lowStockThreshold,
     lowStock: stock <= lowStockThreshold,
     category: (row.category as string | null) ?? null,
+    categoryId: (row.category_id as string | null) ?? null,
+    published: row.published === true || row.published === "t",
+    compareAtPriceCents: row.compare_at_price_cents === null || row.compare_at_price_cents === undefined ? null : toNumber(row.compare_at_price_cents),
     imageUrl: (row.image_url as string | null) ?? null,
     version: toNumber(row.version),
     createdAt: toIso(row.created_at),
@@ -82,16 +90,46 @@ export async function insertItem(db: Db, tenantId: string, id: string, input: It
   const rows = await query(
     db,
     sql`
-    WITH created AS (
-      INSERT INTO items AS i (id, tenant_id, name, description, sku, price_cents, stock, low_stock_threshold, category)
+    WITH ${categoryCtes(tenantId, input, sql`true`)}
+    created AS (
+      INSERT INTO items AS i (id, tenant_id, name, description, sku, price_cents, stock, low_stock_threshold, category, category_id, published, compare_at_price_cents)
       VALUES (${id}, ${tenantId}, ${input.name}, ${input.description ?? null}, ${input.sku ?? null}, ${input.priceCents}, ${input.stock},
-              coalesce(${input.lowStockThreshold ?? null}::int, (SELECT low_stock_threshold_default FROM tenants WHERE id = ${tenantId})), ${input.category ?? null})
+              coalesce(${input.lowStockThreshold ?? null}::int, (SELECT low_stock_threshold_default FROM tenants WHERE id = ${tenantId})),
+              (SELECT name FROM cat), (SELECT id FROM cat), ${input.published ?? false}, ${input.compareAtPriceCents ?? null})
       RETURNING ${COLUMNS}
     ),
     ${itemEvents("item.created", tenantId, actor)}
     SELECT * FROM created`,
   );
   return toItem(rows[0]!);
+}
+
+/**
+ * CTEs ending in `cat` (id, name): the category an item write files the item under — the one named
+ * by `categoryId` (tally_fail 'unknown_category' if the tenant has none such), or the one called
+ * `category` (case-insensitive), created when there is none. No row: uncategorised. `when`: only
+ * create a category if the item write is going ahead.
+ */
+function categoryCtes(tenantId: string, input: { category?: string | null; categoryId?: string | null }, when: SQL): SQL {
+  if (input.categoryId) {
+    return sql`cat AS (
+      SELECT c.id, c.name FROM categories c WHERE c.tenant_id = ${tenantId} AND c.id = ${input.categoryId}
+      UNION ALL
+      SELECT NULL::uuid, NULL::text WHERE CASE WHEN EXISTS (SELECT 1 FROM categories c WHERE c.tenant_id = ${tenantId} AND c.id = ${input.categoryId}) THEN false
+        ELSE tally_fail('unknown_category', '{}'::jsonb) END
+    ),`;
+  }
+  if (input.category) {
+    return sql`cat_found AS (SELECT c.id, c.name FROM categories c WHERE c.tenant_id = ${tenantId} AND lower(c.name) = lower(${input.category}) ORDER BY c.id LIMIT 1),
+    cat_new AS (
+      INSERT INTO categories AS c (id, tenant_id, name, slug)
+      SELECT ${newId()}, ${tenantId}, ${input.category}, ${categorySlugFromName(input.category)} WHERE NOT EXISTS (SELECT 1 FROM cat_found) AND ${when}
+      ON CONFLICT (tenant_id, slug) DO UPDATE SET updated_at = c.updated_at
+      RETURNING c.id, c.name
+    ),
+    cat AS (SELECT * FROM cat_found UNION ALL SELECT * FROM cat_new),`;
+  }
+  return sql`cat AS (SELECT NULL::uuid AS id, NULL::text AS name WHERE false),`;
 }
 
 /** CTE `item_events`: one `type` event per row of `from` (an items CTE, by default `changed`). */
@@ -116,14 +154,15 @@ function queueDeletion(tenantId: string, urls: SQL): SQL {
       RETURNING id, url)`;
 }
 
-const SETTABLE: Record<keyof Omit<ItemUpdateInput, "version">, string> = {
+const SETTABLE: Record<keyof Omit<ItemUpdateInput, "version" | "category" | "categoryId">, string> = {
   name: "name",
   description: "description",
   sku: "sku",
   priceCents: "price_cents",
   stock: "stock",
   lowStockThreshold: "low_stock_threshold",
-  category: "category",
+  published: "published",
+  compareAtPriceCents: "compare_at_price_cents",
 };
 
 /**
@@ -156,6 +195,8 @@ async function guardedWrite(
   after: SQL = sql``,
   pinned = false,
   events: { type: string; actor: Actor } | undefined = undefined,
+  /** More CTEs (each followed by a comma) that `change` may read; they may read `target`. */
+  prelude: SQL = sql``,
 ): Promise<Guarded> {
   const state = live ? sql`i.deleted_at IS NULL` : sql`i.deleted_at IS NOT NULL`;
   const rows = await query(
@@ -163,7 +204,7 @@ async function guardedWrite(
     sql`
     WITH target AS (
       SELECT i.version, i.image_url, i.stock, ${state} AS in_state FROM items i WHERE i.tenant_id = ${tenantId} AND i.id = ${id}
-    ), changed AS (
+    ), ${prelude} changed AS (
       ${change} AND i.tenant_id = ${tenantId} AND i.id = ${id} AND ${state}
         AND (${expected ?? null}::int IS NULL OR i.version = ${expected ?? null}::int)
         ${pinned ? sql`AND i.version = (SELECT version FROM target)` : sql``}
@@ -192,7 +233,10 @@ export function updateLiveItem(db: Db, tenantId: string, userId: string, id: str
   const sets = Object.entries(SETTABLE)
     .filter(([key]) => (input as Record<string, unknown>)[key] !== undefined)
     .map(([key, column]) => sql`${sql.raw(column)} = ${(input as Record<string, unknown>)[key]}`);
+  const recategorised = input.category !== undefined || input.categoryId !== undefined;
+  if (recategorised) sets.push(sql`category = (SELECT name FROM cat)`, sql`category_id = (SELECT id FROM cat)`);
   sets.push(sql`version = i.version + 1`, sql`updated_at = now()`);
+  const going = sql`EXISTS (SELECT 1 FROM target t WHERE t.in_state AND (${expected ?? null}::int IS NULL OR t.version = ${expected ?? null}::int))`;
   const ledger =
     input.stock === undefined
       ? sql``
@@ -202,7 +246,7 @@ export function updateLiveItem(db: Db, tenantId: string, userId: string, id: str
       RETURNING 1),
     ${stockLevelEvents("stock_events", tenantId, actor, sql`SELECT c.id, c.name, c.sku, t.stock AS before, c.stock AS after, c.low_stock_threshold AS threshold FROM changed c CROSS JOIN target t`)}`;
   const update = sql`UPDATE items i SET ${sql.join(sets, sql`, `)} WHERE true`;
-  return guardedWrite(db, tenantId, id, true, expected, update, "kept", ledger, input.stock !== undefined, { type: "item.updated", actor });
+  return guardedWrite(db, tenantId, id, true, expected, update, "kept", ledger, input.stock !== undefined, { type: "item.updated", actor }, recategorised ? categoryCtes(tenantId, input, going) : sql``);
 }
 
 export function softDeleteItem(db: Db, tenantId: string, id: string, expected: number | undefined, actor: Actor) {

@@ -10,9 +10,17 @@ const fields = {
   stock: nonNegativeInt(),
   lowStockThreshold: nonNegativeInt(),
   category: optionalText(50),
+  // Storefront (issue 14). `category` (a name) stays for existing clients: it files the item under
+  // the category of that name, creating it if needed; `categoryId` names one. Not both.
+  categoryId: v.optional(v.nullable(uuid)),
+  published: v.optional(v.boolean("must be true or false")),
+  compareAtPriceCents: v.optional(v.nullable(nonNegativeInt())),
 };
 
-export const ItemCreate = v.strictObject({
+const oneCategoryField = <T extends { category?: unknown; categoryId?: unknown }>() =>
+  v.check<T, string>((input) => input.category === undefined || input.categoryId === undefined, "send either category (a name) or categoryId, not both");
+
+export const ItemCreate = v.pipe(v.strictObject({
   name: fields.name,
   description: fields.description,
   sku: fields.sku,
@@ -21,7 +29,10 @@ export const ItemCreate = v.strictObject({
   // Absent: the tenant's lowStockThresholdDefault (PATCH /api/tenant).
   lowStockThreshold: v.optional(fields.lowStockThreshold),
   category: fields.category,
-});
+  categoryId: fields.categoryId,
+  published: fields.published,
+  compareAtPriceCents: fields.compareAtPriceCents,
+}), oneCategoryField());
 export type ItemCreateInput = v.InferOutput<typeof ItemCreate>;
 
 // PUT updates the fields it is given (a partial update); `version` is the optimistic-concurrency
@@ -35,9 +46,13 @@ export const ItemUpdate = v.pipe(
     stock: v.optional(fields.stock),
     lowStockThreshold: v.optional(fields.lowStockThreshold),
     category: fields.category,
+    categoryId: fields.categoryId,
+    published: fields.published,
+    compareAtPriceCents: fields.compareAtPriceCents,
     version: versionField,
   }),
   v.check((input) => Object.keys(input).some((key) => key !== "version"), "send at least one field to change"),
+  oneCategoryField(),
 );
 export type ItemUpdateInput = v.InferOutput<typeof ItemUpdate>;
 

@@ -20,6 +20,7 @@ async function withSkuCheck<T>(write: () => Promise<T>): Promise<T> {
   } catch (error) {
     const failure = classifyDbError(error);
     if (failure?.kind === "unique_violation" && failure.constraint === "items_tenant_sku_live_key") throw SKU_TAKEN();
+    if (failure?.kind === "rule_failed" && failure.rule?.code === "unknown_category") throw new ApiError("unprocessable", "Invalid body.", [{ path: "categoryId", message: "unknown category" }]);
     throw error;
   }
 }
@@ -39,7 +40,8 @@ const deletedIsMissing = () => notFound("Item");
 
 /** Every cached items response of the tenant goes stale before the write is answered. */
 async function changed<T>(tenant: Tenant, result: T): Promise<T> {
-  await invalidate(tenant.id, ["items"]);
+  // Items show in category counts and in the shop (whose caches read both tags).
+  await invalidate(tenant.id, ["items", "categories"]);
   return result;
 }
 

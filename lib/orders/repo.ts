@@ -48,12 +48,18 @@ function deliveryOutOfWindow(tenantId: string, date: string | null | undefined, 
     jsonb_build_object('today', ${todayIn(tenantId)}::text, 'days', ${DELIVERY_WINDOW_DAYS}::int))`;
 }
 
-export type CustomerRef = { kind: "none" } | { kind: "existing"; id: string } | { kind: "inline"; id: string; input: CustomerInput };
+export type CustomerRef =
+  | { kind: "none" }
+  | { kind: "existing"; id: string }
+  | { kind: "inline"; id: string; input: CustomerInput }
+  /** The tenant's customer with this email (case-insensitive; the oldest if several), created if none. */
+  | { kind: "byEmail"; id: string; input: CustomerInput & { email: string } };
 
 export interface NewOrder {
   tenantId: string;
   orderId: string;
-  userId: string;
+  /** Who placed it (created_by); null for a shopper of the storefront. */
+  userId: string | null;
   channel: string;
   priority: string;
   expectedDeliveryDate: string | null;
@@ -62,6 +68,13 @@ export interface NewOrder {
   customer: CustomerRef;
   idempotency?: IdempotencyRequest;
   actor: Actor;
+  /**
+   * Composable extras for other order sources (the storefront's checkout): the initial status, more
+   * order columns (`columns` and `values`, each starting with a comma), more CTEs after the order's
+   * own (starting with a comma; they may read input, taken, placed, lines, customer_row), more
+   * failure clauses (WHEN … THEN tally_fail(…)) and result columns (starting with a comma).
+   */
+  extend?: { status?: string; columns?: SQL; values?: SQL; work?: SQL; failures?: SQL; result?: SQL };
 }
 
 function customerSource(tenantId: string, ref: CustomerRef): SQL {
@@ -76,7 +89,24 @@ function customerSource(tenantId: string, ref: CustomerRef): SQL {
         SELECT ${ref.id}, ${tenantId}, ${c.name}, ${c.phone ?? null}, ${c.email ?? null}, ${c.socialHandle ?? null}, ${c.notes ?? null} FROM go
         RETURNING *`;
     }
+    case "byEmail":
+      return sql`SELECT * FROM customer_found UNION ALL SELECT * FROM customer_new`;
   }
+}
+
+/** CTE customer_row (and, for byEmail, the two it reads). */
+function customerCtes(tenantId: string, ref: CustomerRef): SQL {
+  if (ref.kind !== "byEmail") return sql`customer_row AS (${customerSource(tenantId, ref)})`;
+  const c = ref.input;
+  return sql`customer_found AS (
+      SELECT * FROM customers WHERE tenant_id = ${tenantId} AND lower(email) = lower(${c.email}) AND EXISTS (SELECT 1 FROM go) ORDER BY id LIMIT 1
+    ),
+    customer_new AS (
+      INSERT INTO customers (id, tenant_id, name, phone, email)
+      SELECT ${ref.id}, ${tenantId}, ${c.name}, ${c.phone ?? null}, ${c.email} FROM go WHERE NOT EXISTS (SELECT 1 FROM customer_found)
+      RETURNING *
+    ),
+    customer_row AS (${customerSource(tenantId, ref)})`;
 }
 
 export interface WriteResult {
@@ -94,11 +124,15 @@ function result(rows: Record<string, unknown>[]): WriteResult {
 const renderOrder = (tenantId: string) => (id: SQL) => sql`SELECT ${orderJson("r")} FROM orders r WHERE r.tenant_id = ${tenantId} AND r.id = ${id}`;
 
 export async function insertOrder(db: Db, o: NewOrder): Promise<WriteResult> {
+  return result(await query(db, insertOrderStatement(o)));
+}
+
+/** The order-creation statement, for callers that batch it with more (the storefront's checkout). */
+export function insertOrderStatement(o: NewOrder): SQL {
   const t = o.tenantId;
+  const x = o.extend ?? {};
   const customerMissing = o.customer.kind === "existing" ? sql`WHEN EXISTS (SELECT 1 FROM go) AND NOT EXISTS (SELECT 1 FROM customer_row) THEN tally_fail('unknown_customer', '{}'::jsonb)` : sql``;
-  const rows = await query(
-    db,
-    gatedStatement({
+  return gatedStatement({
       tenantId: t,
       idem: o.idempotency,
       resourceId: o.orderId,
@@ -120,12 +154,12 @@ export async function insertOrder(db: Db, o: NewOrder): Promise<WriteResult> {
       ON CONFLICT (tenant_id) DO UPDATE SET last_number = order_counters.last_number + 1
       RETURNING last_number
     ),
-    customer_row AS (${customerSource(t, o.customer)}),
+    ${customerCtes(t, o.customer)},
     placed AS (
-      INSERT INTO orders (id, tenant_id, number, channel, status, priority, customer_id, expected_delivery_date, notes, total_cents, units, created_by)
-      SELECT ${o.orderId}, ${t}, (SELECT last_number FROM counter), ${o.channel}, 'pending', ${o.priority}, (SELECT id FROM customer_row),
+      INSERT INTO orders (id, tenant_id, number, channel, status, priority, customer_id, expected_delivery_date, notes, total_cents, units, created_by ${x.columns ?? sql``})
+      SELECT ${o.orderId}, ${t}, (SELECT last_number FROM counter), ${o.channel}, ${x.status ?? "pending"}, ${o.priority}, (SELECT id FROM customer_row),
              ${o.expectedDeliveryDate}::date, ${o.notes},
-             (SELECT coalesce(sum(price_cents::bigint * quantity), 0) FROM taken), (SELECT coalesce(sum(quantity), 0) FROM taken), ${o.userId}
+             (SELECT coalesce(sum(price_cents::bigint * quantity), 0) FROM taken), (SELECT coalesce(sum(quantity), 0) FROM taken), ${o.userId} ${x.values ?? sql``}
       FROM go
       RETURNING *
     ),
@@ -145,16 +179,18 @@ export async function insertOrder(db: Db, o: NewOrder): Promise<WriteResult> {
       WHERE EXISTS (SELECT 1 FROM go) AND x.item_id NOT IN (SELECT id FROM taken)
     ),
     ${eventsCte("order_events", t, o.actor, sql`SELECT 'order.created' AS type, 'order' AS resource_type, p.id AS resource_id, jsonb_build_object('order', ${orderJson("p", "lines", "customer_row")}) AS data FROM placed p`)},
-    ${stockLevelEvents("stock_events", t, o.actor, sql`SELECT id, name, sku, stock_after + quantity AS before, stock_after AS after, low_stock_threshold AS threshold FROM taken`)}`,
-      failures: sql`${deliveryOutOfWindow(t, o.expectedDeliveryDate, sql`EXISTS (SELECT 1 FROM go)`)} ${stockFailures} ${customerMissing}`,
+    ${stockLevelEvents("stock_events", t, o.actor, sql`SELECT id, name, sku, stock_after + quantity AS before, stock_after AS after, low_stock_threshold AS threshold FROM taken`)}
+    ${x.work ?? sql``}`,
+      failures: sql`${deliveryOutOfWindow(t, o.expectedDeliveryDate, sql`EXISTS (SELECT 1 FROM go)`)} ${stockFailures} ${customerMissing} ${x.failures ?? sql``}`,
       succeeded: sql`EXISTS (SELECT 1 FROM placed)`,
       refusal: sql`'{}'::jsonb`,
-      columns: sql`(SELECT count(*) FROM moves) AS moved, (SELECT ${orderJson("p", "lines", "customer_row")} FROM placed p) AS order`,
+      columns: sql`(SELECT count(*) FROM moves) AS moved, (SELECT ${orderJson("p", "lines", "customer_row")} FROM placed p) AS order ${x.result ?? sql``}`,
       render: renderOrder(t),
-    }),
-  );
-  return result(rows);
+    });
 }
+
+/** The first row of a write's result, read. */
+export const writeResult = result;
 
 export async function findOrder(db: Db, tenantId: string, id: string): Promise<Order | undefined> {
   const rows = await query(db, sql`SELECT ${orderJson("o")} AS order FROM orders o WHERE o.tenant_id = ${tenantId} AND o.id = ${id}`);

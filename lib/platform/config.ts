@@ -63,6 +63,13 @@ export const config = {
   rateLimitTenant: () => int(process.env.RATE_LIMIT_TENANT, 1200),
   /** Requests per window per IP on public routes. */
   rateLimitPublic: () => int(process.env.RATE_LIMIT_PUBLIC, 30),
+  /** Requests per window per IP on the public shop routes (/api/store/…): browsing and carts need more than other public routes. */
+  rateLimitStore: () => int(process.env.RATE_LIMIT_STORE, 120),
+  /** Storefront catalog answers: how long a CDN may serve them (s-maxage) and serve them stale while it refetches. */
+  storeCdnMaxAgeSeconds: () => Math.max(0, int(process.env.STORE_CDN_MAX_AGE_S, 60)),
+  storeCdnStaleSeconds: () => Math.max(0, int(process.env.STORE_CDN_STALE_S, 300)),
+  /** How long a pay-later storefront order holds its stock. */
+  storeReservationMinutes: () => Math.max(1, int(process.env.STORE_RESERVATION_MINUTES, 15)),
   /** Failed authentications (401) per window per IP before further attempts get 429. */
   rateLimitAuthFailures: () => int(process.env.RATE_LIMIT_AUTH_FAILURES, 20),
   rateLimitWindowSeconds: () => Math.max(1, int(process.env.RATE_LIMIT_WINDOW_S, 60)),

@@ -12,9 +12,10 @@ import { recordRateLimitRejection } from "../metrics/recorder.js";
  * - public: routes without a token, per IP (RATE_LIMIT_PUBLIC, default 30)
  * - auth: failed authentications, per IP (RATE_LIMIT_AUTH_FAILURES, default 20)
  * - tenant: every authenticated request of one tenant, on top of "api" (RATE_LIMIT_TENANT, default 1200)
+ * - store: the public shop routes (catalog, carts, checkout), per IP (RATE_LIMIT_STORE, default 120)
  * The window is RATE_LIMIT_WINDOW_S (default 60 s).
  */
-export type LimitPolicy = "api" | "public" | "auth" | "tenant";
+export type LimitPolicy = "api" | "public" | "auth" | "tenant" | "store";
 
 interface Limiter {
   limit(identifier: string): Promise<LimitResult>;
@@ -26,14 +27,20 @@ type Limiters = Record<LimitPolicy, Limiter>;
 const slot = globalThis as typeof globalThis & { __tallyLimiters?: { signature: string; limiters: Promise<Limiters> } };
 
 function limits(): Record<LimitPolicy, number> {
-  return { api: config.rateLimitApi(), public: config.rateLimitPublic(), auth: config.rateLimitAuthFailures(), tenant: config.rateLimitTenant() };
+  return { api: config.rateLimitApi(), public: config.rateLimitPublic(), auth: config.rateLimitAuthFailures(), tenant: config.rateLimitTenant(), store: config.rateLimitStore() };
 }
 
 async function buildLimiters(tokens: Record<LimitPolicy, number>, windowS: number): Promise<Limiters> {
   const handle = await getRedis();
   const windowMs = windowS * 1000;
   if (!handle) {
-    return { api: memorySlidingWindow(tokens.api, windowMs), public: memorySlidingWindow(tokens.public, windowMs), auth: memorySlidingWindow(tokens.auth, windowMs), tenant: memorySlidingWindow(tokens.tenant, windowMs) };
+    return {
+      api: memorySlidingWindow(tokens.api, windowMs),
+      public: memorySlidingWindow(tokens.public, windowMs),
+      auth: memorySlidingWindow(tokens.auth, windowMs),
+      tenant: memorySlidingWindow(tokens.tenant, windowMs),
+      store: memorySlidingWindow(tokens.store, windowMs),
+    };
   }
   const { Ratelimit } = await import("@upstash/ratelimit");
   const upstash = (p: LimitPolicy): Limiter =>
@@ -45,13 +52,13 @@ async function buildLimiters(tokens: Record<LimitPolicy, number>, windowS: numbe
       timeout: config.redisTimeoutMs(),
       analytics: false,
     });
-  return { api: upstash("api"), public: upstash("public"), auth: upstash("auth"), tenant: upstash("tenant") };
+  return { api: upstash("api"), public: upstash("public"), auth: upstash("auth"), tenant: upstash("tenant"), store: upstash("store") };
 }
 
 function limiters(): Promise<Limiters> {
   const tokens = limits();
   const windowS = config.rateLimitWindowSeconds();
-  const signature = `${redisGeneration()}|${tokens.api}|${tokens.public}|${tokens.auth}|${tokens.tenant}|${windowS}`;
+  const signature = `${redisGeneration()}|${tokens.api}|${tokens.public}|${tokens.auth}|${tokens.tenant}|${tokens.store}|${windowS}`;
   if (slot.__tallyLimiters?.signature !== signature) slot.__tallyLimiters = { signature, limiters: buildLimiters(tokens, windowS) };
   return slot.__tallyLimiters.limiters;
 }

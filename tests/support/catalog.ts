@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm/sql/sql";
 import { atomic } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
 import type { Role } from "../../lib/auth/roles.js";
-import { insertConversation, insertOutboundMessage, insertTrackingLink, insertApiKey, insertCustomer, insertDeletedTenant, insertFeedback, insertItem, insertMember, insertOrder, insertPurchaseOrder, insertStockTake, insertSupplier, SAMPLE_ITEM, type TestTenant } from "./fixtures.js";
+import { insertConversation, insertOutboundMessage, insertTrackingLink, insertApiKey, insertCategory, insertCustomer, insertDeletedTenant, insertFeedback, insertItem, insertMember, insertOrder, insertPurchaseOrder, insertStockTake, insertSupplier, SAMPLE_ITEM, type TestTenant } from "./fixtures.js";
 import { insertDeadDelivery, insertWebhook, WALK_HOOK_URL } from "./webhooks.js";
 import { makePng } from "./images.js";
 import { IDEMPOTENCY, type IdempotencyCase } from "./idempotency-cases.js";
@@ -48,6 +48,11 @@ const supplier = async (db: Db, t: TestTenant) => `/api/suppliers/${await insert
 const link = async (db: Db, t: TestTenant) => `/api/items/${await insertItem(db, t.id)}/suppliers/${await insertSupplier(db, t.id)}`;
 const purchaseOrder = async (db: Db, t: TestTenant, status = "draft") => `/api/purchase-orders/${(await insertPurchaseOrder(db, t, status)).id}`;
 const ZERO_ID = "01a20813-0118-73be-a81c-b59c7a651c18";
+const insertCategoryRow = async (db: Db, tenantId: string) => {
+  const slug = `c-${Math.random().toString(36).slice(2, 10)}`;
+  return { id: await insertCategory(db, tenantId, { slug }), slug };
+};
+const category = async (db: Db, t: TestTenant) => `/api/categories/${await insertCategory(db, t.id)}`;
 const deletedItem = async (db: Db, t: TestTenant) => `/api/items/${await insertItem(db, t.id, { deleted: true })}`;
 
 export const ROUTES: RouteSpec[] = [
@@ -104,6 +109,26 @@ export const ROUTES: RouteSpec[] = [
   { method: "GET", pattern: "/api/dev/blob", role: "public", walk: false },
   { method: "GET", pattern: "/api/cron/blob-cleanup", role: "cron" },
   { method: "GET", pattern: "/api/items/[id]/stock-movements", role: "staff", target: async (db, t) => `${await liveItem(db, t)}/stock-movements` },
+  // Storefront categories (issue 14).
+  { method: "GET", pattern: "/api/categories", role: "staff" },
+  {
+    method: "POST",
+    pattern: "/api/categories",
+    role: "admin",
+    body: { name: "Kitchen" },
+    validBody: async () => ({ name: `Kitchen ${Math.random().toString(36).slice(2, 8)}` }),
+    success: 201,
+    invalid: { body: { name: "", slug: "Not A Slug", parentId: "x", position: -1, extra: 1 }, paths: ["name", "slug", "parentId", "position", "extra"] },
+  },
+  {
+    method: "PUT",
+    pattern: "/api/categories/[id]",
+    role: "admin",
+    target: category,
+    body: { position: 3 },
+    invalid: { body: { name: 5, slug: "UPPER", parentId: 7 }, paths: ["name", "slug", "parentId"] },
+  },
+  { method: "DELETE", pattern: "/api/categories/[id]", role: "admin", target: category },
   { method: "GET", pattern: "/api/customers", role: "staff" },
   {
     method: "POST",
@@ -190,6 +215,40 @@ export const ROUTES: RouteSpec[] = [
   { method: "GET", pattern: "/api/public/feedbacks", role: "public", target: async (_db, t) => `/api/public/feedbacks?tenant=${t.slug}` },
   { method: "POST", pattern: "/api/public/feedbacks", role: "public", walk: false, idempotent: IDEMPOTENCY.publicFeedback },
   { method: "POST", pattern: "/api/public/feedbacks/validate-token", role: "public", walk: false },
+  // The public shop (issue 14); tests/storefront.*.test.ts cover them in depth.
+  { method: "GET", pattern: "/api/store/[tenant]/products", role: "public", target: async (_db, t) => `/api/store/${t.slug}/products` },
+  { method: "GET", pattern: "/api/store/[tenant]/products/[id]", role: "public", target: async (db, t) => `/api/store/${t.slug}/products/${await insertItem(db, t.id, { published: true })}` },
+  { method: "GET", pattern: "/api/store/[tenant]/categories", role: "public", target: async (_db, t) => `/api/store/${t.slug}/categories` },
+  {
+    method: "GET",
+    pattern: "/api/store/[tenant]/categories/[slug]/products",
+    role: "public",
+    target: async (db, t) => `/api/store/${t.slug}/categories/${(await insertCategoryRow(db, t.id)).slug}/products`,
+  },
+  { method: "GET", pattern: "/api/store/[tenant]/cart", role: "public", target: async (_db, t) => `/api/store/${t.slug}/cart` },
+  { method: "DELETE", pattern: "/api/store/[tenant]/cart", role: "public", target: async (_db, t) => `/api/store/${t.slug}/cart`, success: 204 },
+  {
+    method: "POST",
+    pattern: "/api/store/[tenant]/cart/items",
+    role: "public",
+    target: async (_db, t) => `/api/store/${t.slug}/cart/items`,
+    body: { itemId: "01a20813-0118-73be-a81c-b59c7a651c18", quantity: 1 },
+    validBody: async (db, t) => ({ itemId: await insertItem(db, t.id, { published: true }), quantity: 1 }),
+    success: 201,
+    invalid: { body: { itemId: "x", quantity: 100, extra: 1 }, paths: ["itemId", "quantity", "extra"] },
+  },
+  // A line needs a session that holds it: tests/storefront.carts.test.ts.
+  { method: "PUT", pattern: "/api/store/[tenant]/cart/items/[itemId]", role: "public", walk: false, invalid: { body: { quantity: 0 }, paths: ["quantity"] } },
+  { method: "DELETE", pattern: "/api/store/[tenant]/cart/items/[itemId]", role: "public", walk: false },
+  // Needs a session with a cart: tests/storefront.checkout.test.ts and the idempotency suite.
+  {
+    method: "POST",
+    pattern: "/api/store/[tenant]/checkout",
+    role: "public",
+    walk: false,
+    idempotent: IDEMPOTENCY.checkout,
+    invalid: { body: { customer: { name: "", email: "x" }, payment: { method: "card", cardNumber: "abc" } }, paths: ["customer.name", "customer.email", "payment.cardNumber"] },
+  },
   { method: "GET", pattern: "/api/cron/refresh-analytics", role: "cron" },
   { method: "GET", pattern: "/api/cron/purge-tenants", role: "cron" },
   { method: "GET", pattern: "/api/analytics/sales", role: "staff" },

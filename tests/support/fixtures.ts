@@ -68,12 +68,27 @@ export const SAMPLE_ITEM = { name: "Sample mug", sku: "MUG-1", priceCents: 1250,
 let skuCounter = 0;
 
 /** Inserts an item straight into the database (no API), optionally already soft-deleted. */
-export async function insertItem(db: Db, tenantId: string, overrides: { deleted?: boolean; stock?: number; name?: string; sku?: string | null } = {}) {
+export async function insertItem(
+  db: Db,
+  tenantId: string,
+  overrides: { deleted?: boolean; stock?: number; name?: string; sku?: string | null; published?: boolean; priceCents?: number; categoryId?: string; lowStockThreshold?: number } = {},
+) {
   const id = newId();
   const sku = overrides.sku === undefined ? `SKU-${process.pid}-${++skuCounter}` : overrides.sku;
   await atomic(db, [
-    sql`INSERT INTO items (id, tenant_id, name, sku, price_cents, stock, deleted_at)
-        VALUES (${id}, ${tenantId}, ${overrides.name ?? "Fixture item"}, ${sku}, 500, ${overrides.stock ?? 10}, ${overrides.deleted ? sql`now()` : null})`,
+    sql`INSERT INTO items (id, tenant_id, name, sku, price_cents, stock, deleted_at, published, category_id, category, low_stock_threshold)
+        VALUES (${id}, ${tenantId}, ${overrides.name ?? "Fixture item"}, ${sku}, ${overrides.priceCents ?? 500}, ${overrides.stock ?? 10}, ${overrides.deleted ? sql`now()` : null},
+                ${overrides.published ?? false}, ${overrides.categoryId ?? null}, (SELECT name FROM categories WHERE id = ${overrides.categoryId ?? null}), ${overrides.lowStockThreshold ?? 10})`,
+  ]);
+  return id;
+}
+
+/** A category straight into the database; returns its id. */
+export async function insertCategory(db: Db, tenantId: string, overrides: { name?: string; slug?: string; parentId?: string | null } = {}) {
+  const id = newId();
+  const name = overrides.name ?? `Fixture category ${id.slice(-6)}`;
+  await atomic(db, [
+    sql`INSERT INTO categories (id, tenant_id, name, slug, parent_id) VALUES (${id}, ${tenantId}, ${name}, ${overrides.slug ?? `cat-${id.slice(-12)}`}, ${overrides.parentId ?? null})`,
   ]);
   return id;
 }

@@ -217,4 +217,35 @@ const receipt: IdempotencyCase = {
   resourceOf: (json) => json.receipt.id,
 };
 
-export const IDEMPOTENCY = { order, cancel, adjustment, staffFeedback, publicFeedback, tenant, message, receipt };
+/** A shop session whose cart holds `quantity` of a published item; the session id. */
+async function shopCart(t: TestTenant, itemId: string, quantity: number) {
+  const added = await call("POST", `/api/store/${t.slug}/cart/items`, { body: { itemId, quantity } });
+  return added.headers.get("x-session-id")!;
+}
+
+const CHECKOUT_BODY = { customer: { name: "Ana", email: "ana@example.com" }, payment: { method: "card", cardNumber: "4242 4242 4242 4242" } };
+
+// Checkout: the principal is the shop session (keys are per session), so "another principal" is
+// another session with the same cart.
+const checkout: IdempotencyCase = {
+  success: 201,
+  async succeeding(db, t) {
+    const itemId = await insertItem(db, t.id, { stock: 100, published: true });
+    const session = await shopCart(t, itemId, 2);
+    return { method: "POST", path: `/api/store/${t.slug}/checkout`, body: CHECKOUT_BODY, headers: { "x-session-id": session }, meta: { itemId, slug: t.slug } };
+  },
+  async failing(db, t) {
+    const itemId = await insertItem(db, t.id, { stock: 2, published: true });
+    const session = await shopCart(t, itemId, 2);
+    await query(db, sql`UPDATE items SET stock = 1 WHERE id = ${itemId}`);
+    const request = { method: "POST", path: `/api/store/${t.slug}/checkout`, body: CHECKOUT_BODY, headers: { "x-session-id": session }, meta: { itemId, slug: t.slug } };
+    return { request, status: 409, fix: async () => void (await call("POST", `/api/items/${itemId}/stock-adjustments`, { token: t.users.admin.token, body: { delta: 5, reason: "found" } })) };
+  },
+  other: async (_db, t, request) => ({ ...request, headers: { "x-session-id": await shopCart(t, request.meta.itemId!, 2) } }),
+  otherSucceeds: true,
+  different: (request) => ({ ...request, body: { ...CHECKOUT_BODY, customer: { name: "Bo", email: "bo@example.com" } } }),
+  executions: (db, request) => count(db, sql`SELECT count(*) AS n FROM order_lines WHERE item_id = ${request.meta.itemId}`),
+  resourceOf: (json) => json.order.id,
+};
+
+export const IDEMPOTENCY = { order, cancel, adjustment, staffFeedback, publicFeedback, tenant, message, receipt, checkout };
