@@ -109,16 +109,24 @@ function converter(components: Record<string, Schema>) {
   // string's length limits still apply). Query and path parameters arrive as text and are parsed
   // into numbers or booleans: their schema is the text before the first transformation.
   const config: ConversionConfig = { target: "draft-2020-12", errorMode: "ignore", typeMode: "ignore", definitions: components as ConversionConfig["definitions"] };
+  const generated: Record<string, Json> = {};
+  const keep = (defs: unknown) => {
+    for (const [name, def] of Object.entries((defs as Record<string, Json> | undefined) ?? {})) if (!components[name]) generated[name] ??= def;
+  };
   const fix = (value: unknown): Json => JSON.parse(JSON.stringify(value).replaceAll('"#/$defs/', `"${REF_PREFIX}`)) as Json;
   return {
     schema(schema: unknown, mode: "ignore" | "input" = "ignore"): Json {
-      const { $schema: _, $defs: __, ...rest } = toJsonSchema(schema as Schema, { ...config, typeMode: mode }) as Json;
+      const { $schema: _, $defs, ...rest } = toJsonSchema(schema as Schema, { ...config, typeMode: mode }) as Json;
+      keep($defs);
       return fix(rest);
     },
     component(name: string): Json {
+      // Definitions the converter made itself (recursive schemas: v.lazy) are taken as it made them.
+      if (!components[name]) return fix(generated[name] ?? {});
       // Converted without its own definition, so the component is its body, not a $ref to itself.
       const others = Object.fromEntries(Object.entries(components).filter(([n]) => n !== name));
-      const { $schema: _, $defs: __, ...rest } = toJsonSchema(components[name]!, { ...config, definitions: others as ConversionConfig["definitions"] }) as Json;
+      const { $schema: _, $defs, ...rest } = toJsonSchema(components[name]!, { ...config, definitions: others as ConversionConfig["definitions"] }) as Json;
+      keep($defs);
       return fix(rest);
     },
   };
