@@ -1,9 +1,9 @@
-import { InventoryQuery } from "../../lib/analytics/schemas.js";
+import { InventoryOut, InventoryQuery } from "../../lib/analytics/schemas.js";
 import { inventory } from "../../lib/analytics/service.js";
 import { csvResponse, wantsCsv } from "../../lib/http/csv.js";
 import { route, preflight } from "../../lib/http/route.js";
 
-export const GET = route("/api/analytics/inventory", { auth: "staff", query: InventoryQuery, cache: { ttl: 60, tags: ["analytics", "items"] } }, async ({ auth, query, request }) => {
+export const GET = route("/api/analytics/inventory", { auth: "staff", output: InventoryOut, formats: ["text/csv"], query: InventoryQuery, cache: { ttl: 60, tags: ["analytics", "items"] } }, async ({ auth, query, request }) => {
   const report = await inventory(auth.tenant, query);
   if (!wantsCsv(request, query.format)) return report;
   return csvResponse(

@@ -1,9 +1,9 @@
-import { SalesQuery } from "../../lib/analytics/schemas.js";
+import { SalesOut, SalesQuery } from "../../lib/analytics/schemas.js";
 import { sales } from "../../lib/analytics/service.js";
 import { csvResponse, wantsCsv } from "../../lib/http/csv.js";
 import { route, preflight } from "../../lib/http/route.js";
 
-export const GET = route("/api/analytics/sales", { auth: "staff", query: SalesQuery, cache: { ttl: 60, tags: ["analytics"] } }, async ({ auth, query, request }) => {
+export const GET = route("/api/analytics/sales", { auth: "staff", output: SalesOut, formats: ["text/csv"], query: SalesQuery, cache: { ttl: 60, tags: ["analytics"] } }, async ({ auth, query, request }) => {
   const report = await sales(auth.tenant, query);
   if (!wantsCsv(request, query.format)) return report;
   return csvResponse(

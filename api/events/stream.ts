@@ -5,7 +5,7 @@ import { redeemStreamToken } from "../../lib/events/stream-token.js";
 
 // Server-Sent Events (lib/events/stream.ts). EventSource sends no headers: ?token= takes a
 // single-use stream token instead of the Authorization header. maxDuration: vercel.json.
-export const GET = route("/api/events/stream", { auth: "staff", query: EventStreamQuery, credential: redeemStreamToken }, ({ auth, query, request }) =>
+export const GET = route("/api/events/stream", { auth: "staff", formats: ["text/event-stream"], query: EventStreamQuery, credential: redeemStreamToken }, ({ auth, query, request }) =>
   openStream(auth.tenant, query, request),
 );
 

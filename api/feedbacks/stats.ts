@@ -1,7 +1,7 @@
 import { route, preflight } from "../../lib/http/route.js";
-import { FeedbackStatsQuery } from "../../lib/feedback/schemas.js";
+import { FeedbackStatsOut, FeedbackStatsQuery } from "../../lib/feedback/schemas.js";
 import { feedbackStats } from "../../lib/feedback/service.js";
 
-export const GET = route("/api/feedbacks/stats", { auth: "staff", query: FeedbackStatsQuery, cache: { ttl: 86400, tags: ["feedbacks"] } }, ({ auth, query }) => feedbackStats(auth.tenant, query));
+export const GET = route("/api/feedbacks/stats", { auth: "staff", output: FeedbackStatsOut, query: FeedbackStatsQuery, cache: { ttl: 86400, tags: ["feedbacks"] } }, ({ auth, query }) => feedbackStats(auth.tenant, query));
 
 export const OPTIONS = preflight;

@@ -3,7 +3,7 @@ import { route, preflight } from "../../lib/http/route.js";
 import { leave } from "../../lib/members/service.js";
 
 // Static beats dynamic: this file, not [userId].ts, serves /api/members/me.
-export const DELETE = route("/api/members/me", { auth: "staff" }, async ({ auth }) => {
+export const DELETE = route("/api/members/me", { auth: "staff", status: 204, errors: ["conflict"] }, async ({ auth }) => {
   await leave(auth);
   return noContent();
 });

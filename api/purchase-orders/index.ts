@@ -9,7 +9,7 @@ export const GET = route(path, { auth: "staff", query: PoListQuery, output: Purc
   listPurchaseOrders(auth.tenant, query),
 );
 
-export const POST = route(path, { auth: "admin", body: PoCreate, output: PurchaseOrderOut }, async ({ auth, body }) => {
+export const POST = route(path, { auth: "admin", status: 201, body: PoCreate, output: PurchaseOrderOut }, async ({ auth, body }) => {
   const po = await createPurchaseOrder(auth, body);
   return created(po, `/api/purchase-orders/${po.id}`, po.version);
 });

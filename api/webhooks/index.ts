@@ -7,7 +7,7 @@ const path = "/api/webhooks";
 
 export const GET = route(path, { auth: "admin", output: WebhookListOut }, ({ auth }) => listWebhooks(auth));
 
-export const POST = route(path, { auth: "admin", body: WebhookCreate, output: WebhookCreatedOut }, async ({ auth, body }) => {
+export const POST = route(path, { auth: "admin", body: WebhookCreate, output: WebhookCreatedOut, status: 201 }, async ({ auth, body }) => {
   const webhook = await createWebhook(auth, body);
   return created(webhook, `/api/webhooks/${webhook.id}`, webhook.version);
 });

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { countOut, dayOut, nullableString, nullableTimestampOut, uuidOut } from "../http/outputs.js";
 import { CHANNELS } from "../../db/enums.js";
 import { calendarDate, uuid, text } from "../http/inputs.js";
 
@@ -40,3 +41,88 @@ export const ForecastQuery = v.object({
 });
 export type ForecastInput = v.InferOutput<typeof ForecastQuery>;
 
+// Output schemas. Every analytics answer says which timezone its days are in, whether the rollups
+// are being rebuilt in a new one, and when they were last refreshed.
+const freshness = { timezone: v.string(), rebuilding: v.boolean(), refreshedAt: nullableTimestampOut };
+const nullableNumber = v.nullable(v.number());
+const salesFigures = { orders: countOut, units: countOut, revenueCents: countOut, averageOrderValueCents: v.nullable(countOut) };
+export const SalesOut = v.strictObject({
+  from: dayOut,
+  to: dayOut,
+  groupBy: v.picklist(["day", "week", "month"]),
+  channel: v.nullable(v.picklist(CHANNELS)),
+  buckets: v.array(v.strictObject({ period: dayOut, ...salesFigures })),
+  totals: v.strictObject(salesFigures),
+  ...freshness,
+});
+const periodFigures = { revenueCents: countOut, orders: countOut };
+const comparedPeriod = v.strictObject({
+  ...periodFigures,
+  previous: v.strictObject(periodFigures),
+  change: v.strictObject({ revenuePct: nullableNumber, ordersPct: nullableNumber }),
+});
+export const DashboardOut = v.strictObject({
+  today: dayOut,
+  periods: v.strictObject({ today: comparedPeriod, last7Days: comparedPeriod, last30Days: comparedPeriod }),
+  topItems: v.array(v.strictObject({ itemId: uuidOut, name: v.string(), sku: nullableString, units: countOut, revenueCents: countOut })),
+  openOrders: v.strictObject({ pending: countOut, confirmed: countOut, preparing: countOut, ready: countOut }),
+  lowStockCount: countOut,
+  ...freshness,
+});
+export const InventoryOut = v.strictObject({
+  days: countOut,
+  totals: v.strictObject({ items: countOut, stockValueCents: countOut, lowStockItems: countOut, unitsSold: countOut }),
+  items: v.array(
+    v.strictObject({
+      itemId: uuidOut,
+      name: v.string(),
+      sku: nullableString,
+      stock: countOut,
+      priceCents: countOut,
+      lowStockThreshold: countOut,
+      unitsSold: countOut,
+      revenueCents: countOut,
+      lowStock: v.boolean(),
+      stockValueCents: countOut,
+      averageDailyUnits: v.number(),
+      turnover: nullableNumber,
+      daysOfCover: nullableNumber,
+    }),
+  ),
+  truncated: v.boolean(),
+  ...freshness,
+});
+export const ReorderOut = v.strictObject({
+  leadTimeDays: countOut,
+  safetyDays: countOut,
+  windowDays: countOut,
+  timezone: v.string(),
+  items: v.array(
+    v.strictObject({
+      itemId: uuidOut,
+      name: v.string(),
+      sku: nullableString,
+      stock: countOut,
+      unitsSold: countOut,
+      dailyRate: v.number(),
+      daysOfCover: v.number(),
+      stockoutDate: dayOut,
+      suggestedQuantity: countOut,
+    }),
+  ),
+});
+const dayUnits = v.strictObject({ date: dayOut, units: v.number() });
+export const ForecastOut = v.strictObject({
+  item: v.strictObject({ itemId: uuidOut, name: v.string(), sku: nullableString, stock: countOut }),
+  horizon: countOut,
+  method: v.string(),
+  alpha: v.number(),
+  history: v.array(dayUnits),
+  forecast: v.array(dayUnits),
+  totalUnits: v.number(),
+  ...freshness,
+});
+export const RefreshOut = v.union([
+  v.strictObject({ refreshed: v.literal(true), changedOrders: countOut, days: countOut, rowsWritten: countOut, rowsDeleted: countOut, watermark: v.string(), rebuiltTenants: countOut }),
+  v.strictObject({ refreshed: v.literal(false), reason: v.string() }),
+]);

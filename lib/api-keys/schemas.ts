@@ -1,4 +1,6 @@
 import * as v from "valibot";
+import { ROLES } from "../../db/enums.js";
+import { nullableTimestampOut, timestampOut, uuidOut } from "../http/outputs.js";
 import { requiredText, text, uuid } from "../http/inputs.js";
 
 const MAX_LIFETIME_DAYS = 3 * 366;
@@ -24,3 +26,20 @@ export const ApiKeyCreate = v.strictObject({
 export type ApiKeyCreateInput = v.InferOutput<typeof ApiKeyCreate>;
 
 export const ApiKeyParams = v.object({ id: uuid });
+
+// Output schemas. The key itself appears only in ApiKeyCreatedOut, once.
+const apiKeyFields = {
+  id: uuidOut,
+  name: v.string(),
+  role: v.picklist(ROLES),
+  prefix: v.string(),
+  last4: v.string(),
+  status: v.picklist(["active", "expired", "revoked"]),
+  createdAt: timestampOut,
+  expiresAt: nullableTimestampOut,
+  revokedAt: nullableTimestampOut,
+  lastUsedAt: nullableTimestampOut,
+};
+export const ApiKeyOut = v.strictObject(apiKeyFields);
+export const ApiKeyListOut = v.strictObject({ items: v.array(ApiKeyOut) });
+export const ApiKeyCreatedOut = v.strictObject({ ...apiKeyFields, key: v.pipe(v.string(), v.regex(/^tly_(live|test)_[0-9A-Za-z]+$/)) });

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { intOut, nullableString, pageOf, timestampOut, uuidOut } from "../http/outputs.js";
 import { optionalText, requiredText, text, versionField, SearchListQuery } from "../http/inputs.js";
 
 const phone = v.optional(
@@ -35,3 +36,17 @@ export type CustomerUpdateInput = v.InferOutput<typeof CustomerUpdate>;
 
 export const CustomerListQuery = SearchListQuery;
 export type CustomerListInput = v.InferOutput<typeof CustomerListQuery>;
+
+// Output schemas.
+export const CustomerOut = v.strictObject({
+  id: uuidOut,
+  name: v.string(),
+  phone: nullableString,
+  email: nullableString,
+  socialHandle: nullableString,
+  notes: nullableString,
+  version: intOut,
+  createdAt: timestampOut,
+  updatedAt: timestampOut,
+});
+export const CustomerPageOut = pageOf(CustomerOut);

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { countOut, timestampOut, uuidOut } from "../http/outputs.js";
 import { limitField, text } from "../http/inputs.js";
 import { EVENT_TYPES, isEventType } from "./catalog.js";
 import { parseCursor } from "./cursor.js";
@@ -69,3 +70,23 @@ export const EventStreamQuery = v.object({
   // ?token= is a credential, not an input: the route's credential hook (stream-token.ts) reads it.
 });
 export type EventStreamInput = v.InferOutput<typeof EventStreamQuery>;
+
+// Output schemas.
+export const EventOut = v.strictObject({
+  id: uuidOut,
+  type: v.string(),
+  occurredAt: timestampOut,
+  tenantId: uuidOut,
+  actor: v.strictObject({ type: v.picklist(["user", "api_key", "system", "public"]), id: v.nullable(v.string()) }),
+  resource: v.strictObject({ type: v.string(), id: v.string() }),
+  data: v.record(v.string(), v.unknown()),
+  cursor: v.string(),
+});
+export const EventPageOut = v.strictObject({ items: v.array(EventOut), pagination: v.strictObject({ limit: countOut, nextCursor: v.nullable(v.string()) }) });
+export const EventCatalogOut = v.strictObject({
+  version: v.string(),
+  envelope: v.record(v.string(), v.unknown()),
+  types: v.array(v.strictObject({ type: v.string(), resource: v.string(), description: v.string(), data: v.record(v.string(), v.unknown()) })),
+});
+export const StreamTokenOut = v.strictObject({ token: v.string(), expiresAt: timestampOut });
+export const RetentionOut = v.strictObject({ retentionDays: countOut, deleted: countOut });

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { countOut, intOut, nullableString, nullableTimestampOut, pageOf, timestampOut, uuidOut } from "../http/outputs.js";
 import { booleanField, calendarDate, limitField, optionalText, pageField, uuid, text, versionField } from "../http/inputs.js";
 
 export const MAX_COMMENT = 2000;
@@ -73,3 +74,63 @@ export const PublicFeedbackListQuery = v.object({
 export type PublicFeedbackListInput = v.InferOutput<typeof PublicFeedbackListQuery>;
 
 export const OrderIdParams = v.object({ orderId: uuid });
+
+// Output schemas.
+const scoreOut = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(5));
+export const FeedbackOut = v.strictObject({
+  id: uuidOut,
+  orderId: uuidOut,
+  orderNumber: intOut,
+  customer: v.nullable(v.strictObject({ id: uuidOut, name: v.string() })),
+  source: v.picklist(["customer", "staff"]),
+  rating: scoreOut,
+  productQuality: v.nullable(scoreOut),
+  delivery: v.nullable(scoreOut),
+  communication: v.nullable(scoreOut),
+  comment: nullableString,
+  consentToPublish: v.boolean(),
+  isPublic: v.boolean(),
+  response: nullableString,
+  respondedAt: nullableTimestampOut,
+  version: intOut,
+  createdAt: timestampOut,
+  updatedAt: timestampOut,
+});
+export const FeedbackPageOut = pageOf(FeedbackOut);
+export const SubmittedFeedbackOut = v.strictObject({
+  id: uuidOut,
+  rating: scoreOut,
+  productQuality: v.nullable(scoreOut),
+  delivery: v.nullable(scoreOut),
+  communication: v.nullable(scoreOut),
+  comment: nullableString,
+  consentToPublish: v.boolean(),
+  createdAt: timestampOut,
+});
+export const FeedbackTokenOut = v.strictObject({ token: v.string(), expiresAt: timestampOut, url: v.optional(v.string()) });
+export const TokenValidationOut = v.strictObject({
+  valid: v.literal(true),
+  expiresAt: timestampOut,
+  tenant: v.strictObject({ name: v.string() }),
+  order: v.strictObject({ number: intOut, createdAt: timestampOut, items: v.array(v.strictObject({ name: v.string(), quantity: countOut })) }),
+});
+const average = v.nullable(v.number());
+export const FeedbackStatsOut = v.strictObject({
+  count: countOut,
+  averages: v.strictObject({ rating: average, productQuality: average, delivery: average, communication: average }),
+  distribution: v.strictObject({ "1": countOut, "2": countOut, "3": countOut, "4": countOut, "5": countOut }),
+  positiveShare: v.nullable(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
+  publicCount: countOut,
+});
+export const TestimonialOut = v.strictObject({
+  id: uuidOut,
+  rating: scoreOut,
+  productQuality: v.nullable(scoreOut),
+  delivery: v.nullable(scoreOut),
+  communication: v.nullable(scoreOut),
+  comment: nullableString,
+  response: nullableString,
+  customerFirstName: nullableString,
+  createdAt: timestampOut,
+});
+export const TestimonialPageOut = v.strictObject({ tenant: v.strictObject({ name: v.string() }), ...pageOf(TestimonialOut).entries });

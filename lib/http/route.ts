@@ -14,7 +14,7 @@ import { waitUntil } from "../platform/wait-until.js";
 import { readJsonBody } from "./body.js";
 import { readPrimaryHeaders, readsFromPrimary } from "./read-routing.js";
 import { corsHeaders, preflightHeaders } from "./cors.js";
-import { ApiError, toApiError } from "./errors.js";
+import { ApiError, toApiError, type ErrorCode } from "./errors.js";
 import { compilePattern, matchPath } from "./path.js";
 import { matchesIfNoneMatch } from "./preconditions.js";
 import { etagFor, isReply } from "./reply.js";
@@ -36,6 +36,24 @@ export interface RoutePolicy<A extends RouteAuth, P, Q, B> {
   body?: B;
   /** Valibot schema of the success body (OpenAPI response schema). */
   output?: Schema;
+  /** Status of the success answer when it is not 200 (201 created, 202 accepted, 204 no content). OpenAPI only; the contract tests hold every answer to it. */
+  status?: 201 | 202 | 204;
+  /**
+   * Error codes this route answers besides those its policy implies (auth, params, query, body,
+   * Idempotency-Key, database failures: see lib/openapi/errors.ts). OpenAPI only; the contract tests
+   * fail on any error answer whose code is not documented for its operation.
+   */
+  errors?: readonly ErrorCode[];
+  /** Other representations of the success answer: a CSV download (Accept: text/csv or ?format=csv), an event stream, raw bytes. */
+  formats?: readonly ("text/csv" | "text/event-stream" | "text/plain" | "application/octet-stream")[];
+  /** Schema of this route's error answers when they are not the bare error shape (health: its report beside the error). */
+  errorOutput?: Schema;
+  /** Sends an ETag of the body itself and answers If-None-Match with 304 (versioned outputs do so through `version`). */
+  conditional?: true;
+  /** Reads the shop session (X-Session-ID, or the session_id cookie) and sends it back. OpenAPI only. */
+  shopSession?: true;
+  /** A raw (non-JSON) request body and its accepted media types (image uploads). */
+  rawBody?: readonly string[];
   /** JSON body limit in bytes (default MAX_JSON_BODY_BYTES, 100 kB). */
   maxBodyBytes?: number;
   /**

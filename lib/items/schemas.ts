@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { countOut, intOut, nullableString, nullableTimestampOut, pageOf, timestampOut, uuidOut } from "../http/outputs.js";
 import { booleanField, limitField, nonNegativeInt, optionalText, pageField, requiredText, text, uuid, versionField } from "../http/inputs.js";
 
 const fields = {
@@ -70,3 +71,22 @@ export const DeletedItemListQuery = v.object({ page: pageField, limit: limitFiel
 
 /** GET /api/items/low-stock: the items list's filters, always with lowStock=true (seed 004's path). */
 export const LowStockQuery = v.object({ ...v.omit(ItemListQuery, ["lowStock"]).entries });
+
+// Output schemas (the answers' bodies; see lib/http/outputs.ts).
+export const ItemOut = v.strictObject({
+  id: uuidOut,
+  name: v.string(),
+  description: nullableString,
+  sku: nullableString,
+  priceCents: countOut,
+  stock: countOut,
+  lowStockThreshold: countOut,
+  lowStock: v.boolean(),
+  category: nullableString,
+  imageUrl: nullableString,
+  version: intOut,
+  createdAt: timestampOut,
+  updatedAt: timestampOut,
+  deletedAt: nullableTimestampOut,
+});
+export const ItemPageOut = pageOf(ItemOut);

@@ -1,4 +1,6 @@
 import * as v from "valibot";
+import { ROLES } from "../../db/enums.js";
+import { nullableString, timestampOut, uuidOut } from "../http/outputs.js";
 import { uuid, text } from "../http/inputs.js";
 
 export const MemberInvite = v.strictObject({
@@ -15,3 +17,16 @@ export const MemberRoleChange = v.strictObject({
 export type MemberRoleChangeInput = v.InferOutput<typeof MemberRoleChange>;
 
 export const OwnershipTransfer = v.strictObject({ userId: uuid });
+
+// Output schemas.
+export const MemberOut = v.strictObject({
+  userId: v.nullable(uuidOut),
+  invitationId: uuidOut,
+  email: nullableString,
+  name: nullableString,
+  role: v.picklist(ROLES),
+  status: v.picklist(["active", "invited"]),
+  createdAt: timestampOut,
+});
+export const MemberListOut = v.strictObject({ items: v.array(MemberOut) });
+export const OwnershipTransferOut = v.strictObject({ ownerId: uuidOut, yourRole: v.literal("admin") });

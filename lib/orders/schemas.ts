@@ -1,4 +1,6 @@
 import * as v from "valibot";
+import { CustomerOut } from "../customers/schemas.js";
+import { countOut, dayOut, intOut, nullableString, nullableTimestampOut, PaginationOut, timestampOut, uuidOut } from "../http/outputs.js";
 import { CHANNELS, ORDER_STATUSES, PRIORITIES } from "../../db/enums.js";
 import { calendarDate, limitField, optionalText, pageField, uuid, text, versionField } from "../http/inputs.js";
 import { CustomerFields } from "../customers/schemas.js";
@@ -115,3 +117,48 @@ export type OrderListInput = v.InferOutput<typeof OrderListQuery>;
 
 export type OrderLine = v.InferOutput<typeof Line>;
 
+// Output schemas.
+export const OrderLineOut = v.strictObject({
+  itemId: uuidOut,
+  name: v.string(),
+  sku: nullableString,
+  unitPriceCents: countOut,
+  quantity: countOut,
+  lineTotalCents: countOut,
+});
+const orderFields = {
+  id: uuidOut,
+  number: intOut,
+  channel: v.picklist(CHANNELS),
+  status: v.picklist(ORDER_STATUSES),
+  priority: v.picklist(PRIORITIES),
+  customerId: v.nullable(uuidOut),
+  customer: v.nullable(CustomerOut),
+  expectedDeliveryDate: v.nullable(dayOut),
+  notes: nullableString,
+  totalCents: countOut,
+  units: countOut,
+  lines: v.array(OrderLineOut),
+  version: intOut,
+  createdAt: timestampOut,
+  updatedAt: timestampOut,
+  cancelledAt: nullableTimestampOut,
+  completedAt: nullableTimestampOut,
+};
+export const OrderOut = v.strictObject(orderFields);
+/** Page mode carries page, total and totalPages; keyset mode (`cursor`) only nextCursor. */
+export const OrderPageOut = v.strictObject({
+  items: v.array(OrderOut),
+  pagination: v.strictObject({
+    limit: countOut,
+    nextCursor: v.nullable(v.string()),
+    page: v.optional(PaginationOut.entries.page),
+    total: v.optional(countOut),
+    totalPages: v.optional(countOut),
+  }),
+});
+/** Streamed: the body is complete only when it ends with `count` (see README, Big responses stream). */
+export const AllOrdersOut = v.strictObject({ items: v.array(OrderOut), count: countOut });
+export const PriorityOrdersOut = v.strictObject({ items: v.array(v.strictObject({ ...orderFields, overdue: v.boolean() })) });
+const openColumns = <T extends v.GenericSchema>(of: T) => v.strictObject({ pending: of, confirmed: of, preparing: of, ready: of });
+export const BoardOut = v.strictObject({ columns: openColumns(v.array(OrderOut)), counts: openColumns(countOut), cursor: v.string() });

@@ -1,4 +1,6 @@
 import * as v from "valibot";
+import { ROLES } from "../../db/enums.js";
+import { countOut, intOut, nullableString, timestampOut, uuidOut } from "../http/outputs.js";
 import { nonNegativeInt, requiredText, text, uuid } from "../http/inputs.js";
 import { canonicalTimezone, isCurrency, slugProblem } from "./settings.js";
 
@@ -42,3 +44,31 @@ export const TenantUpdate = v.strictObject({
 export type TenantUpdateInput = v.InferOutput<typeof TenantUpdate>;
 
 export const TenantIdParams = v.object({ id: uuid });
+
+// Output schemas.
+export const TenantOut = v.strictObject({
+  id: uuidOut,
+  slug: v.string(),
+  name: v.string(),
+  timezone: v.string(),
+  currency: v.pipe(v.string(), v.regex(/^[A-Z]{3}$/)),
+  currencyExponent: countOut,
+  lowStockThresholdDefault: countOut,
+  orderNumberStart: intOut,
+  analyticsRebuilding: v.boolean(),
+  version: intOut,
+  createdAt: timestampOut,
+  updatedAt: timestampOut,
+});
+const tenantRef = v.strictObject({ id: uuidOut, slug: v.string(), name: v.string() });
+export const MeOut = v.strictObject({
+  user: v.strictObject({ id: uuidOut, email: nullableString, name: nullableString, emailVerified: v.boolean() }),
+  memberships: v.array(v.strictObject({ tenant: tenantRef, role: v.picklist(ROLES) })),
+  deletedTenants: v.array(v.strictObject({ tenant: tenantRef, deletedAt: timestampOut, restorableUntil: timestampOut })),
+});
+export const TenantDeletedOut = v.strictObject({ id: uuidOut, slug: v.string(), deletedAt: timestampOut, restorableUntil: timestampOut });
+export const PurgeOut = v.strictObject({
+  purged: countOut,
+  imagesQueued: countOut,
+  waitingForBlobs: countOut,
+});

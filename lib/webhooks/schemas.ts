@@ -105,3 +105,5 @@ export const DeliveryOut = v.object({
 });
 export const DeliveryListOut = v.object({ items: v.array(DeliveryOut), pagination: v.object({ limit: v.number(), nextCursor: nullableString }) });
 export const ReplayOut = v.object({ requeued: v.number(), created: v.number() });
+/** What one sweep of the delivery cron did. */
+export const SweepOut = v.strictObject({ claimed: v.number(), delivered: v.number(), failed: v.number(), dead: v.number(), disabledEndpoints: v.number() });

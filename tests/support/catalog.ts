@@ -57,6 +57,7 @@ const deletedItem = async (db: Db, t: TestTenant) => `/api/items/${await insertI
 
 export const ROUTES: RouteSpec[] = [
   { method: "GET", pattern: "/api/health", role: "public" },
+  { method: "GET", pattern: "/api/openapi.json", role: "public" },
   // Its own bearer (METRICS_TOKEN, unset in the suite: 404); tests/metrics.test.ts covers it.
   { method: "GET", pattern: "/api/metrics", role: "public", walk: false },
   { method: "GET", pattern: "/api/items", role: "staff" },

@@ -1,4 +1,5 @@
 import { createLocalApp, type LocalApp } from "../../lib/dev/app.js";
+import { contractProblems } from "./contract.js";
 
 export interface CallOptions {
   token?: string;
@@ -8,6 +9,11 @@ export interface CallOptions {
   headers?: Record<string, string>;
   /** The TCP peer the local runtime reports as the client's IP (in-process calls have none). */
   clientAddress?: string;
+  /**
+   * false: do not hold the answer to openapi.json. Only for answers that break the protocol on
+   * purpose (a stream cut short after its 200 went out), never to silence a mismatch.
+   */
+  contract?: false;
 }
 
 export interface CallResult {
@@ -39,6 +45,10 @@ export async function call(method: string, path: string, options: CallOptions = 
   }
   const response = await app().fetch(new Request(`http://localhost${path}`, { method, headers, body: body as BodyInit | undefined }), { remoteAddress: options.clientAddress });
   const text = await response.text();
+  if (options.contract !== false) {
+    const problems = contractProblems(method, path, response.status, response.headers.get("content-type"), text);
+    if (problems.length) throw new Error(`answer outside the API contract (openapi.json):\n${problems.join("\n")}`);
+  }
   let json: unknown;
   try {
     json = text ? JSON.parse(text) : undefined;

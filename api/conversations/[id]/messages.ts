@@ -8,7 +8,7 @@ const path = "/api/conversations/[id]/messages";
 
 export const GET = route(path, { auth: "staff", params: IdParams, query: MessageListQuery, output: MessageListOut }, ({ auth, params, query }) => listMessages(auth, params.id, query));
 
-export const POST = route(path, { auth: "staff", params: IdParams, body: MessageCreate, output: MessageOut, maxBodyBytes: 64_000, idempotent: true }, async ({ auth, params, body, idempotency }) => {
+export const POST = route(path, { auth: "staff", status: 201, params: IdParams, body: MessageCreate, output: MessageOut, maxBodyBytes: 64_000, idempotent: true }, async ({ auth, params, body, idempotency }) => {
   const { message, replayed } = await postMessage(auth, params.id, body, idempotency);
   return reply(message, { status: 201, headers: replayed ? { "Idempotent-Replayed": "true" } : {} });
 });

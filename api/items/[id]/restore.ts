@@ -3,8 +3,9 @@ import { expectedVersion } from "../../../lib/http/preconditions.js";
 import { reply } from "../../../lib/http/reply.js";
 import { route, preflight } from "../../../lib/http/route.js";
 import { restoreItem } from "../../../lib/items/service.js";
+import { ItemOut } from "../../../lib/items/schemas.js";
 
-export const POST = route("/api/items/[id]/restore", { auth: "admin", params: IdParams }, async ({ auth, params, request }) => {
+export const POST = route("/api/items/[id]/restore", { auth: "admin", output: ItemOut, errors: ["conflict", "precondition_failed"], params: IdParams }, async ({ auth, params, request }) => {
   const item = await restoreItem(auth, params.id, expectedVersion(request));
   return reply(item, { version: item.version });
 });

@@ -10,7 +10,7 @@ const path = "/api/store/[tenant]/checkout";
 // 402 payment_failed, 409 insufficient_stock | cart_changed, 422 empty cart.
 export const POST = route(
   path,
-  { auth: "public", rateLimit: "store", deferLimit: true, params: ShopParams, body: CheckoutBody, maxBodyBytes: 16_000, idempotent: true, output: CheckoutOut },
+  { auth: "public", shopSession: true, status: 201, errors: ["insufficient_stock", "cart_changed", "payment_failed"], rateLimit: "store", deferLimit: true, params: ShopParams, body: CheckoutBody, maxBodyBytes: 16_000, idempotent: true, output: CheckoutOut },
   async ({ request, params, body, idempotency, limit }) => {
     const { sessionId, replayed, ...result } = await checkout(limit, params.tenant, sessionFrom(request), body, idempotency);
     const answer = withSession(request, sessionId, result, CART_TTL_S, 201);

@@ -11,13 +11,13 @@ export const GET = route(path, { auth: "admin", params: WebhookParams, output: W
   return reply(webhook, { version: webhook.version });
 });
 
-export const PATCH = route(path, { auth: "admin", params: WebhookParams, body: WebhookUpdate, output: WebhookOut }, async ({ auth, params, body, request }) => {
+export const PATCH = route(path, { auth: "admin", params: WebhookParams, body: WebhookUpdate, output: WebhookOut, errors: ["precondition_failed"] }, async ({ auth, params, body, request }) => {
   const { version, ...changes } = body;
   const webhook = await updateWebhook(auth, params.id, changes, expectedVersion(request, version));
   return reply(webhook, { version: webhook.version });
 });
 
-export const DELETE = route(path, { auth: "admin", params: WebhookParams }, async ({ auth, params, request }) => {
+export const DELETE = route(path, { auth: "admin", params: WebhookParams, status: 204, errors: ["precondition_failed"] }, async ({ auth, params, request }) => {
   await deleteWebhook(auth, params.id, expectedVersion(request));
   return noContent();
 });

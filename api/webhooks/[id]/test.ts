@@ -4,7 +4,7 @@ import { DeliveryOut, WebhookParams } from "../../../lib/webhooks/schemas.js";
 import { sendTest } from "../../../lib/webhooks/service.js";
 
 // 202: the test delivery is queued and sent right after the response (follow it in .../deliveries).
-export const POST = route("/api/webhooks/[id]/test", { auth: "admin", params: WebhookParams, output: DeliveryOut }, async ({ auth, params }) =>
+export const POST = route("/api/webhooks/[id]/test", { auth: "admin", params: WebhookParams, output: DeliveryOut, status: 202 }, async ({ auth, params }) =>
   reply(await sendTest(auth, params.id), { status: 202 }),
 );
 

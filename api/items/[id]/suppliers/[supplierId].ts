@@ -9,7 +9,7 @@ export const PUT = route(path, { auth: "admin", params: ItemSupplierParams, body
   linkItemSupplier(auth.tenant, params.id, params.supplierId, body),
 );
 
-export const DELETE = route(path, { auth: "admin", params: ItemSupplierParams }, async ({ auth, params }) => {
+export const DELETE = route(path, { auth: "admin", status: 204, params: ItemSupplierParams }, async ({ auth, params }) => {
   await unlinkItemSupplier(auth.tenant, params.id, params.supplierId);
   return noContent();
 });

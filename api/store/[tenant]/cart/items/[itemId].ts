@@ -7,12 +7,12 @@ import { CartItemParams, CartLineChangeOut, CartQuantity } from "../../../../../
 const path = "/api/store/[tenant]/cart/items/[itemId]";
 
 // Sets the line's quantity (1-99); 404 if the cart has no such line.
-export const PUT = route(path, { auth: "public", rateLimit: "store", deferLimit: true, params: CartItemParams, body: CartQuantity, maxBodyBytes: 4_000, output: CartLineChangeOut }, async ({ request, params, body, limit }) => {
+export const PUT = route(path, { auth: "public", shopSession: true, rateLimit: "store", deferLimit: true, params: CartItemParams, body: CartQuantity, maxBodyBytes: 4_000, output: CartLineChangeOut }, async ({ request, params, body, limit }) => {
   const { sessionId, body: answer } = await setCartQuantity(limit, params.tenant, sessionFrom(request), params.itemId, body.quantity);
   return withSession(request, sessionId, answer, CART_TTL_S);
 });
 
-export const DELETE = route(path, { auth: "public", rateLimit: "store", deferLimit: true, params: CartItemParams, output: CartLineChangeOut }, async ({ request, params, limit }) => {
+export const DELETE = route(path, { auth: "public", shopSession: true, rateLimit: "store", deferLimit: true, params: CartItemParams, output: CartLineChangeOut }, async ({ request, params, limit }) => {
   const { sessionId, body: answer } = await removeFromCart(limit, params.tenant, sessionFrom(request), params.itemId);
   return withSession(request, sessionId, answer, CART_TTL_S);
 });

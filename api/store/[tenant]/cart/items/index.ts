@@ -7,7 +7,7 @@ import { CartItemAdd, CartLineChangeOut, ShopParams } from "../../../../../lib/s
 const path = "/api/store/[tenant]/cart/items";
 
 // Adds to the item's line (quantities add up, at most 99; at most 50 lines). 201.
-export const POST = route(path, { auth: "public", rateLimit: "store", deferLimit: true, params: ShopParams, body: CartItemAdd, maxBodyBytes: 4_000, output: CartLineChangeOut }, async ({ request, params, body, limit }) => {
+export const POST = route(path, { auth: "public", shopSession: true, status: 201, rateLimit: "store", deferLimit: true, params: ShopParams, body: CartItemAdd, maxBodyBytes: 4_000, output: CartLineChangeOut }, async ({ request, params, body, limit }) => {
   const { sessionId, body: answer } = await addToCart(limit, params.tenant, sessionFrom(request), body);
   return withSession(request, sessionId, answer, CART_TTL_S, 201);
 });

@@ -4,7 +4,7 @@ import { DeliveryOut, DeliveryParams } from "../../../../../lib/webhooks/schemas
 import { retryDelivery } from "../../../../../lib/webhooks/service.js";
 
 // Due now, from any state but in flight (dead letter included; a delivered one is sent again).
-export const POST = route("/api/webhooks/[id]/deliveries/[deliveryId]/retry", { auth: "admin", params: DeliveryParams, output: DeliveryOut }, async ({ auth, params }) =>
+export const POST = route("/api/webhooks/[id]/deliveries/[deliveryId]/retry", { auth: "admin", params: DeliveryParams, output: DeliveryOut, status: 202 }, async ({ auth, params }) =>
   reply(await retryDelivery(auth, params.id, params.deliveryId), { status: 202 }),
 );
 
