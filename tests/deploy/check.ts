@@ -213,6 +213,12 @@ async function smokeOne(running: RunningFunction, specs: RouteSpec[]): Promise<n
       // A public DELETE (a shop cart) is idempotent: ending a session that holds nothing is a 204.
       const r = await running.request(spec.method, path);
       if (r.status !== 204 && !(r.status >= 400 && r.status < 500 && r.json?.error)) fail(`${name}: ${what} without a session: got ${r.status} ${r.text.slice(0, 200)}`);
+    } else if (spec.role === "public" && spec.method === "GET" && !spec.pattern.includes("[")) {
+      // A public GET that takes nothing answers 200 with JSON (the OpenAPI document) or a 4xx in the
+      // error shape (metrics without their token).
+      const r = await running.request(spec.method, path);
+      const ok = r.status === 200 ? r.json !== undefined : r.status >= 400 && r.status < 500 && typeof r.json?.error?.code === "string";
+      if (!ok) fail(`${name}: ${what}: got ${r.status} ${r.text.slice(0, 200)}`);
     } else if (spec.role === "public") {
       const body = spec.method === "GET" ? undefined : {};
       expectError(name, `${what} with empty input`, await running.request(spec.method, path, { body }), (s) => s >= 400 && s < 500);
