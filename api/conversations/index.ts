@@ -9,7 +9,7 @@ const path = "/api/conversations";
 export const GET = route(path, { auth: "staff", query: ConversationListQuery, output: ConversationListOut }, ({ auth, query }) => listConversations(auth, query));
 
 // 201 with a new thread, 200 with the customer's open one on that channel.
-export const POST = route(path, { auth: "staff", body: ConversationCreate, output: ConversationOut }, async ({ auth, body }) => {
+export const POST = route(path, { auth: "staff", status: [200, 201], body: ConversationCreate, output: ConversationOut }, async ({ auth, body }) => {
   const { conversation, created } = await openConversation(auth, body);
   return reply(conversation, { status: created ? 201 : 200, version: conversation.version, headers: { Location: `/api/conversations/${conversation.id}` } });
 });

@@ -36,8 +36,8 @@ export interface RoutePolicy<A extends RouteAuth, P, Q, B> {
   body?: B;
   /** Valibot schema of the success body (OpenAPI response schema). */
   output?: Schema;
-  /** Status of the success answer when it is not 200 (201 created, 202 accepted, 204 no content). OpenAPI only; the contract tests hold every answer to it. */
-  status?: 201 | 202 | 204;
+  /** Status of the success answer when it is not 200 (201 created, 202 accepted, 204 no content; [200, 201] for find-or-create writes that answer 200 when the resource already existed). OpenAPI only; the contract tests hold every answer to it. */
+  status?: 201 | 202 | 204 | readonly [200, 201];
   /**
    * Error codes this route answers besides those its policy implies (auth, params, query, body,
    * Idempotency-Key, database failures: see lib/openapi/errors.ts). OpenAPI only; the contract tests

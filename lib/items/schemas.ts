@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { ItemSupplierOut } from "../inventory/schemas.js";
 import { countOut, intOut, nullableString, nullableTimestampOut, pageOf, timestampOut, uuidOut } from "../http/outputs.js";
 import { booleanField, limitField, nonNegativeInt, optionalText, pageField, requiredText, text, uuid, versionField } from "../http/inputs.js";
 
@@ -83,6 +84,9 @@ export const ItemOut = v.strictObject({
   lowStockThreshold: countOut,
   lowStock: v.boolean(),
   category: nullableString,
+  categoryId: v.nullable(uuidOut),
+  published: v.boolean(),
+  compareAtPriceCents: v.nullable(countOut),
   imageUrl: nullableString,
   version: intOut,
   createdAt: timestampOut,
@@ -90,3 +94,5 @@ export const ItemOut = v.strictObject({
   deletedAt: nullableTimestampOut,
 });
 export const ItemPageOut = pageOf(ItemOut);
+/** One item as GET /api/items/:id shows it: with its supplier links. */
+export const ItemDetailOut = v.strictObject({ ...ItemOut.entries, suppliers: v.array(ItemSupplierOut) });

@@ -214,22 +214,24 @@ export function buildSpec(input: BuildInput): Json {
     }
 
     const responses: Record<string, Json> = {};
-    const status = policy.status ?? (policy.output || policy.formats ? 200 : 204);
-    const successHeaders: Json = { "X-Request-Id": { $ref: "#/components/headers/X-Request-Id" } };
-    if (versioned) successHeaders.ETag = header(policy.conditional ? "The document's content hash." : 'The resource\'s version, `"v<version>"`.');
-    if (status === 201) successHeaders.Location = header("Where the created resource lives.");
-    if (policy.shopSession) successHeaders["X-Session-ID"] = header("The shop session to send back on the next request (also set as the HttpOnly `session_id` cookie).");
-    if (policy.idempotent) successHeaders["Idempotent-Replayed"] = header("`true` when this answer replays the first success of the same Idempotency-Key.");
-    if (policy.rateLimit !== false && policy.auth !== "cron") {
-      for (const name of ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]) successHeaders[name] = { $ref: `#/components/headers/${name}` };
-    }
-    if (status === 204) {
-      responses["204"] = { description: "Done; no body.", headers: successHeaders };
-    } else {
-      const content: Json = {};
-      if (policy.output) content["application/json"] = { schema: convert.schema(policy.output) };
-      for (const format of policy.formats ?? []) content[format] = format === "application/octet-stream" ? {} : { schema: { type: "string" } };
-      responses[String(status)] = { description: status === 201 ? "Created." : "OK.", headers: successHeaders, content };
+    const statuses: number[] = Array.isArray(policy.status) ? [...policy.status] : [(policy.status as number | undefined) ?? (policy.output || policy.formats ? 200 : 204)];
+    for (const status of statuses) {
+      const successHeaders: Json = { "X-Request-Id": { $ref: "#/components/headers/X-Request-Id" } };
+      if (versioned) successHeaders.ETag = header(policy.conditional ? "The document's content hash." : 'The resource\'s version, `"v<version>"`.');
+      if (status === 201) successHeaders.Location = header("Where the created resource lives.");
+      if (policy.shopSession) successHeaders["X-Session-ID"] = header("The shop session to send back on the next request (also set as the HttpOnly `session_id` cookie).");
+      if (policy.idempotent) successHeaders["Idempotent-Replayed"] = header("`true` when this answer replays the first success of the same Idempotency-Key.");
+      if (policy.rateLimit !== false && policy.auth !== "cron") {
+        for (const name of ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]) successHeaders[name] = { $ref: `#/components/headers/${name}` };
+      }
+      if (status === 204) {
+        responses["204"] = { description: "Done; no body.", headers: successHeaders };
+      } else {
+        const content: Json = {};
+        if (policy.output) content["application/json"] = { schema: convert.schema(policy.output) };
+        for (const format of policy.formats ?? []) content[format] = format === "application/octet-stream" ? {} : { schema: { type: "string" } };
+        responses[String(status)] = { description: status === 201 ? "Created." : "OK.", headers: successHeaders, content };
+      }
     }
     if (method === "GET" && versioned) responses["304"] = { description: "Not modified: the If-None-Match ETag is current." };
     for (const [errorStatus, list] of codes) {

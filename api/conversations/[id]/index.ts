@@ -12,7 +12,7 @@ export const GET = route(path, { auth: "staff", params: IdParams, output: Conver
   return reply(conversation, { version: conversation.version });
 });
 
-export const PATCH = route(path, { auth: "staff", params: IdParams, body: ConversationUpdate, output: ConversationOut }, async ({ auth, params, body, request }) => {
+export const PATCH = route(path, { auth: "staff", errors: ["conflict", "invalid_transition", "precondition_failed", "precondition_required"], params: IdParams, body: ConversationUpdate, output: ConversationOut }, async ({ auth, params, body, request }) => {
   const { version, ...changes } = body;
   const conversation = await updateConversation(auth, params.id, changes, expectedVersion(request, version));
   return reply(conversation, { version: conversation.version });

@@ -2,12 +2,12 @@ import { IdParams } from "../../../lib/http/inputs.js";
 import { expectedVersion } from "../../../lib/http/preconditions.js";
 import { reply } from "../../../lib/http/reply.js";
 import { route, preflight } from "../../../lib/http/route.js";
-import { ItemOut, ItemUpdate } from "../../../lib/items/schemas.js";
+import { ItemDetailOut, ItemOut, ItemUpdate } from "../../../lib/items/schemas.js";
 import { deleteItem, getItem, updateItem } from "../../../lib/items/service.js";
 
 const path = "/api/items/[id]";
 
-export const GET = route(path, { auth: "staff", output: ItemOut, params: IdParams, cache: { ttl: 86400, tags: ["items"] } }, async ({ auth, params }) => {
+export const GET = route(path, { auth: "staff", output: ItemDetailOut, params: IdParams, cache: { ttl: 86400, tags: ["items"] } }, async ({ auth, params }) => {
   const item = await getItem(auth.tenant, params.id);
   return reply(item, { version: item.version });
 });

@@ -12,7 +12,7 @@ export const GET = route(path, { auth: "staff", params: IdParams, output: Purcha
   return reply(po, { version: po.version });
 });
 
-export const PUT = route(path, { auth: "admin", params: IdParams, body: PoUpdate, output: PurchaseOrderOut }, async ({ auth, params, body, request }) => {
+export const PUT = route(path, { auth: "admin", errors: ["conflict", "invalid_transition", "precondition_failed", "precondition_required"], params: IdParams, body: PoUpdate, output: PurchaseOrderOut }, async ({ auth, params, body, request }) => {
   const { version, ...changes } = body;
   const po = await updatePurchaseOrder(auth, params.id, changes, expectedVersion(request, version));
   return reply(po, { version: po.version });
