@@ -69,15 +69,14 @@ export const DashboardOut = v.strictObject({
   lowStockCount: countOut,
   ...freshness,
 });
+// An item as the stock reports name it.
+const stockedItemOut = { itemId: uuidOut, name: v.string(), sku: nullableString, stock: countOut };
 export const InventoryOut = v.strictObject({
   days: countOut,
   totals: v.strictObject({ items: countOut, stockValueCents: countOut, lowStockItems: countOut, unitsSold: countOut }),
   items: v.array(
     v.strictObject({
-      itemId: uuidOut,
-      name: v.string(),
-      sku: nullableString,
-      stock: countOut,
+      ...stockedItemOut,
       priceCents: countOut,
       lowStockThreshold: countOut,
       unitsSold: countOut,
@@ -99,10 +98,7 @@ export const ReorderOut = v.strictObject({
   timezone: v.string(),
   items: v.array(
     v.strictObject({
-      itemId: uuidOut,
-      name: v.string(),
-      sku: nullableString,
-      stock: countOut,
+      ...stockedItemOut,
       unitsSold: countOut,
       dailyRate: v.number(),
       daysOfCover: v.number(),
@@ -113,7 +109,7 @@ export const ReorderOut = v.strictObject({
 });
 const dayUnits = v.strictObject({ date: dayOut, units: v.number() });
 export const ForecastOut = v.strictObject({
-  item: v.strictObject({ itemId: uuidOut, name: v.string(), sku: nullableString, stock: countOut }),
+  item: v.strictObject(stockedItemOut),
   horizon: countOut,
   method: v.string(),
   alpha: v.number(),

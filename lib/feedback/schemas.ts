@@ -77,18 +77,22 @@ export const OrderIdParams = v.object({ orderId: uuid });
 
 // Output schemas.
 const scoreOut = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(5));
-export const FeedbackOut = v.strictObject({
-  id: uuidOut,
-  orderId: uuidOut,
-  orderNumber: intOut,
-  customer: v.nullable(v.strictObject({ id: uuidOut, name: v.string() })),
-  source: v.picklist(["customer", "staff"]),
+// What the customer wrote: the staff view and the submitter's receipt both show it.
+const answersOut = {
   rating: scoreOut,
   productQuality: v.nullable(scoreOut),
   delivery: v.nullable(scoreOut),
   communication: v.nullable(scoreOut),
   comment: nullableString,
   consentToPublish: v.boolean(),
+};
+export const FeedbackOut = v.strictObject({
+  id: uuidOut,
+  orderId: uuidOut,
+  orderNumber: intOut,
+  customer: v.nullable(v.strictObject({ id: uuidOut, name: v.string() })),
+  source: v.picklist(["customer", "staff"]),
+  ...answersOut,
   isPublic: v.boolean(),
   response: nullableString,
   respondedAt: nullableTimestampOut,
@@ -99,12 +103,7 @@ export const FeedbackOut = v.strictObject({
 export const FeedbackPageOut = pageOf(FeedbackOut);
 export const SubmittedFeedbackOut = v.strictObject({
   id: uuidOut,
-  rating: scoreOut,
-  productQuality: v.nullable(scoreOut),
-  delivery: v.nullable(scoreOut),
-  communication: v.nullable(scoreOut),
-  comment: nullableString,
-  consentToPublish: v.boolean(),
+  ...answersOut,
   createdAt: timestampOut,
 });
 export const FeedbackTokenOut = v.strictObject({ token: v.string(), expiresAt: timestampOut, url: v.optional(v.string()) });
