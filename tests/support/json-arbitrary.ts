@@ -57,7 +57,11 @@ function stringArb(schema: JsonSchema): fc.Arbitrary<string> {
   }
   if (schema.pattern) {
     try {
-      return fc.stringMatching(new RegExp(schema.pattern)).filter((s) => s.length >= min && s.length <= max);
+      // Only the schema's own length bounds filter a pattern's strings: the default cap of 40 would
+      // refuse every string of a pattern like ^[A-Za-z0-9_-]{43}$, and a filter that refuses
+      // everything never returns.
+      const [lo, hi] = [schema.minLength ?? 0, schema.maxLength ?? Infinity];
+      return fc.stringMatching(new RegExp(schema.pattern)).filter((s) => s.length >= lo && s.length <= hi);
     } catch {
       // A pattern fast-check cannot generate from: any text of the right length.
     }
