@@ -21,7 +21,19 @@ export type TargetName = "pglite" | "neon-http→pglite" | "node-postgres" | "ne
 export function dbTargets(): TargetName[] {
   const targets: TargetName[] = ["pglite", "neon-http→pglite"];
   if (process.env.TEST_DATABASE_URL) targets.push("node-postgres", "neon-http→postgres");
-  return targets;
+  return onlyListed(targets);
+}
+
+/**
+ * TEST_TARGETS (comma list) keeps the named targets only: CI's second run, on Node 24, runs the
+ * production drivers on real Postgres and leaves PGlite to the first (README "Tests").
+ */
+function onlyListed(targets: TargetName[]): TargetName[] {
+  const listed = process.env.TEST_TARGETS?.split(",").map((t) => t.trim()).filter(Boolean);
+  if (!listed?.length) return targets;
+  const unknown = listed.filter((t) => !targets.includes(t as TargetName));
+  if (unknown.length) throw new Error(`TEST_TARGETS names ${unknown.join(", ")}; available here: ${targets.join(", ")}`);
+  return targets.filter((t) => listed.includes(t));
 }
 
 export interface OpenTarget {
