@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { describe, expect, it } from "vitest";
 import { ERROR_STATUS } from "../lib/http/errors.js";
@@ -23,6 +24,8 @@ type Spec = {
   components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
 };
 
+const apiFiles = (dir = "api"): string[] =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? apiFiles(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
 const committed = () => readFileSync(SPEC_FILE, "utf8");
 let parsed: Spec | undefined;
 const spec = () => (parsed ??= JSON.parse(committed()) as Spec);
@@ -103,11 +106,28 @@ describe("OpenAPI document", () => {
     }
   });
 
-  it("security follows the route's auth: public routes none, cron the cron secret, people-only routes no API key", () => {
+  it("every write that reads If-Match (expectedVersion) documents 412 precondition_failed", () => {
+    // The contract check only sees the 412s the suites happen to provoke; this holds every route to it.
+    const missing: string[] = [];
+    for (const file of apiFiles()) {
+      const text = readFileSync(file, "utf8");
+      for (const block of text.split(/(?=export const (?:GET|POST|PUT|PATCH|DELETE) = )/).slice(1)) {
+        if (!block.includes("expectedVersion(")) continue;
+        const method = /^export const (\w+)/.exec(block)![1]!;
+        const path = file.replace(/^api/, "/api").replace(/(\/index)?\.ts$/, "").replace(/\[(\w+)\]/g, "{$1}");
+        const codes = spec().paths[path]?.[method.toLowerCase()]?.responses["412"]?.content?.["application/json"]?.schema?.properties?.error?.properties?.code?.enum;
+        if (!codes?.includes("precondition_failed")) missing.push(`${method} ${path}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it("security follows the route's auth: public routes none, /api/metrics its token, cron the cron secret, people-only routes no API key", () => {
     const securityOf = (method: string, pattern: string) => spec().paths[pattern.replace(/\[(\w+)\]/g, "{$1}")]![method.toLowerCase()]!.security.flatMap((s) => Object.keys(s));
     for (const route of ROUTES) {
       const schemes = securityOf(route.method, route.pattern);
-      if (route.role === "public") expect(schemes, route.pattern).toEqual([]);
+      if (route.pattern === "/api/metrics") expect(schemes, route.pattern).toEqual(["metricsToken"]);
+      else if (route.role === "public") expect(schemes, route.pattern).toEqual([]);
       else if (route.role === "cron") expect(schemes, route.pattern).toEqual(["cronSecret"]);
       else if (route.role === "user" || route.people) expect(schemes, route.pattern).toEqual(["googleIdToken"]);
       else expect(schemes, route.pattern).toEqual(["googleIdToken", "apiKey"]);

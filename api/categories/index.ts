@@ -7,7 +7,7 @@ const path = "/api/categories";
 
 export const GET = route(path, { auth: "staff", output: CategoryListOut, cache: { ttl: 86400, tags: ["categories"] } }, ({ auth }) => listCategories(auth.tenant));
 
-export const POST = route(path, { auth: "admin", body: CategoryCreate, output: CategoryOut }, async ({ auth, body }) => {
+export const POST = route(path, { auth: "admin", body: CategoryCreate, output: CategoryOut, status: 201, errors: ["slug_taken"] }, async ({ auth, body }) => {
   const category = await createCategory(auth.tenant, body);
   return created(category, `/api/categories/${category.id}`, category.version);
 });

@@ -12,14 +12,14 @@ export const GET = route(path, { auth: "staff", params: IdParams, output: Suppli
   return reply(supplier, { version: supplier.version });
 });
 
-export const PUT = route(path, { auth: "admin", params: IdParams, body: SupplierUpdate, output: SupplierOut }, async ({ auth, params, body, request }) => {
+export const PUT = route(path, { auth: "admin", params: IdParams, body: SupplierUpdate, output: SupplierOut, errors: ["precondition_failed"] }, async ({ auth, params, body, request }) => {
   const { version, ...changes } = body;
   const supplier = await writeSupplier(auth.tenant, params.id, changes, expectedVersion(request, version));
   return reply(supplier, { version: supplier.version });
 });
 
 /** Soft delete: the supplier disappears from lists and links; purchase orders keep naming it. */
-export const DELETE = route(path, { auth: "admin", params: IdParams, output: SupplierOut }, async ({ auth, params, request }) => {
+export const DELETE = route(path, { auth: "admin", params: IdParams, output: SupplierOut, errors: ["precondition_failed"] }, async ({ auth, params, request }) => {
   const supplier = await writeSupplier(auth.tenant, params.id, "remove", expectedVersion(request));
   return reply(supplier, { version: supplier.version });
 });

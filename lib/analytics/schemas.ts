@@ -91,20 +91,27 @@ export const InventoryOut = v.strictObject({
   truncated: v.boolean(),
   ...freshness,
 });
+const reorderLineOut = v.strictObject({
+  ...stockedItemOut,
+  unitsSold: countOut,
+  leadTimeDays: countOut,
+  dailyRate: v.number(),
+  daysOfCover: v.number(),
+  stockoutDate: dayOut,
+  suggestedQuantity: countOut,
+  supplierId: v.nullable(uuidOut),
+  supplierName: nullableString,
+  unitCostCents: v.nullable(countOut),
+  estimatedCostCents: v.nullable(countOut),
+});
 export const ReorderOut = v.strictObject({
   leadTimeDays: countOut,
   safetyDays: countOut,
   windowDays: countOut,
   timezone: v.string(),
-  items: v.array(
-    v.strictObject({
-      ...stockedItemOut,
-      unitsSold: countOut,
-      dailyRate: v.number(),
-      daysOfCover: v.number(),
-      stockoutDate: dayOut,
-      suggestedQuantity: countOut,
-    }),
+  items: v.array(reorderLineOut),
+  suppliers: v.array(
+    v.strictObject({ supplierId: v.nullable(uuidOut), supplierName: nullableString, totalCostCents: countOut, items: v.array(reorderLineOut) }),
   ),
 });
 const dayUnits = v.strictObject({ date: dayOut, units: v.number() });

@@ -43,7 +43,7 @@ export const CategoryUpdate = v.pipe(
 );
 export type CategoryUpdateInput = v.InferOutput<typeof CategoryUpdate>;
 
-export const CategoryOut = v.object({
+export const CategoryOut = v.strictObject({
   id: v.string(),
   name: v.string(),
   slug: v.string(),
@@ -54,4 +54,4 @@ export const CategoryOut = v.object({
   createdAt: v.string(),
   updatedAt: v.string(),
 });
-export const CategoryListOut = v.object({ items: v.array(CategoryOut) });
+export const CategoryListOut = v.strictObject({ items: v.array(CategoryOut) });

@@ -111,7 +111,7 @@ export const InboundTyping = v.pipe(
   ),
 );
 export type InboundTypingInput = v.InferOutput<typeof InboundTyping>;
-export const TypingOut = v.object({ conversationId: nullableStrOut(), expiresAt: nullableStrOut() });
+export const TypingOut = v.strictObject({ conversationId: nullableStrOut(), expiresAt: nullableStrOut() });
 
 export const PublicMessage = v.strictObject({ text: messageText });
 
@@ -128,7 +128,7 @@ const str = v.string();
 const nullableStr = v.nullable(v.string());
 const int = v.number();
 
-export const MessageOut = v.object({
+export const MessageOut = v.strictObject({
   id: str,
   conversationId: str,
   seq: int,
@@ -136,7 +136,7 @@ export const MessageOut = v.object({
   direction: v.picklist(["inbound", "outbound", "note"]),
   text: str,
   attachments: v.array(str),
-  author: v.object({ type: v.picklist(["user", "api_key", "customer"]), id: nullableStr }),
+  author: v.strictObject({ type: v.picklist(["user", "api_key", "customer"]), id: nullableStr }),
   status: v.picklist(["received", "queued", "sent", "delivered", "read", "failed"]),
   failureReason: nullableStr,
   externalId: nullableStr,
@@ -145,40 +145,40 @@ export const MessageOut = v.object({
   updatedAt: str,
 });
 
-export const ConversationOut = v.object({
+export const ConversationOut = v.strictObject({
   id: str,
   customerId: str,
-  customer: v.object({ id: str, name: str }),
+  customer: v.strictObject({ id: str, name: str }),
   channel: str,
   status: v.picklist(["open", "closed"]),
   assignedTo: nullableStr,
   orderId: nullableStr,
   messageCount: int,
   unreadCount: int,
-  lastMessage: v.nullable(v.object({ id: str, direction: str, text: str, status: str, createdAt: str })),
+  lastMessage: v.nullable(v.strictObject({ id: str, direction: str, text: str, status: str, createdAt: str })),
   lastMessageAt: nullableStr,
   version: int,
   createdAt: str,
   updatedAt: str,
 });
 
-export const ConversationListOut = v.object({ items: v.array(ConversationOut), pagination: v.object({ limit: int, nextCursor: nullableStr }) });
-export const MessageListOut = v.object({ items: v.array(MessageOut), pagination: v.object({ limit: int, nextCursor: nullableStr }) });
-export const ReadOut = v.object({ conversationId: str, readSeq: int, unreadCount: int });
-export const InboundOut = v.object({ message: MessageOut, conversationId: str, customerId: str, created: v.boolean() });
-export const StatusOut = v.object({ message: MessageOut, applied: v.boolean() });
-export const TrackingLinkOut = v.object({ token: str, expiresAt: nullableStr, url: v.optional(str) });
-export const PublicOrderOut = v.object({
-  order: v.object({
+export const ConversationListOut = v.strictObject({ items: v.array(ConversationOut), pagination: v.strictObject({ limit: int, nextCursor: nullableStr }) });
+export const MessageListOut = v.strictObject({ items: v.array(MessageOut), pagination: v.strictObject({ limit: int, nextCursor: nullableStr }) });
+export const ReadOut = v.strictObject({ conversationId: str, readSeq: int, unreadCount: int });
+export const InboundOut = v.strictObject({ message: MessageOut, conversationId: str, customerId: str, created: v.boolean() });
+export const StatusOut = v.strictObject({ message: MessageOut, applied: v.boolean() });
+export const TrackingLinkOut = v.strictObject({ token: str, expiresAt: nullableStr, url: v.optional(str) });
+export const PublicOrderOut = v.strictObject({
+  order: v.strictObject({
     number: int,
     status: str,
     createdAt: str,
-    timeline: v.array(v.object({ status: str, at: str })),
-    lines: v.array(v.object({ name: str, quantity: int, unitPriceCents: int, lineTotalCents: int })),
+    timeline: v.array(v.strictObject({ status: str, at: str })),
+    lines: v.array(v.strictObject({ name: str, quantity: int, unitPriceCents: int, lineTotalCents: int })),
     totalCents: int,
   }),
-  shop: v.object({ name: str }),
-  messages: v.array(v.object({ id: str, direction: v.picklist(["inbound", "outbound"]), text: str, createdAt: str })),
+  shop: v.strictObject({ name: str }),
+  messages: v.array(v.strictObject({ id: str, direction: v.picklist(["inbound", "outbound"]), text: str, createdAt: str })),
   expiresAt: nullableStr,
 });
-export const PublicMessageOut = v.object({ id: str, direction: v.literal("inbound"), text: str, createdAt: str });
+export const PublicMessageOut = v.strictObject({ id: str, direction: v.literal("inbound"), text: str, createdAt: str });

@@ -52,6 +52,8 @@ export interface RoutePolicy<A extends RouteAuth, P, Q, B> {
   conditional?: true;
   /** Reads the shop session (X-Session-ID, or the session_id cookie) and sends it back. OpenAPI only. */
   shopSession?: true;
+  /** A public route that checks a bearer secret of its own (the Prometheus scrape: METRICS_TOKEN). OpenAPI only. */
+  bearerSecret?: "metricsToken";
   /** A raw (non-JSON) request body and its accepted media types (image uploads). */
   rawBody?: readonly string[];
   /** JSON body limit in bytes (default MAX_JSON_BODY_BYTES, 100 kB). */

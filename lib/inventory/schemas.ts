@@ -143,7 +143,7 @@ export const ItemSupplierQuery = v.object({ supplier: v.optional(uuid) });
 
 // Success bodies (OpenAPI response schemas).
 const nullableString = v.nullable(v.string());
-export const SupplierOut = v.object({
+export const SupplierOut = v.strictObject({
   id: v.string(),
   name: v.string(),
   contactName: nullableString,
@@ -158,11 +158,11 @@ export const SupplierOut = v.object({
   updatedAt: v.string(),
   deletedAt: nullableString,
 });
-export const SupplierPageOut = v.object({
+export const SupplierPageOut = v.strictObject({
   items: v.array(SupplierOut),
-  pagination: v.object({ page: v.number(), limit: v.number(), total: v.number(), totalPages: v.number() }),
+  pagination: v.strictObject({ page: v.number(), limit: v.number(), total: v.number(), totalPages: v.number() }),
 });
-export const ItemSupplierOut = v.object({
+export const ItemSupplierOut = v.strictObject({
   itemId: v.string(),
   supplierId: v.string(),
   supplierName: v.string(),
@@ -175,9 +175,9 @@ export const ItemSupplierOut = v.object({
   createdAt: v.string(),
   updatedAt: v.string(),
 });
-export const ItemSupplierListOut = v.object({ items: v.array(ItemSupplierOut) });
+export const ItemSupplierListOut = v.strictObject({ items: v.array(ItemSupplierOut) });
 
-const PoLineOut = v.object({
+const PoLineOut = v.strictObject({
   itemId: v.string(),
   name: v.string(),
   sku: nullableString,
@@ -186,7 +186,7 @@ const PoLineOut = v.object({
   receivedQuantity: v.number(),
   lineTotalCents: v.number(),
 });
-export const PurchaseOrderOut = v.object({
+export const PurchaseOrderOut = v.strictObject({
   id: v.string(),
   number: v.number(),
   reference: v.string(),
@@ -205,12 +205,12 @@ export const PurchaseOrderOut = v.object({
   cancelledAt: nullableString,
   closedAt: nullableString,
 });
-export const PurchaseOrderPageOut = v.object({ items: v.array(PurchaseOrderOut), pagination: v.object({ limit: v.number(), nextCursor: nullableString }) });
-export const ReceiptOut = v.object({
-  receipt: v.object({ id: v.string(), purchaseOrderId: v.string(), lines: v.array(v.object({ itemId: v.string(), quantity: v.number() })), note: nullableString, createdAt: v.string() }),
+export const PurchaseOrderPageOut = v.strictObject({ items: v.array(PurchaseOrderOut), pagination: v.strictObject({ limit: v.number(), nextCursor: nullableString }) });
+export const ReceiptOut = v.strictObject({
+  receipt: v.strictObject({ id: v.string(), purchaseOrderId: v.string(), lines: v.array(v.strictObject({ itemId: v.string(), quantity: v.number() })), note: nullableString, createdAt: v.string() }),
   purchaseOrder: PurchaseOrderOut,
 });
-export const FromSuggestionsOut = v.object({ purchaseOrders: v.array(PurchaseOrderOut), skipped: v.array(v.object({ itemId: v.string(), reason: v.string() })) });
+export const FromSuggestionsOut = v.strictObject({ purchaseOrders: v.array(PurchaseOrderOut), skipped: v.array(v.strictObject({ itemId: v.string(), reason: v.string() })) });
 
 // Stock-takes.
 export const MAX_STOCK_TAKE_LINES = 1000;
@@ -225,7 +225,7 @@ export const StockTakeCreate = v.strictObject({
 });
 export type StockTakeCreateInput = v.InferOutput<typeof StockTakeCreate>;
 
-const StockTakeLineOut = v.object({
+const StockTakeLineOut = v.strictObject({
   itemId: v.string(),
   name: v.string(),
   sku: nullableString,
@@ -238,12 +238,12 @@ const StockTakeLineOut = v.object({
   movedSinceSnapshot: v.nullable(v.number()),
   appliedDelta: v.nullable(v.number()),
 });
-export const StockTakeOut = v.object({
+export const StockTakeOut = v.strictObject({
   id: v.string(),
   status: v.picklist(["open", "applied"]),
   note: nullableString,
   createdAt: v.string(),
   appliedAt: nullableString,
   lines: v.array(StockTakeLineOut),
-  totals: v.object({ lines: v.number(), varianceUnits: v.number(), varianceValueCents: v.number(), linesWithoutCost: v.number(), movedLines: v.number() }),
+  totals: v.strictObject({ lines: v.number(), varianceUnits: v.number(), varianceValueCents: v.number(), linesWithoutCost: v.number(), movedLines: v.number() }),
 });

@@ -96,7 +96,8 @@ const ROLE_TEXT: Record<RouteAuth, string> = {
   owner: "Role **owner** in the tenant.",
 };
 
-function securityOf(auth: RouteAuth, people: boolean): Json[] {
+function securityOf(auth: RouteAuth, people: boolean, bearerSecret: string | undefined): Json[] {
+  if (bearerSecret) return [{ [bearerSecret]: [] }];
   if (auth === "public") return [];
   if (auth === "cron") return [{ cronSecret: [] }];
   if (auth === "user" || people) return [{ googleIdToken: [] }];
@@ -201,7 +202,7 @@ export function buildSpec(input: BuildInput): Json {
       summary: summaryOf(method, pattern),
       description: [ROLE_TEXT[policy.auth], hints.people && policy.auth !== "user" ? "People only: API keys get 403." : "", policy.formats?.includes("text/csv") ? "CSV with `Accept: text/csv` or `?format=csv`." : ""].filter(Boolean).join(" "),
       tags: [tag],
-      security: securityOf(policy.auth, hints.people === true),
+      security: securityOf(policy.auth, hints.people === true, policy.bearerSecret),
       "x-tally-auth": policy.auth,
     };
     if (parameters.length) operation.parameters = parameters;
@@ -271,6 +272,7 @@ export function buildSpec(input: BuildInput): Json {
         googleIdToken: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "A Google ID token (RS256, audience GOOGLE_CLIENT_ID). The person needs a membership in the tenant; X-Tenant picks one of several." },
         apiKey: { type: "http", scheme: "bearer", bearerFormat: "tly_live_… / tly_test_…", description: "An API key, bound to one tenant and a role; created by an admin with POST /api/api-keys." },
         cronSecret: { type: "http", scheme: "bearer", description: "CRON_SECRET, sent by Vercel Cron." },
+        metricsToken: { type: "http", scheme: "bearer", description: "METRICS_TOKEN, sent by your Prometheus scraper (README \"Metrics and logs\"); /api/metrics is 404 while it is unset." },
       },
       headers: {
         "X-Request-Id": header("The request's id (yours if sane, else generated); errors carry it too."),

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { OrderOut } from "../orders/schemas.js";
 import { booleanField, limitField, pageField, text, uuid } from "../http/inputs.js";
 import { categorySlug } from "../categories/schemas.js";
 
@@ -28,9 +29,9 @@ export type ProductListInput = v.InferOutput<typeof ProductListQuery>;
 
 export const AVAILABILITY = ["in_stock", "low_stock", "out_of_stock"] as const;
 
-const CategoryRef = v.object({ id: v.string(), name: v.string(), slug: v.string() });
+const CategoryRef = v.strictObject({ id: v.string(), name: v.string(), slug: v.string() });
 
-export const ProductOut = v.object({
+export const ProductOut = v.strictObject({
   id: v.string(),
   name: v.string(),
   description: v.nullable(v.string()),
@@ -43,9 +44,9 @@ export const ProductOut = v.object({
   createdAt: v.string(),
 });
 
-export const ProductPageOut = v.object({
+export const ProductPageOut = v.strictObject({
   items: v.array(ProductOut),
-  pagination: v.object({
+  pagination: v.strictObject({
     limit: v.number(),
     nextCursor: v.nullable(v.string()),
     page: v.optional(v.number()),
@@ -64,7 +65,7 @@ export interface ShopCategoryNode {
   children: ShopCategoryNode[];
 }
 
-const CategoryNode: v.GenericSchema<ShopCategoryNode> = v.object({
+const CategoryNode: v.GenericSchema<ShopCategoryNode> = v.strictObject({
   id: v.string(),
   name: v.string(),
   slug: v.string(),
@@ -72,14 +73,14 @@ const CategoryNode: v.GenericSchema<ShopCategoryNode> = v.object({
   productCount: v.number(),
   children: v.array(v.lazy(() => CategoryNode)),
 });
-export const ShopCategoriesOut = v.object({ items: v.array(CategoryNode) });
+export const ShopCategoriesOut = v.strictObject({ items: v.array(CategoryNode) });
 
 const quantity = v.pipe(v.number("must be a number"), v.integer("must be an integer"), v.minValue(1, "must be at least 1"), v.maxValue(99, "must be at most 99"));
 export const CartItemAdd = v.strictObject({ itemId: uuid, quantity });
 export const CartQuantity = v.strictObject({ quantity });
 export const CartItemParams = v.object({ tenant: tenantSlug, itemId: uuid });
 
-const CartLineOut = v.object({
+const CartLineOut = v.strictObject({
   itemId: v.string(),
   name: v.nullable(v.string()),
   imageUrl: v.nullable(v.string()),
@@ -91,14 +92,14 @@ const CartLineOut = v.object({
   availability: v.picklist([...AVAILABILITY, "unavailable"]),
   available: v.boolean(),
 });
-export const CartOut = v.object({
+export const CartOut = v.strictObject({
   items: v.array(CartLineOut),
-  totals: v.object({ lines: v.number(), units: v.number(), subtotalCents: v.number(), currency: v.string() }),
+  totals: v.strictObject({ lines: v.number(), units: v.number(), subtotalCents: v.number(), currency: v.string() }),
   issues: v.number(),
 });
-export const CartLineChangeOut = v.object({
-  line: v.nullable(v.object({ itemId: v.string(), quantity: v.number(), unitPriceCents: v.number() })),
-  totals: v.object({ lines: v.number(), units: v.number() }),
+export const CartLineChangeOut = v.strictObject({
+  line: v.nullable(v.strictObject({ itemId: v.string(), quantity: v.number(), unitPriceCents: v.number() })),
+  totals: v.strictObject({ lines: v.number(), units: v.number() }),
 });
 
 // Checkout. Card numbers may carry spaces or dashes (as printed); anything else is refused here.
@@ -135,9 +136,9 @@ export const CheckoutBody = v.strictObject({
 });
 export type CheckoutInput = v.InferOutput<typeof CheckoutBody>;
 
-export const CheckoutOut = v.object({
-  order: v.object({ id: v.string(), number: v.number(), status: v.string(), totalCents: v.number(), lines: v.array(v.unknown()) }),
-  payment: v.object({ id: v.string(), method: v.string(), status: v.string(), amountCents: v.number(), cardLast4: v.nullable(v.string()) }),
+export const CheckoutOut = v.strictObject({
+  order: OrderOut,
+  payment: v.strictObject({ id: v.string(), method: v.string(), status: v.string(), amountCents: v.number(), cardLast4: v.nullable(v.string()) }),
   accessToken: v.string(),
   reservedUntil: v.nullable(v.string()),
 });

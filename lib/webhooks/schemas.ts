@@ -70,7 +70,7 @@ export const DeliveryQuery = v.strictObject({
 
 const nullableString = v.nullable(v.string());
 
-export const WebhookOut = v.object({
+export const WebhookOut = v.strictObject({
   id: v.string(),
   url: v.string(),
   events: v.array(v.string()),
@@ -84,11 +84,11 @@ export const WebhookOut = v.object({
   updatedAt: v.string(),
 });
 
-export const WebhookCreatedOut = v.object({ ...WebhookOut.entries, secret: v.string() });
-export const WebhookListOut = v.object({ items: v.array(WebhookOut) });
-export const WebhookSecretOut = v.object({ ...WebhookOut.entries, secret: v.string(), previousSecretExpiresAt: v.string() });
+export const WebhookCreatedOut = v.strictObject({ ...WebhookOut.entries, secret: v.string() });
+export const WebhookListOut = v.strictObject({ items: v.array(WebhookOut) });
+export const WebhookSecretOut = v.strictObject({ ...WebhookOut.entries, secret: v.string(), previousSecretExpiresAt: v.string() });
 
-export const DeliveryOut = v.object({
+export const DeliveryOut = v.strictObject({
   id: v.string(),
   endpointId: v.string(),
   eventId: nullableString,
@@ -103,7 +103,7 @@ export const DeliveryOut = v.object({
   deliveredAt: nullableString,
   createdAt: v.string(),
 });
-export const DeliveryListOut = v.object({ items: v.array(DeliveryOut), pagination: v.object({ limit: v.number(), nextCursor: nullableString }) });
-export const ReplayOut = v.object({ requeued: v.number(), created: v.number() });
+export const DeliveryListOut = v.strictObject({ items: v.array(DeliveryOut), pagination: v.strictObject({ limit: v.number(), nextCursor: nullableString }) });
+export const ReplayOut = v.strictObject({ requeued: v.number(), created: v.number() });
 /** What one sweep of the delivery cron did. */
 export const SweepOut = v.strictObject({ claimed: v.number(), delivered: v.number(), failed: v.number(), dead: v.number(), disabledEndpoints: v.number() });

@@ -4,7 +4,7 @@ import { PublicOrderOut, TrackingParams } from "../../../../lib/conversations/sc
 import { publicOrder } from "../../../../lib/tracking/service.js";
 
 // No auth: the link's token is the credential. Rate limited per IP (the public policy).
-export const GET = route("/api/public/orders/[token]", { auth: "public", params: TrackingParams, output: PublicOrderOut }, async ({ params }) =>
+export const GET = route("/api/public/orders/[token]", { auth: "public", params: TrackingParams, output: PublicOrderOut, errors: ["gone"] }, async ({ params }) =>
   reply(await publicOrder(params.token), { headers: { "Cache-Control": "no-store" } }),
 );
 

@@ -6,7 +6,7 @@ import { publicReply, trackingLimitKey } from "../../../../lib/tracking/service.
 // The customer's reply from the tracking page: limited per IP and per link (one Redis trip).
 export const POST = route(
   "/api/public/orders/[token]/messages",
-  { auth: "public", status: 201, params: TrackingParams, body: PublicMessage, output: PublicMessageOut, maxBodyBytes: 32_000, limitAlsoBy: trackingLimitKey },
+  { auth: "public", status: 201, params: TrackingParams, body: PublicMessage, output: PublicMessageOut, errors: ["gone"], maxBodyBytes: 32_000, limitAlsoBy: trackingLimitKey },
   async ({ params, body }) => reply(await publicReply(params.token, body.text), { status: 201, headers: { "Cache-Control": "no-store" } }),
 );
 

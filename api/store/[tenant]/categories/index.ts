@@ -6,7 +6,7 @@ import { ShopCategoriesOut, ShopParams } from "../../../../lib/storefront/schema
 const path = "/api/store/[tenant]/categories";
 
 // The category tree with published-product counts (each category's count includes its children's).
-export const GET = route(path, { auth: "public", rateLimit: "store", deferLimit: true, params: ShopParams, output: ShopCategoriesOut }, async ({ request, params, limit }) =>
+export const GET = route(path, { auth: "public", rateLimit: "store", deferLimit: true, conditional: true, params: ShopParams, output: ShopCategoriesOut }, async ({ request, params, limit }) =>
   publicAnswer(request, await listShopCategories(limit, params.tenant, publicIdentity(path, params, undefined))),
 );
 

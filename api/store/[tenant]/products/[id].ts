@@ -5,7 +5,7 @@ import { ProductOut, ShopItemParams } from "../../../../lib/storefront/schemas.j
 
 const path = "/api/store/[tenant]/products/[id]";
 
-export const GET = route(path, { auth: "public", rateLimit: "store", deferLimit: true, params: ShopItemParams, output: ProductOut }, async ({ request, params, limit }) =>
+export const GET = route(path, { auth: "public", rateLimit: "store", deferLimit: true, conditional: true, params: ShopItemParams, output: ProductOut }, async ({ request, params, limit }) =>
   publicAnswer(request, await getProduct(limit, params.tenant, params.id, publicIdentity(path, params, undefined))),
 );
 

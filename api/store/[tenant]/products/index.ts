@@ -6,7 +6,7 @@ import { ProductListQuery, ProductPageOut, ShopParams } from "../../../../lib/st
 const path = "/api/store/[tenant]/products";
 
 // Public: published items of the shop; CDN-cacheable, strong ETag, per-IP limit.
-export const GET = route(path, { auth: "public", rateLimit: "store", deferLimit: true, params: ShopParams, query: ProductListQuery, output: ProductPageOut }, async ({ request, params, query, limit }) =>
+export const GET = route(path, { auth: "public", rateLimit: "store", deferLimit: true, conditional: true, params: ShopParams, query: ProductListQuery, output: ProductPageOut }, async ({ request, params, query, limit }) =>
   publicAnswer(request, await listProducts(limit, params.tenant, query, publicIdentity(path, params, query))),
 );
 

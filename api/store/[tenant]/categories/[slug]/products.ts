@@ -9,7 +9,7 @@ const path = "/api/store/[tenant]/categories/[slug]/products";
 // The category (and everything under it) from the path; an unknown category is 404.
 const Query = v.omit(ProductListQuery, ["category"]);
 
-export const GET = route(path, { auth: "public", rateLimit: "store", deferLimit: true, params: ShopCategoryParams, query: Query, output: ProductPageOut }, async ({ request, params, query, limit }) =>
+export const GET = route(path, { auth: "public", rateLimit: "store", deferLimit: true, conditional: true, params: ShopCategoryParams, query: Query, output: ProductPageOut }, async ({ request, params, query, limit }) =>
   publicAnswer(request, await listProducts(limit, params.tenant, { ...query, category: params.slug }, publicIdentity(path, params, query), true)),
 );
 
