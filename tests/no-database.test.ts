@@ -32,6 +32,10 @@ describe("production without a database URL", () => {
   });
   afterAll(() => google.close());
 
+  // Routes that never need the database: the spec is a file of the deployment, ending a shop
+  // session only drops its cart in Redis. They keep working.
+  const WITHOUT_DATABASE = new Set(["GET /api/openapi.json", "DELETE /api/store/[tenant]/cart"]);
+
   function production(env: "VERCEL_ENV" | "NODE_ENV") {
     // DEV_AUTH_SECRET in production is its own config_error (500): remove it, as a deployment would.
     for (const key of ["DATABASE_URL", "NEON_DATABASE_URL", "NEON_FETCH_ENDPOINT", "DEV_AUTH_SECRET"]) delete process.env[key];
@@ -50,9 +54,13 @@ describe("production without a database URL", () => {
     const walked: string[] = [];
     for (const spec of ROUTES) {
       if (spec.pattern === "/api/health" || spec.pattern === "/api/dev/blob" || spec.walk === false) continue;
-      const path = spec.pattern.replace(/\[[^\]]+\]/g, "01a20813-0118-73be-a81c-b59c7a651c18") + (spec.pattern === "/api/public/feedbacks" ? "?tenant=shop" : "");
+      const path = spec.pattern.replace(/\[([^\]]+)\]/g, (_, param: string) => (param === "token" ? "t".repeat(43) : "01a20813-0118-73be-a81c-b59c7a651c18")) + (spec.pattern === "/api/public/feedbacks" ? "?tenant=shop" : "");
       const headers: Record<string, string> = spec.role === "cron" ? { authorization: `Bearer ${process.env.CRON_SECRET}` } : {};
       const result = await call(spec.method, path, { token: spec.role === "cron" || spec.role === "public" ? undefined : token, headers, body: spec.body });
+      if (WITHOUT_DATABASE.has(`${spec.method} ${spec.pattern}`)) {
+        expect(result.status, `${spec.method} ${path}: ${result.text}`).toBeLessThan(300);
+        continue;
+      }
       expect(result.status, `${spec.method} ${path}: ${result.text}`).toBe(503);
       expect(errorOf(result).code).toBe("config_error");
       expect(result.dbTrips).toBe(0);

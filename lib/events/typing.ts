@@ -1,4 +1,5 @@
 import { responseCache } from "../cache/response-cache.js";
+import { inRedis } from "../http/errors.js";
 import { getRedis } from "../platform/redis.js";
 
 // Typing indicators: ephemeral, never in the database. An indicator lives TYPING_MS in a per-tenant
@@ -43,11 +44,13 @@ export async function publishTyping(tenantId: string, conversationId: string, ac
   const handle = await getRedis();
   if (handle) {
     const key = `${handle.prefix}:typing:${tenantId}`;
-    await Promise.all([
-      handle.redis.zadd(key, { score: until, member: memberOf(conversationId, actor) }),
-      handle.redis.zremrangebyscore(key, 0, now),
-      handle.redis.pexpire(key, TYPING_MS * 2),
-    ]);
+    await inRedis("Typing indicators", () =>
+      Promise.all([
+        handle.redis.zadd(key, { score: until, member: memberOf(conversationId, actor) }),
+        handle.redis.zremrangebyscore(key, 0, now),
+        handle.redis.pexpire(key, TYPING_MS * 2),
+      ]),
+    );
   } else {
     const tenant = local().get(tenantId) ?? new Map<string, number>();
     for (const [member, expires] of tenant) if (expires <= now) tenant.delete(member);

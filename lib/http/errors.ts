@@ -58,6 +58,20 @@ export const staleVersion = (what: string, current: number) =>
 
 export const conflict = (message: string, details?: ErrorDetail[]) => new ApiError("conflict", message, details);
 
+/**
+ * Runs work whose data lives in Redis only (shop carts, typing indicators): any failure of Redis
+ * (refused, hanging past the client's timeout, an error reply) is a 503 the client may retry — not
+ * a 500, and not a silent success, since there is nothing else to read or write instead.
+ */
+export async function inRedis<T>(what: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    throw new ApiError("unavailable", `${what} is unavailable; try again shortly.`, undefined, { "Retry-After": "5" });
+  }
+}
+
 /** Turns anything thrown into an ApiError; `undefined` means "unknown — log it and answer 500". */
 export function toApiError(error: unknown): ApiError | undefined {
   if (error instanceof ApiError) return error;

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { inRedis } from "../http/errors.js";
 import { getRedis, redisGeneration } from "../platform/redis.js";
 
 // Guest carts: one Redis string per session (JSON), 7-day sliding TTL, in this process's memory
@@ -170,7 +171,7 @@ async function build(): Promise<{ store: Store; prefix: string }> {
     prefix: handle.prefix,
     store: {
       async run(keys, args) {
-        const [which, raw, error] = await handle.redis.eval<string[], [number, string, string]>(SCRIPT, keys, args);
+        const [which, raw, error] = await inRedis("The cart store", () => handle.redis.eval<string[], [number, string, string]>(SCRIPT, keys, args));
         return [Number(which), raw ? String(raw).slice(1) : "", error ? String(error) : ""];
       },
     },

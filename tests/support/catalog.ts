@@ -25,6 +25,8 @@ export interface RouteSpec {
   validBody?: (db: Db, tenant: TestTenant) => Promise<unknown>;
   /** Not part of the walk with valid input (routes driven by another party's protocol). */
   walk?: false;
+  /** Its data lives in Redis only (shop carts, typing indicators): during a Redis outage it answers 503 unavailable. */
+  redisData?: true;
   /** A non-JSON body (image uploads), sent with its content type. */
   raw?: () => { bytes: Uint8Array; contentType: string };
   invalid?: { body: unknown; paths: string[] };
@@ -225,12 +227,13 @@ export const ROUTES: RouteSpec[] = [
     role: "public",
     target: async (db, t) => `/api/store/${t.slug}/categories/${(await insertCategoryRow(db, t.id)).slug}/products`,
   },
-  { method: "GET", pattern: "/api/store/[tenant]/cart", role: "public", target: async (_db, t) => `/api/store/${t.slug}/cart` },
-  { method: "DELETE", pattern: "/api/store/[tenant]/cart", role: "public", target: async (_db, t) => `/api/store/${t.slug}/cart`, success: 204 },
+  { method: "GET", pattern: "/api/store/[tenant]/cart", role: "public", redisData: true, target: async (_db, t) => `/api/store/${t.slug}/cart` },
+  { method: "DELETE", pattern: "/api/store/[tenant]/cart", role: "public", redisData: true, target: async (_db, t) => `/api/store/${t.slug}/cart`, success: 204 },
   {
     method: "POST",
     pattern: "/api/store/[tenant]/cart/items",
     role: "public",
+    redisData: true,
     target: async (_db, t) => `/api/store/${t.slug}/cart/items`,
     body: { itemId: "01a20813-0118-73be-a81c-b59c7a651c18", quantity: 1 },
     validBody: async (db, t) => ({ itemId: await insertItem(db, t.id, { published: true }), quantity: 1 }),
@@ -238,14 +241,24 @@ export const ROUTES: RouteSpec[] = [
     invalid: { body: { itemId: "x", quantity: 100, extra: 1 }, paths: ["itemId", "quantity", "extra"] },
   },
   // A line needs a session that holds it: tests/storefront.carts.test.ts.
-  { method: "PUT", pattern: "/api/store/[tenant]/cart/items/[itemId]", role: "public", walk: false, invalid: { body: { quantity: 0 }, paths: ["quantity"] } },
-  { method: "DELETE", pattern: "/api/store/[tenant]/cart/items/[itemId]", role: "public", walk: false },
+  {
+    method: "PUT",
+    pattern: "/api/store/[tenant]/cart/items/[itemId]",
+    role: "public",
+    walk: false,
+    target: async (db, t) => `/api/store/${t.slug}/cart/items/${await insertItem(db, t.id, { published: true })}`,
+    body: { quantity: 2 },
+    invalid: { body: { quantity: 0 }, paths: ["quantity"] },
+  },
+  { method: "DELETE", pattern: "/api/store/[tenant]/cart/items/[itemId]", role: "public", walk: false, target: async (db, t) => `/api/store/${t.slug}/cart/items/${await insertItem(db, t.id, { published: true })}` },
   // Needs a session with a cart: tests/storefront.checkout.test.ts and the idempotency suite.
   {
     method: "POST",
     pattern: "/api/store/[tenant]/checkout",
     role: "public",
     walk: false,
+    target: async (_db, t) => `/api/store/${t.slug}/checkout`,
+    body: { customer: { name: "Ana", email: "ana@example.test" }, payment: { method: "pay_later" } },
     idempotent: IDEMPOTENCY.checkout,
     invalid: { body: { customer: { name: "", email: "x" }, payment: { method: "card", cardNumber: "abc" } }, paths: ["customer.name", "customer.email", "payment.cardNumber"] },
   },
@@ -418,11 +431,12 @@ export const ROUTES: RouteSpec[] = [
     body: { status: "delivered" },
     invalid: { body: { status: "lost", reason: 5 }, paths: ["status", "reason"] },
   },
-  { method: "POST", pattern: "/api/conversations/[id]/typing", role: "staff", target: async (db, t) => `${await conversation(db, t)}/typing` },
+  { method: "POST", pattern: "/api/conversations/[id]/typing", role: "staff", redisData: true, target: async (db, t) => `${await conversation(db, t)}/typing` },
   {
     method: "POST",
     pattern: "/api/integrations/typing",
     role: "staff",
+    redisData: true,
     body: { channel: "instagram", from: { handle: "@catalog" } },
     invalid: { body: { channel: "sms", from: { handle: 5 } }, paths: ["channel", "from.handle"] },
   },
