@@ -3,7 +3,7 @@ import { atomic } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
 import type { Role } from "../../lib/auth/roles.js";
 import { insertConversation, insertOutboundMessage, insertTrackingLink, insertApiKey, insertCategory, insertCustomer, insertDeletedTenant, insertFeedback, insertItem, insertMember, insertOrder, insertPurchaseOrder, insertStockTake, insertSupplier, SAMPLE_ITEM, type TestTenant } from "./fixtures.js";
-import { insertDeadDelivery, insertWebhook, WALK_HOOK_URL } from "./webhooks.js";
+import { insertConnector, insertDeadConnectorDelivery, insertDeadDelivery, removeConnector, insertWebhook, WALK_HOOK_URL } from "./webhooks.js";
 import { makePng } from "./images.js";
 import { IDEMPOTENCY, type IdempotencyCase } from "./idempotency-cases.js";
 
@@ -38,6 +38,10 @@ export interface RouteSpec {
 }
 
 const webhook = async (db: Db, t: TestTenant) => `/api/webhooks/${await insertWebhook(db, t.id)}`;
+const connector = async (db: Db, t: TestTenant) => {
+  await insertConnector(db, t.id, "instagram");
+  return "/api/integrations/connectors/instagram";
+};
 const webhookAction = (action: string) => async (db: Db, t: TestTenant) => `${await webhook(db, t)}/${action}`;
 const liveItem = async (db: Db, t: TestTenant) => `/api/items/${await insertItem(db, t.id)}`;
 const order = async (db: Db, t: TestTenant) => `/api/orders/${await insertOrder(db, t)}`;
@@ -417,6 +421,31 @@ export const ROUTES: RouteSpec[] = [
     target: async (db, t) => `/api/integrations/messages/${(await insertOutboundMessage(db, t)).id}/status`,
     body: { status: "delivered" },
     invalid: { body: { status: "lost", reason: 5 }, paths: ["status", "reason"] },
+  },
+  // Chat connectors (issue 16, outbound). They point at a closed local port: deliveries fail quietly.
+  { method: "GET", pattern: "/api/integrations/connectors", role: "admin" },
+  { method: "GET", pattern: "/api/integrations/connectors/[channel]", role: "admin", target: connector },
+  {
+    method: "PUT",
+    pattern: "/api/integrations/connectors/[channel]",
+    role: "admin",
+    target: async (db, t) => {
+      await removeConnector(db, t.id, "whatsapp");
+      return "/api/integrations/connectors/whatsapp";
+    },
+    body: { url: WALK_HOOK_URL, enabled: true },
+    success: 201,
+    invalid: { body: { url: "http://169.254.169.254/", enabled: "yes", extra: 1 }, paths: ["url", "enabled", "extra"] },
+  },
+  { method: "DELETE", pattern: "/api/integrations/connectors/[channel]", role: "admin", target: connector, success: 204 },
+  { method: "POST", pattern: "/api/integrations/connectors/[channel]/rotate-secret", role: "admin", target: async (db, t) => `${await connector(db, t)}/rotate-secret` },
+  { method: "GET", pattern: "/api/integrations/connectors/[channel]/deliveries", role: "admin", target: async (db, t) => `${await connector(db, t)}/deliveries` },
+  {
+    method: "POST",
+    pattern: "/api/integrations/connectors/[channel]/deliveries/[deliveryId]/retry",
+    role: "admin",
+    success: 202,
+    target: async (db, t) => `/api/integrations/connectors/instagram/deliveries/${(await insertDeadConnectorDelivery(db, t.id, "instagram")).deliveryId}/retry`,
   },
   { method: "POST", pattern: "/api/conversations/[id]/typing", role: "staff", target: async (db, t) => `${await conversation(db, t)}/typing` },
   {
