@@ -214,7 +214,7 @@ describe.each(dbTargets())("chat connectors on %s", (name) => {
     const connector = await connect(t, "whatsapp");
     const conversationId = await thread(t, "whatsapp");
     receiver.respond = () => ({ status: 503, body: "maintenance" });
-    const messages = [];
+    const messages: { id: string }[] = [];
     for (const text of ["first", "second", "third"]) messages.push(ok(await post(t, conversationId, text), 201));
     await settleBackgroundWork();
     await exhaustSchedule(t.id);

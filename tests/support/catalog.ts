@@ -35,6 +35,12 @@ export interface RouteSpec {
   idempotent?: IdempotencyCase;
   /** Only people may call it: an API key, even of a high enough role, is refused with 403. */
   people?: true;
+  /**
+   * The path names no tenant-owned id — a per-tenant singleton such as a chat connector, addressed by
+   * its channel — so every tenant's path is the same and the foreign-resource (404) and malformed-id
+   * (400) checks do not apply; its own suite tests tenant isolation (tests/connectors.test.ts).
+   */
+  singleton?: true;
 }
 
 const webhook = async (db: Db, t: TestTenant) => `/api/webhooks/${await insertWebhook(db, t.id)}`;
@@ -424,7 +430,7 @@ export const ROUTES: RouteSpec[] = [
   },
   // Chat connectors (issue 16, outbound). They point at a closed local port: deliveries fail quietly.
   { method: "GET", pattern: "/api/integrations/connectors", role: "admin" },
-  { method: "GET", pattern: "/api/integrations/connectors/[channel]", role: "admin", target: connector },
+  { method: "GET", pattern: "/api/integrations/connectors/[channel]", role: "admin", target: connector, singleton: true },
   {
     method: "PUT",
     pattern: "/api/integrations/connectors/[channel]",
@@ -435,11 +441,12 @@ export const ROUTES: RouteSpec[] = [
     },
     body: { url: WALK_HOOK_URL, enabled: true },
     success: 201,
+    singleton: true,
     invalid: { body: { url: "http://169.254.169.254/", enabled: "yes", extra: 1 }, paths: ["url", "enabled", "extra"] },
   },
-  { method: "DELETE", pattern: "/api/integrations/connectors/[channel]", role: "admin", target: connector, success: 204 },
-  { method: "POST", pattern: "/api/integrations/connectors/[channel]/rotate-secret", role: "admin", target: async (db, t) => `${await connector(db, t)}/rotate-secret` },
-  { method: "GET", pattern: "/api/integrations/connectors/[channel]/deliveries", role: "admin", target: async (db, t) => `${await connector(db, t)}/deliveries` },
+  { method: "DELETE", pattern: "/api/integrations/connectors/[channel]", role: "admin", target: connector, success: 204, singleton: true },
+  { method: "POST", pattern: "/api/integrations/connectors/[channel]/rotate-secret", role: "admin", target: async (db, t) => `${await connector(db, t)}/rotate-secret`, singleton: true },
+  { method: "GET", pattern: "/api/integrations/connectors/[channel]/deliveries", role: "admin", target: async (db, t) => `${await connector(db, t)}/deliveries`, singleton: true },
   {
     method: "POST",
     pattern: "/api/integrations/connectors/[channel]/deliveries/[deliveryId]/retry",
