@@ -247,7 +247,7 @@ describe.each(dbTargets())("chat connectors on %s", (name) => {
     for (const m of messages) expect((await statusOf(m.id)).status).toBe("sent");
     await eventsSettled(ctx.db, t.id);
     const events = ok(await call("GET", "/api/events?type=message.status_changed&limit=100", { token: t.users.admin.token }));
-    const first = events.items.filter((e: any) => e.resource.id === messages[0].id).map((e: any) => `${e.data.from}→${e.data.to}`);
+    const first = events.items.filter((e: any) => e.resource.id === messages[0]!.id).map((e: any) => `${e.data.from}→${e.data.to}`);
     expect(first).toEqual(["queued→failed", "failed→queued", "queued→sent"]);
   });
 
