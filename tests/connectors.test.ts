@@ -209,6 +209,31 @@ describe.each(dbTargets())("chat connectors on %s", (name) => {
     expect(events.items.map((e: any) => `${e.data.from}→${e.data.to}`).sort()).toEqual(["queued→delivered", "queued→read"]);
   });
 
+  it("status reports racing the engine's outcomes: 20 messages all end delivered, never moved back to sent", async () => {
+    const t = await ctx.tenant();
+    await connect(t);
+    const conversationId = await thread(t);
+    const reports: Promise<CallResult>[] = [];
+    // The connector answers at once and reports `delivered` at the same moment (not awaited), so the
+    // report and the engine's outcome statement race on every message.
+    receiver.respond = (r) => {
+      reports.push(report(t, JSON.parse(r.body).data.message.id as string, { status: "delivered" }));
+      return { status: 200 };
+    };
+    const posted = await Promise.all(Array.from({ length: 20 }, (_, i) => post(t, conversationId, `message ${i}`)));
+    await settleBackgroundWork();
+    await runDue({ tenantId: t.id });
+    const answered = await Promise.all(reports);
+    expect(answered.map((r) => r.status)).toEqual(answered.map(() => 200));
+    for (const p of posted) expect((await statusOf(p.json.id)).status, p.json.id).toBe("delivered");
+    await eventsSettled(ctx.db, t.id);
+    const events = ok(await call("GET", "/api/events?type=message.status_changed&limit=100", { token: t.users.admin.token }));
+    for (const p of posted) {
+      const moves = events.items.filter((e: any) => e.resource.id === p.json.id).map((e: any) => `${e.data.from}→${e.data.to}`).join(",");
+      expect(["queued→sent,sent→delivered", "queued→delivered"], moves).toContain(moves);
+    }
+  });
+
   it("a connector down for the whole schedule: every message ends failed with a reason, retry delivers each once, nothing lost", async () => {
     const t = await ctx.tenant();
     const connector = await connect(t, "whatsapp");
