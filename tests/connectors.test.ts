@@ -234,7 +234,7 @@ describe.each(dbTargets())("chat connectors on %s", (name) => {
     }
   });
 
-  it("a connector down for the whole schedule: every message ends failed with a reason, retry delivers each once, nothing lost", async () => {
+  it("a connector down for the whole schedule: every message ends failed with a reason, retry and replay deliver each once, nothing lost", async () => {
     const t = await ctx.tenant();
     const connector = await connect(t, "whatsapp");
     const conversationId = await thread(t, "whatsapp");
@@ -255,15 +255,21 @@ describe.each(dbTargets())("chat connectors on %s", (name) => {
     // The connector is not disabled by three days of failures (that takes five).
     expect(ok(await call("GET", "/api/integrations/connectors/whatsapp", { token: t.users.admin.token })).enabled).toBe(true);
 
-    // Back up: replay each dead delivery. The message is queued again, then sent.
+    // Back up: the first dead delivery retried by hand, the rest by a replay of the window. Each
+    // message is queued again, then sent.
     receiver.received.length = 0;
     receiver.respond = () => ({ status: 200 });
-    for (const d of dead.items) {
-      const retried = await call("POST", `/api/integrations/connectors/whatsapp/deliveries/${d.id}/retry`, { token: t.users.admin.token });
-      expect(retried.dbTrips).toBe(1);
-      expect(ok(retried, 202)).toMatchObject({ id: d.id, status: "pending", messageStatus: "queued" });
-    }
+    const [one, ...rest] = [...dead.items].reverse() as { id: string }[];
+    const retried = await call("POST", `/api/integrations/connectors/whatsapp/deliveries/${one!.id}/retry`, { token: t.users.admin.token });
+    expect(retried.dbTrips).toBe(1);
+    expect(ok(retried, 202)).toMatchObject({ id: one!.id, status: "pending", messageStatus: "queued" });
+    expect((await call("POST", `/api/integrations/connectors/whatsapp/deliveries/${one!.id}/retry`, { token: t.users.admin.token })).status).toBe(202);
+    const replayed = await call("POST", "/api/integrations/connectors/whatsapp/replay", { token: t.users.admin.token, body: { from: new Date(Date.now() - 3600_000).toISOString() } });
+    expect(replayed.dbTrips).toBe(1);
+    expect(ok(replayed, 202)).toEqual({ requeued: rest.length, messages: rest.length });
     await settleBackgroundWork();
+    // Nothing left to replay.
+    expect(ok(await call("POST", "/api/integrations/connectors/whatsapp/replay", { token: t.users.admin.token, body: { from: new Date(Date.now() - 3600_000).toISOString() } }), 202)).toEqual({ requeued: 0, messages: 0 });
     const ids = receiver.received.map((r) => r.headers["webhook-id"]);
     expect(new Set(ids)).toEqual(new Set(dead.items.map((d: { id: string }) => d.id)));
     expect(ids).toHaveLength(3);
@@ -319,6 +325,39 @@ describe.each(dbTargets())("chat connectors on %s", (name) => {
     expect(receiver.received).toHaveLength(1);
   });
 
+  it("under a concurrent mix of posts, keyed repeats, reports and connector switches, each outbound message carries exactly one delivery", async () => {
+    const t = await ctx.tenant();
+    await connect(t);
+    const conversationId = await thread(t);
+    receiver.respond = (_r, i) => ({ status: i % 3 === 0 ? 500 : 200 });
+    const ops: Promise<CallResult>[] = [];
+    const posted: Promise<CallResult>[] = [];
+    for (let i = 0; i < 24; i++) {
+      if (i % 6 === 5) ops.push(put(t, "instagram", { url: receiver.url, enabled: i % 12 !== 5 }));
+      else {
+        const p = post(t, conversationId, `mix ${i % 8}`, i % 4 === 0 ? { "idempotency-key": `mix-${i % 8}` } : {});
+        posted.push(p);
+        ops.push(p.then(async (r) => (r.status === 201 && r.json.status === "queued" ? report(t, r.json.id, { status: i % 2 ? "delivered" : "read" }) : r)));
+      }
+    }
+    const answered = await Promise.all(ops);
+    expect(answered.filter((r) => r.status >= 500)).toEqual([]);
+    await settleBackgroundWork();
+    const messages = await Promise.all(posted);
+    expect(messages.map((r) => r.status)).toEqual(messages.map(() => 201));
+    const rows = await query(ctx.db, sql`SELECT m.id, m.direction, m.status, (SELECT count(*) FROM deliveries d WHERE d.message_id = m.id) AS n FROM messages m WHERE m.conversation_id = ${conversationId}`);
+    const ids = new Set(messages.map((r) => r.json.id));
+    expect(new Set(rows.map((r) => r.id))).toEqual(ids);
+    for (const r of rows) {
+      if (r.direction === "outbound") {
+        expect(Number(r.n), String(r.id)).toBe(1);
+        expect(["queued", "sent", "delivered", "read"]).toContain(r.status);
+      } else expect([r.direction, Number(r.n)]).toEqual(["note", 0]);
+    }
+    const [loose] = await query(ctx.db, sql`SELECT count(*) AS n FROM deliveries WHERE tenant_id = ${t.id} AND message_id IS NULL`);
+    expect(Number(loose!.n)).toBe(0);
+  });
+
   it("never crosses tenants: connectors, deliveries, retries and status reports", async () => {
     const a = await ctx.tenant();
     const b = await ctx.tenant();
@@ -335,6 +374,9 @@ describe.each(dbTargets())("chat connectors on %s", (name) => {
     expect((await report(b, m.id, { status: "delivered" })).status).toBe(404);
     expect(ok(await call("GET", "/api/integrations/connectors", { token: bAdmin })).items).toHaveLength(1);
     expect((await call("DELETE", "/api/integrations/connectors/whatsapp", { token: bAdmin })).status).toBe(404);
+    expect((await call("POST", "/api/integrations/connectors/whatsapp/replay", { token: bAdmin, body: { from: new Date(Date.now() - 3600_000).toISOString() } })).status).toBe(404);
+    await query(ctx.db, sql`UPDATE deliveries SET status = 'dead' WHERE tenant_id = ${a.id}`);
+    expect(ok(await call("POST", "/api/integrations/connectors/instagram/replay", { token: bAdmin, body: { from: new Date(Date.now() - 3600_000).toISOString() } }), 202)).toEqual({ requeued: 0, messages: 0 });
     expect(await deliveriesOf(b.id)).toEqual([]);
     expect(receiver.received.every((r) => JSON.parse(r.body).tenantId === a.id)).toBe(true);
     expect((await statusOf(m.id)).status).toBe("queued");

@@ -188,3 +188,31 @@ export async function retryDelivery(db: Db, tenantId: string, channel: string, d
   if (rows[0].id === null || rows[0].id === undefined) return { busy: true };
   return toConnectorDelivery(rows[0]);
 }
+
+/**
+ * Replay after an outage: every dead delivery of the channel's connector queued in [from, to) (at
+ * most `limit`, oldest first) becomes due now with a fresh schedule (same webhook-id), and each of
+ * their messages that is `failed` goes back to `queued` with its event. Undefined without a connector.
+ */
+export async function replay(db: Db, tenantId: string, channel: string, from: string, to: string, limit: number, actor: Actor): Promise<{ requeued: number; messages: number } | undefined> {
+  const rows = await query(
+    db,
+    sql`WITH p AS (SELECT id FROM delivery_endpoints WHERE tenant_id = ${tenantId} AND kind = ${KIND} AND channel = ${channel}),
+        chosen AS (
+          SELECT d.id FROM deliveries d
+          WHERE d.tenant_id = ${tenantId} AND d.endpoint_id IN (SELECT id FROM p) AND d.status = 'dead'
+            AND d.created_at >= ${from}::timestamptz AND d.created_at < ${to}::timestamptz
+          ORDER BY d.created_at, d.id LIMIT ${limit} FOR UPDATE OF d),
+        moved AS (
+          UPDATE deliveries d SET status = 'pending', next_attempt_at = now(), round_start = d.attempts, updated_at = now()
+          FROM chosen c WHERE d.id = c.id AND d.status = 'dead'
+          RETURNING d.message_id),
+        requeued AS (
+          UPDATE messages m SET status = 'queued', failure_reason = NULL, updated_at = now()
+          FROM moved WHERE m.id = moved.message_id AND m.tenant_id = ${tenantId} AND m.status = 'failed'
+          RETURNING m.*, 'failed'::text AS previous),
+        ${statusEvents("replayed_events", tenantId, actor, "requeued")}
+        SELECT (SELECT count(*)::int FROM moved) AS requeued, (SELECT count(*)::int FROM requeued) AS messages FROM p`,
+  );
+  return rows[0] ? { requeued: Number(rows[0].requeued), messages: Number(rows[0].messages) } : undefined;
+}

@@ -34,6 +34,24 @@ export const ConnectorPut = v.strictObject({
 });
 export type ConnectorPutInput = v.InferOutput<typeof ConnectorPut>;
 
+const timestamp = v.pipe(text(), v.isoTimestamp("must be an ISO 8601 timestamp with a timezone, e.g. 2027-01-31T00:00:00Z"));
+
+export const MAX_REPLAY_DAYS = 31;
+
+/** A window of dead deliveries to send again: [from, to), `to` defaulting to now, at most 31 days. */
+export const ConnectorReplay = v.pipe(
+  v.strictObject({ from: timestamp, to: v.optional(timestamp) }),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const from = Date.parse(dataset.value.from);
+    const to = dataset.value.to ? Date.parse(dataset.value.to) : Date.now();
+    const path: [v.ObjectPathItem] = [{ type: "object", origin: "value", input: dataset.value, key: "to", value: dataset.value.to }];
+    if (!(to > from)) addIssue({ message: "must be after from", path });
+    else if (to - from > MAX_REPLAY_DAYS * 86_400_000) addIssue({ message: `must be at most ${MAX_REPLAY_DAYS} days after from`, path });
+  }),
+);
+export type ConnectorReplayInput = v.InferOutput<typeof ConnectorReplay>;
+
 export const ConnectorDeliveryQuery = v.strictObject({
   status: v.optional(v.picklist(["pending", "sending", "delivered", "dead"], "must be pending, sending, delivered or dead")),
   messageId: v.optional(uuid),
@@ -85,3 +103,4 @@ export const ConnectorDeliveryListOut = v.strictObject({
   items: v.array(ConnectorDeliveryOut),
   pagination: v.strictObject({ limit: v.number(), nextCursor: nullableStr }),
 });
+export const ConnectorReplayOut = v.strictObject({ requeued: v.number(), messages: v.number() });

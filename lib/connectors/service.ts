@@ -7,7 +7,10 @@ import { newSecret } from "../delivery/signing.js";
 import { actorOf } from "../events/outbox.js";
 import { ApiError, conflict, notFound } from "../http/errors.js";
 import * as repo from "./repo.js";
-import type { ConnectorDeliveryQueryInput, ConnectorPutInput } from "./schemas.js";
+import type { ConnectorDeliveryQueryInput, ConnectorPutInput, ConnectorReplayInput } from "./schemas.js";
+
+/** Dead deliveries one replay may queue again. */
+export const MAX_REPLAY_DELIVERIES = 10_000;
 
 /** How long a rotated-out secret keeps signing beside the new one (as for webhooks). */
 export const ROTATION_GRACE_S = 24 * 3600;
@@ -77,5 +80,14 @@ export async function retryDelivery(auth: AuthContext, channel: string, delivery
   if ("busy" in result) throw conflict("An attempt of this delivery is in flight; retry once it has finished.");
   // Wakes the streams (the message may be queued again) and sends it now.
   await invalidate(auth.tenant.id, ["conversations"]);
+  return result;
+}
+
+export async function replay(auth: AuthContext, channel: string, input: ConnectorReplayInput) {
+  const { db } = await getDb();
+  const to = input.to ?? new Date().toISOString();
+  const result = await repo.replay(db, auth.tenant.id, channel, input.from, to, MAX_REPLAY_DELIVERIES, actorOf(auth));
+  if (!result) throw missing();
+  if (result.requeued > 0) await invalidate(auth.tenant.id, ["conversations"]);
   return result;
 }

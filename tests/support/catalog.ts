@@ -449,6 +449,17 @@ export const ROUTES: RouteSpec[] = [
   { method: "GET", pattern: "/api/integrations/connectors/[channel]/deliveries", role: "admin", target: async (db, t) => `${await connector(db, t)}/deliveries`, singleton: true },
   {
     method: "POST",
+    pattern: "/api/integrations/connectors/[channel]/replay",
+    role: "admin",
+    target: async (db, t) => `${await connector(db, t)}/replay`,
+    singleton: true,
+    success: 202,
+    validBody: async () => ({ from: new Date(Date.now() - 3600_000).toISOString() }),
+    body: { from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z" },
+    invalid: { body: { from: "yesterday", extra: 1 }, paths: ["from", "extra"] },
+  },
+  {
+    method: "POST",
     pattern: "/api/integrations/connectors/[channel]/deliveries/[deliveryId]/retry",
     role: "admin",
     success: 202,

@@ -325,10 +325,6 @@ export async function setUp(db: Db, tenant: TestTenant, r: Rng, options: RunOpti
   const customer = await call("POST", "/api/customers", { token: tenant.users.staff.token, body: { name: "Invariant customer", socialHandle: "@inv" } });
   const conversation = await call("POST", "/api/conversations", { token: tenant.users.staff.token, body: { customerId: customer.json.id, channel: "web" } });
   if (conversation.status !== 201) throw new Error(`setup conversation failed: ${conversation.status} ${conversation.text}`);
-  // A chat connector on the thread's channel (nothing listens there: attempts fail and retry later),
-  // so every staff message is queued with exactly one delivery in its own statement.
-  const connector = await call("PUT", "/api/integrations/connectors/web", { token: tenant.users.admin.token, body: { url: "http://127.0.0.1:9/connector" } });
-  if (connector.status !== 201) throw new Error(`setup connector failed: ${connector.status} ${connector.text}`);
   const w: World = { db, tenant, items: [], orders: [], purchaseOrders: [], entries: [], keyBodies: new Map(), conversation: conversation.json.id };
   for (let i = 0; i < options.items; i++) {
     const initial = r.int(8, 40);
@@ -488,17 +484,6 @@ export async function check(w: World): Promise<string[]> {
   if (num(thread!.last_inbound_seq) !== (inboundSeqs.at(-1) ?? 0)) fail(`thread last_inbound_seq ${thread!.last_inbound_seq} ≠ ${inboundSeqs.at(-1) ?? 0}`);
   const answered = done.filter((e) => e.effect.kind === "message" || (e.effect.kind === "inbound" && e.status === 201)).map((e) => String(e.effect.kind === "message" ? e.json.id : e.json.message.id));
   if (JSON.stringify([...new Set(answered)].sort()) !== JSON.stringify(stored.map((m) => String(m.id)).sort()) || new Set(answered).size !== answered.length) fail(`stored messages ≠ the ${answered.length} answered 201`);
-  // Outbound messages (the thread's channel has a connector): each answered one queued exactly one
-  // delivery carrying it, and no delivery carries anything else.
-  const carried = await query(
-    w.db,
-    sql`SELECT m.id, m.direction, m.status, (SELECT count(*) FROM deliveries d WHERE d.message_id = m.id) AS deliveries FROM messages m WHERE m.tenant_id = ${t} AND m.direction <> 'inbound'`,
-  );
-  for (const m of carried) {
-    if (m.direction !== "outbound" || num(m.deliveries) !== 1 || !["queued", "sent", "failed"].includes(String(m.status))) fail(`staff message ${m.id}: ${m.direction} ${m.status} with ${m.deliveries} deliveries`);
-  }
-  const [loose] = await query(w.db, sql`SELECT count(*) AS n FROM deliveries d JOIN delivery_endpoints p ON p.id = d.endpoint_id AND p.kind = 'connector' WHERE d.tenant_id = ${t} AND d.message_id IS NULL`);
-  if (num(loose!.n) !== 0) fail(`${loose!.n} connector deliveries carry no message`);
   const externals = stored.flatMap((m) => (m.external_id ? [String(m.external_id)] : []));
   if (new Set(externals).size !== externals.length) fail(`an external id stored twice: [${externals}]`);
   for (const e of w.entries.filter((x) => x.effect.kind === "inbound" && x.status === 200)) {
