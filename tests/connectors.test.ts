@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm/sql/sql";
 import { Webhook } from "standardwebhooks";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { query } from "../db/atomic.js";
+import { EVENT_ENVELOPE, EVENT_TYPES } from "../lib/events/catalog.js";
 import { runDue } from "../lib/delivery/engine.js";
 import { MAX_ATTEMPTS } from "../lib/delivery/schedule.js";
 import { settleBackgroundWork } from "../lib/platform/wait-until.js";
@@ -9,6 +10,7 @@ import { call, errorOf, type CallResult } from "./support/client.js";
 import { eventsSettled } from "./support/events.js";
 import { insertCustomer, type TestTenant } from "./support/fixtures.js";
 import { startReceiver, type Receiver } from "./support/receiver.js";
+import { validate } from "./support/json-schema.js";
 import { withTarget } from "./support/suite.js";
 import { dbTargets } from "./support/targets.js";
 
@@ -295,6 +297,13 @@ describe.each(dbTargets())("chat connectors on %s", (name) => {
     const events = ok(await call("GET", "/api/events?type=connector.disabled", { token: t.users.admin.token }));
     expect(events.items).toHaveLength(1);
     expect(events.items[0]).toMatchObject({ actor: { type: "system" }, resource: { type: "connector", id: connector.id }, data: { reason: "gone", endpoint: { channel: "instagram" } } });
+    // Both events of this story match the catalog.
+    const changed = ok(await call("GET", "/api/events?type=message.status_changed", { token: t.users.admin.token })).items;
+    expect(changed.map((e: any) => [e.data.from, e.data.to])).toEqual([["queued", "failed"]]);
+    for (const e of [...events.items, ...changed]) {
+      expect(validate(EVENT_ENVELOPE as never, e)).toEqual([]);
+      expect(validate(EVENT_TYPES[e.type as keyof typeof EVENT_TYPES].data as never, e.data), e.type).toEqual([]);
+    }
     expect(ok(await post(t, conversationId, "Anyone?"), 201)).toMatchObject({ direction: "note", status: "sent" });
   });
 
