@@ -99,7 +99,12 @@ describe.each(dbTargets())("chat connectors on %s", (name) => {
     expect(ok(list).items.map((c: { channel: string }) => c.channel)).toEqual(["instagram"]);
     expect(JSON.stringify(list.json)).not.toContain("whsec_");
     const got = await call("GET", "/api/integrations/connectors/instagram", { token: admin });
+    expect(got.dbTrips).toBe(1);
     expect(ok(got)).toEqual(again);
+    const none = await call("GET", "/api/integrations/connectors/instagram/deliveries", { token: admin });
+    expect(none.dbTrips).toBe(1);
+    expect(ok(none)).toEqual({ items: [], pagination: { limit: 10, nextCursor: null } });
+    expect((await call("GET", "/api/integrations/connectors/facebook/deliveries", { token: admin })).status).toBe(404);
     expect(got.headers.get("etag")).toBe('"v1"');
 
     const off = ok(await put(t, "instagram", { url: `${receiver.url}/v2`, enabled: false }));
@@ -110,7 +115,9 @@ describe.each(dbTargets())("chat connectors on %s", (name) => {
     const on = ok(await put(t, "instagram", { url: receiver.url }));
     expect(on).toMatchObject({ enabled: true, disabledReason: null, disabledAt: null, version: 3 });
 
-    const rotated = ok(await call("POST", "/api/integrations/connectors/instagram/rotate-secret", { token: admin }));
+    const rotation = await call("POST", "/api/integrations/connectors/instagram/rotate-secret", { token: admin });
+    expect(rotation.dbTrips).toBe(1);
+    const rotated = ok(rotation);
     expect(rotated.secret).toMatch(/^whsec_/);
     expect(rotated.secret).not.toBe(connector.secret);
     expect(Date.parse(rotated.previousSecretExpiresAt)).toBeGreaterThan(Date.now() + 23 * 3600_000);
