@@ -619,6 +619,9 @@ export const deliveryEndpoints = pgTable(
     previousSecretUntil: timestamp("previous_secret_until", { withTimezone: true, mode: "string" }),
     // Webhooks: the event types (or "*") the endpoint receives; other kinds may leave it empty.
     eventTypes: text("event_types").array().notNull().default(sql`'{}'::text[]`),
+    // Chat connectors (kind "connector"): the channel the endpoint carries outbound messages for
+    // (one per tenant and channel); null for webhooks.
+    channel: text("channel"),
     description: text("description"),
     enabled: boolean("enabled").notNull().default(true),
     disabledReason: text("disabled_reason"),
@@ -628,7 +631,11 @@ export const deliveryEndpoints = pgTable(
     version: integer("version").notNull().default(1),
     ...timestamps,
   },
-  (t) => [index("delivery_endpoints_tenant_kind_idx").on(t.tenantId, t.kind, t.createdAt, t.id)],
+  (t) => [
+    index("delivery_endpoints_tenant_kind_idx").on(t.tenantId, t.kind, t.createdAt, t.id),
+    uniqueIndex("delivery_endpoints_connector_channel_key").on(t.tenantId, t.channel).where(sql`${t.kind} = 'connector'`),
+    check("delivery_endpoints_connector_channel_check", sql`${t.kind} <> 'connector' OR ${t.channel} IN ('instagram', 'facebook', 'whatsapp', 'web')`),
+  ],
 );
 
 export const deliveries = pgTable(
@@ -641,6 +648,9 @@ export const deliveries = pgTable(
     eventId: uuid("event_id").references(() => events.id, { onDelete: "cascade" }),
     eventType: text("event_type").notNull(),
     payload: jsonb("payload"),
+    // Connector deliveries carry one outbound message: the engine's outcome moves it to sent or failed
+    // in the statement that records the attempt (lib/connectors/outcome.ts).
+    messageId: uuid("message_id").references(() => messages.id, { onDelete: "cascade" }),
     // pending (due at next_attempt_at) → sending (claimed; next_attempt_at is the lease) → delivered | dead.
     status: text("status").notNull().default("pending"),
     attempts: integer("attempts").notNull().default(0),
@@ -658,6 +668,7 @@ export const deliveries = pgTable(
     index("deliveries_due_idx").on(t.nextAttemptAt).where(sql`${t.status} IN ('pending', 'sending')`),
     index("deliveries_endpoint_created_idx").on(t.endpointId, t.createdAt, t.id),
     uniqueIndex("deliveries_endpoint_event_key").on(t.endpointId, t.eventId),
+    index("deliveries_message_idx").on(t.messageId).where(sql`${t.messageId} IS NOT NULL`),
     check("deliveries_status_check", sql`${t.status} IN ('pending', 'sending', 'delivered', 'dead')`),
     check("deliveries_body_check", sql`${t.eventId} IS NOT NULL OR ${t.payload} IS NOT NULL`),
   ],

@@ -4,6 +4,7 @@ import type { Db } from "../../db/client.js";
 import { toNumber } from "../../db/values.js";
 import { eventsCte, type Actor } from "../events/outbox.js";
 import { gatedStatement, type IdempotencyRequest } from "../idempotency/keys.js";
+import { enqueueCte } from "../delivery/repo.js";
 import { conversationEventJson, conversationJson, messageJson, toConversation, toMessage, type Conversation, type Message } from "./json.js";
 import type { ConversationCreateInput, ConversationListInput, ConversationUpdateInput, InboundMessageInput, MessageListInput } from "./schemas.js";
 
@@ -150,9 +151,10 @@ export async function listMessages(db: Db, tenantId: string, conversationId: str
 
 /**
  * What a staff message becomes on its thread's channel (see README "Conversations"): a note when
- * asked for, on the note-only channels (call, offline) and on the connector channels (instagram,
- * facebook, whatsapp: outbound delivery to connectors is not built, so nothing could carry it); on
- * `web` an outbound message the customer reads on the tracking page, sent at once.
+ * asked for and on the note-only channels (call, offline); an outbound message, `queued` and handed
+ * to the delivery engine in the same statement, when the tenant has an enabled connector for the
+ * channel (lib/connectors); without one, on `web` an outbound message the customer reads on the
+ * tracking page, `sent` at once, and a note on the other channels (nothing could carry it).
  */
 export interface StaffMessage {
   id: string;
@@ -167,6 +169,22 @@ export interface PostResult {
   message?: Message;
   replayed?: Message;
 }
+
+/**
+ * The body a connector receives for an outbound message (created row `m`, its thread `c`): the
+ * message as the API renders it, the thread, whom to send it to (the customer's contact fields) and
+ * the external id of the customer's last inbound message on the thread (what platforms reply to).
+ * Stored with the delivery, so every attempt sends the same bytes.
+ */
+const outboundPayload = (tenantId: string, m: string, c: string) =>
+  sql`jsonb_build_object('type', 'message.outbound', 'occurredAt', ${sql.raw(m)}.created_at, 'tenantId', ${sql.raw(m)}.tenant_id,
+    'data', jsonb_build_object(
+      'message', ${messageJson(m)},
+      'conversation', ${conversationEventJson(c)},
+      'to', (SELECT jsonb_build_object('customerId', cu.id, 'name', cu.name, 'handle', cu.social_handle, 'phone', cu.phone, 'email', cu.email)
+        FROM customers cu WHERE cu.tenant_id = ${tenantId} AND cu.id = ${sql.raw(c)}.customer_id),
+      'inReplyTo', (SELECT im.external_id FROM messages im WHERE im.tenant_id = ${tenantId} AND im.conversation_id = ${sql.raw(c)}.id AND im.direction = 'inbound'
+        ORDER BY im.seq DESC LIMIT 1)))`;
 
 export const renderMessage = (tenantId: string) => (id: SQL) => sql`SELECT ${messageJson("r")} FROM messages r WHERE r.tenant_id = ${tenantId} AND r.id = ${id}`;
 
@@ -195,15 +213,26 @@ export async function postMessage(db: Db, tenantId: string, conversationId: stri
     conv AS (
       UPDATE conversations c SET message_count = c.message_count + 1, last_message_id = ${m.id}, last_message_at = now(), updated_at = now()
       WHERE c.tenant_id = ${tenantId} AND c.id = ${conversationId} AND c.status = 'open' AND EXISTS (SELECT 1 FROM go)
-      RETURNING c.*, CASE WHEN c.channel = 'web' AND NOT ${m.note}::boolean THEN 'outbound' ELSE 'note' END AS kind
+      RETURNING c.*,
+        (SELECT p.id FROM delivery_endpoints p WHERE p.tenant_id = c.tenant_id AND p.kind = 'connector' AND p.channel = c.channel AND p.enabled
+          AND NOT ${m.note}::boolean AND c.channel NOT IN ('call', 'offline')) AS connector_id
     ),
     created AS (
       INSERT INTO messages (id, tenant_id, conversation_id, seq, channel, direction, text, attachments, author_type, author_id, status, sent_at)
       SELECT ${m.id}, ${tenantId}, conv.id, conv.message_count, conv.channel,
-        conv.kind, ${m.text}, ${JSON.stringify(m.attachments)}::jsonb, ${m.author.type}, ${m.author.id}, 'sent', now()
+        CASE WHEN conv.connector_id IS NOT NULL OR (conv.channel = 'web' AND NOT ${m.note}::boolean) THEN 'outbound' ELSE 'note' END,
+        ${m.text}, ${JSON.stringify(m.attachments)}::jsonb, ${m.author.type}, ${m.author.id},
+        CASE WHEN conv.connector_id IS NOT NULL THEN 'queued' ELSE 'sent' END, CASE WHEN conv.connector_id IS NULL THEN now() END
       FROM conv
       RETURNING *
     ),
+    ${enqueueCte(
+      "outbound_deliveries",
+      tenantId,
+      sql`SELECT conv.connector_id AS endpoint_id, 'message.outbound' AS event_type, ${outboundPayload(tenantId, "cr", "conv")} AS payload, cr.id AS message_id
+        FROM created cr JOIN conv ON conv.id = cr.conversation_id WHERE conv.connector_id IS NOT NULL`,
+      true,
+    )},
     ${messageEvents(tenantId, m.author, "created", "conv")}`,
       succeeded: sql`EXISTS (SELECT 1 FROM created)`,
       refusal: sql`jsonb_build_object('status', (SELECT c.status FROM conversations c WHERE c.tenant_id = ${tenantId} AND c.id = ${conversationId}))`,

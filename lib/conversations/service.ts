@@ -116,13 +116,20 @@ export async function postMessage(auth: AuthContext, conversationId: string, inp
   await checkAttachments(auth.tenant.id, input.attachments);
   const { db } = await getDb();
   let result: repo.PostResult;
-  try {
-    result = await repo.postMessage(db, auth.tenant.id, conversationId, { id: newId(), text: input.text, attachments: input.attachments, note: input.note, author: actorOf(auth) }, idempotency);
-  } catch (error) {
-    const refused = refusalOf(classifyDbError(error));
-    if (!refused) throw error;
-    if (refused.status === null || refused.status === undefined) throw notFound("Conversation");
-    throw conflict("The conversation is closed; reopen it (PATCH status: open) to write in it.", [{ path: "status", message: "closed" }]);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      result = await repo.postMessage(db, auth.tenant.id, conversationId, { id: newId(), text: input.text, attachments: input.attachments, note: input.note, author: actorOf(auth) }, idempotency);
+      break;
+    } catch (error) {
+      const failure = classifyDbError(error);
+      // The channel's connector was deleted between the statement's snapshot and its delivery insert
+      // (the foreign key caught it; nothing was kept): the second try sees no connector.
+      if (attempt === 0 && failure?.kind === "foreign_key_violation" && failure.constraint === "deliveries_endpoint_id_delivery_endpoints_id_fk") continue;
+      const refused = refusalOf(failure);
+      if (!refused) throw error;
+      if (refused.status === null || refused.status === undefined) throw notFound("Conversation");
+      throw conflict("The conversation is closed; reopen it (PATCH status: open) to write in it.", [{ path: "status", message: "closed" }]);
+    }
   }
   const earlier = await earlierResult(db, result.row, idempotency, auth.tenant.id, result.replayed, (id) => repo.findMessage(db, auth.tenant.id, id));
   if (earlier) return { message: earlier, replayed: true };

@@ -73,8 +73,9 @@ function outcomeBatcher(db: Parameters<typeof recordOutcomes>[0], result: RunRes
     try {
       const recorded = await recordOutcomes(db, batch.map((p) => p.outcome));
       result.disabledEndpoints += recorded.disabledTenants.length;
-      // A disabled endpoint wrote an event: wake the tenant's streams like any other write.
-      for (const tenantId of recorded.disabledTenants) await invalidate(tenantId, ["webhooks"]);
+      // A disabled endpoint or a connector message's new status wrote an event: wake the tenant's
+      // streams (and send the webhooks those events queued) like any other write.
+      for (const tenantId of recorded.touchedTenants) await invalidate(tenantId, ["webhooks", "connectors", "conversations"]);
       for (const p of batch) p.done();
     } catch (error) {
       for (const p of batch) p.done(error);

@@ -4,7 +4,7 @@ import type { Db } from "../../db/client.js";
 import { fromJson, toIso, toIsoOrNull } from "../../db/values.js";
 import { eventsCte, SYSTEM } from "../events/outbox.js";
 import { toEvent } from "../events/repo.js";
-import { DISABLED_EVENT, RESOURCE_TYPE } from "./kinds.js";
+import { DISABLED_EVENT, OUTCOME_HOOKS, RESOURCE_TYPE } from "./kinds.js";
 import { DISABLE_AFTER_MS } from "./schedule.js";
 
 // SQL of the delivery engine. Times come from the caller (`at`), not now(), so the schedule can be
@@ -94,6 +94,8 @@ export interface Outcome {
 export interface Recorded {
   /** Tenants whose endpoints were disabled by these outcomes (they have a new event). */
   disabledTenants: string[];
+  /** Tenants with new events from these outcomes (disabled endpoints, a kind's own changes). */
+  touchedTenants: string[];
 }
 
 /**
@@ -104,7 +106,7 @@ export interface Recorded {
  * out and another sweeper took over) changes nothing.
  */
 export async function recordOutcomes(db: Db, outcomes: Outcome[]): Promise<Recorded> {
-  if (outcomes.length === 0) return { disabledTenants: [] };
+  if (outcomes.length === 0) return { disabledTenants: [], touchedTenants: [] };
   const json = JSON.stringify(
     outcomes.map((o) => ({
       id: o.id,
@@ -131,7 +133,7 @@ export async function recordOutcomes(db: Db, outcomes: Outcome[]): Promise<Recor
             last_attempt_at = o.at, last_status = o.status, last_error = o.error, last_body = o.body,
             delivered_at = CASE WHEN o.delivered THEN o.at ELSE d.delivered_at END, updated_at = o.at
           FROM o WHERE d.id = o.id AND d.status = 'sending' AND d.attempts = o.attempt
-          RETURNING d.endpoint_id, o.delivered, o.gone, o.at),
+          RETURNING d.id, d.tenant_id, d.endpoint_id, d.message_id, d.attempts, o.delivered, (d.status = 'dead') AS dead, o.gone, o.at, o.status, o.error),
         per_endpoint AS (
           SELECT endpoint_id, bool_or(delivered) AS ok, bool_or(gone) AS gone, max(at) AS at FROM done GROUP BY endpoint_id),
         endpoints AS (
@@ -156,26 +158,32 @@ export async function recordOutcomes(db: Db, outcomes: Outcome[]): Promise<Recor
                 jsonb_build_object('endpoint', ${endpointJson("n")}, 'reason', n.disabled_reason) AS data
               FROM endpoints n WHERE n.newly_disabled AND n.kind IN (${sql.join(Object.keys(DISABLED_EVENT).map((k) => sql`${k}`), sql`, `)})`,
         )}
-        SELECT DISTINCT tenant_id FROM endpoints WHERE newly_disabled`,
+        ${sql.join(OUTCOME_HOOKS.map((h) => sql`, ${h.ctes("done")}`), sql``)}
+        SELECT DISTINCT tenant_id, true AS disabled FROM endpoints WHERE newly_disabled
+        ${sql.join(OUTCOME_HOOKS.map((h) => sql` UNION ALL SELECT t.tenant_id, false FROM (${h.touched}) t`), sql``)}`,
   );
-  return { disabledTenants: rows.map((r) => String(r.tenant_id)) };
+  const disabledTenants = [...new Set(rows.filter((r) => r.disabled === true).map((r) => String(r.tenant_id)))];
+  const touchedTenants = [...new Set(rows.map((r) => String(r.tenant_id)))];
+  return { disabledTenants, touchedTenants };
 }
 
 /** An endpoint row (alias `p`) as the API renders it (never its secrets). */
 export const endpointJson = (p: string) =>
   sql.raw(`jsonb_build_object('id', ${p}.id, 'url', ${p}.url, 'events', to_jsonb(${p}.event_types), 'description', ${p}.description, 'enabled', ${p}.enabled,
     'disabledReason', ${p}.disabled_reason, 'disabledAt', ${p}.disabled_at, 'failingSince', ${p}.failing_since, 'version', ${p}.version,
-    'createdAt', ${p}.created_at, 'updatedAt', ${p}.updated_at)`);
+    'createdAt', ${p}.created_at, 'updatedAt', ${p}.updated_at)
+    || CASE WHEN ${p}.kind = 'connector' THEN jsonb_build_object('channel', ${p}.channel) ELSE '{}'::jsonb END`);
 
 /**
  * CTE `name` for a consumer's own write: queues one delivery per row of `rows` (a SELECT yielding
- * `endpoint_id`, `event_type` and `payload` jsonb — the body sent, as is) for endpoints of `tenantId`,
- * due at once. Yields the new delivery rows.
+ * `endpoint_id`, `event_type` and `payload` jsonb — the body sent, as is — and, with `withMessage`,
+ * `message_id`: the outbound message the delivery carries) for endpoints of `tenantId`, due at once.
+ * Yields the new delivery rows.
  */
-export function enqueueCte(name: string, tenantId: string, rows: SQL): SQL {
+export function enqueueCte(name: string, tenantId: string, rows: SQL, withMessage = false): SQL {
   return sql`${sql.raw(name)} AS (
-      INSERT INTO deliveries (id, tenant_id, endpoint_id, event_type, payload)
-      SELECT gen_random_uuid(), p.tenant_id, p.id, r.event_type, r.payload::jsonb
+      INSERT INTO deliveries (id, tenant_id, endpoint_id, event_type, payload, message_id)
+      SELECT gen_random_uuid(), p.tenant_id, p.id, r.event_type, r.payload::jsonb, ${withMessage ? sql`r.message_id` : sql`NULL::uuid`}
       FROM (${rows}) r JOIN delivery_endpoints p ON p.id = r.endpoint_id AND p.tenant_id = ${tenantId}
       RETURNING *)`;
 }
@@ -224,10 +232,11 @@ export function toDelivery(r: Record<string, unknown>): DeliveryInfo {
  * dead letter, also a delivered one: a resend). The schedule starts a new round. Undefined when there
  * is no such delivery; `{ busy: true }` while an attempt is in flight.
  */
-export async function requeue(db: Db, tenantId: string, endpointId: string, deliveryId: string, at: Date): Promise<DeliveryInfo | { busy: true } | undefined> {
+export async function requeue(db: Db, tenantId: string, kind: string, endpointId: string, deliveryId: string, at: Date): Promise<DeliveryInfo | { busy: true } | undefined> {
   const rows = await query(
     db,
-    sql`WITH target AS (SELECT d.id, d.status FROM deliveries d WHERE d.tenant_id = ${tenantId} AND d.endpoint_id = ${endpointId} AND d.id = ${deliveryId} FOR UPDATE),
+    sql`WITH target AS (SELECT d.id, d.status FROM deliveries d JOIN delivery_endpoints p ON p.id = d.endpoint_id AND p.kind = ${kind}
+          WHERE d.tenant_id = ${tenantId} AND d.endpoint_id = ${endpointId} AND d.id = ${deliveryId} FOR UPDATE OF d),
         moved AS (
           UPDATE deliveries d SET status = 'pending', next_attempt_at = ${at.toISOString()}::timestamptz, round_start = d.attempts, updated_at = ${at.toISOString()}::timestamptz
           FROM target t WHERE d.id = t.id AND t.status <> 'sending'

@@ -171,6 +171,14 @@ export const EVENT_TYPES = {
       reason: { enum: ["gone", "failing"] },
     }),
   },
+  "connector.disabled": {
+    resource: "connector",
+    description: "A chat connector was disabled by the delivery engine: it answered 410 Gone (reason gone) or failed every attempt for 5 days (reason failing). Staff messages on its channel are notes until it is re-enabled (PUT).",
+    data: obj({
+      endpoint: obj({ id: str, channel: str, url: str, events: { type: "array", items: str }, description: nullable("string"), enabled: { type: "boolean" }, disabledReason: nullable("string"), disabledAt: nullable("string"), failingSince: nullable("string"), version: int, createdAt: str, updatedAt: str }),
+      reason: { enum: ["gone", "failing"] },
+    }),
+  },
 } as const satisfies Record<string, { resource: string; description: string; data: JsonSchema }>;
 
 export type EventType = keyof typeof EVENT_TYPES;

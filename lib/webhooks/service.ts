@@ -97,7 +97,7 @@ function decodeCursor(text: string): { createdAt: string; id: string } {
 
 export async function retryDelivery(auth: AuthContext, id: string, deliveryId: string) {
   const { db } = await getDb();
-  const result = await requeue(db, auth.tenant.id, id, deliveryId, new Date());
+  const result = await requeue(db, auth.tenant.id, "webhook", id, deliveryId, new Date());
   if (!result) throw notFound("Delivery");
   if ("busy" in result) throw conflict("An attempt of this delivery is in flight; retry once it has finished.");
   kick(auth.tenant.id);

@@ -3,7 +3,7 @@ import { atomic } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
 import type { Role } from "../../lib/auth/roles.js";
 import { insertConversation, insertOutboundMessage, insertTrackingLink, insertApiKey, insertCategory, insertCustomer, insertDeletedTenant, insertFeedback, insertItem, insertMember, insertOrder, insertPurchaseOrder, insertStockTake, insertSupplier, SAMPLE_ITEM, type TestTenant } from "./fixtures.js";
-import { insertDeadDelivery, insertWebhook, WALK_HOOK_URL } from "./webhooks.js";
+import { insertConnector, insertDeadConnectorDelivery, insertDeadDelivery, removeConnector, insertWebhook, WALK_HOOK_URL } from "./webhooks.js";
 import { makePng } from "./images.js";
 import { IDEMPOTENCY, type IdempotencyCase } from "./idempotency-cases.js";
 
@@ -37,9 +37,19 @@ export interface RouteSpec {
   idempotent?: IdempotencyCase;
   /** Only people may call it: an API key, even of a high enough role, is refused with 403. */
   people?: true;
+  /**
+   * The path names no tenant-owned id — a per-tenant singleton such as a chat connector, addressed by
+   * its channel — so every tenant's path is the same and the foreign-resource (404) and malformed-id
+   * (400) checks do not apply; its own suite tests tenant isolation (tests/connectors.test.ts).
+   */
+  singleton?: true;
 }
 
 const webhook = async (db: Db, t: TestTenant) => `/api/webhooks/${await insertWebhook(db, t.id)}`;
+const connector = async (db: Db, t: TestTenant) => {
+  await insertConnector(db, t.id, "instagram");
+  return "/api/integrations/connectors/instagram";
+};
 const webhookAction = (action: string) => async (db: Db, t: TestTenant) => `${await webhook(db, t)}/${action}`;
 const liveItem = async (db: Db, t: TestTenant) => `/api/items/${await insertItem(db, t.id)}`;
 const order = async (db: Db, t: TestTenant) => `/api/orders/${await insertOrder(db, t)}`;
@@ -430,6 +440,43 @@ export const ROUTES: RouteSpec[] = [
     target: async (db, t) => `/api/integrations/messages/${(await insertOutboundMessage(db, t)).id}/status`,
     body: { status: "delivered" },
     invalid: { body: { status: "lost", reason: 5 }, paths: ["status", "reason"] },
+  },
+  // Chat connectors (issue 16, outbound). They point at a closed local port: deliveries fail quietly.
+  { method: "GET", pattern: "/api/integrations/connectors", role: "admin" },
+  { method: "GET", pattern: "/api/integrations/connectors/[channel]", role: "admin", target: connector, singleton: true },
+  {
+    method: "PUT",
+    pattern: "/api/integrations/connectors/[channel]",
+    role: "admin",
+    target: async (db, t) => {
+      await removeConnector(db, t.id, "whatsapp");
+      return "/api/integrations/connectors/whatsapp";
+    },
+    body: { url: WALK_HOOK_URL, enabled: true },
+    success: 201,
+    singleton: true,
+    invalid: { body: { url: "http://169.254.169.254/", enabled: "yes", extra: 1 }, paths: ["url", "enabled", "extra"] },
+  },
+  { method: "DELETE", pattern: "/api/integrations/connectors/[channel]", role: "admin", target: connector, success: 204, singleton: true },
+  { method: "POST", pattern: "/api/integrations/connectors/[channel]/rotate-secret", role: "admin", target: async (db, t) => `${await connector(db, t)}/rotate-secret`, singleton: true },
+  { method: "GET", pattern: "/api/integrations/connectors/[channel]/deliveries", role: "admin", target: async (db, t) => `${await connector(db, t)}/deliveries`, singleton: true },
+  {
+    method: "POST",
+    pattern: "/api/integrations/connectors/[channel]/replay",
+    role: "admin",
+    target: async (db, t) => `${await connector(db, t)}/replay`,
+    singleton: true,
+    success: 202,
+    validBody: async () => ({ from: new Date(Date.now() - 3600_000).toISOString() }),
+    body: { from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z" },
+    invalid: { body: { from: "yesterday", extra: 1 }, paths: ["from", "extra"] },
+  },
+  {
+    method: "POST",
+    pattern: "/api/integrations/connectors/[channel]/deliveries/[deliveryId]/retry",
+    role: "admin",
+    success: 202,
+    target: async (db, t) => `/api/integrations/connectors/instagram/deliveries/${(await insertDeadConnectorDelivery(db, t.id, "instagram")).deliveryId}/retry`,
   },
   { method: "POST", pattern: "/api/conversations/[id]/typing", role: "staff", redisData: true, target: async (db, t) => `${await conversation(db, t)}/typing` },
   {

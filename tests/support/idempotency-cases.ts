@@ -3,6 +3,7 @@ import { query } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
 import { call } from "./client.js";
 import { insertConversation, insertFeedback, insertItem, insertOrder, insertPurchaseOrder, type TestTenant } from "./fixtures.js";
+import { insertConnector } from "./webhooks.js";
 
 // How the idempotency suite (tests/idempotency.test.ts) exercises each route that takes
 // Idempotency-Key. The route catalog (catalog.ts) points at these through `idempotent`; a route
@@ -178,15 +179,21 @@ const tenant: IdempotencyCase = {
   replayTrips: 2,
 };
 
-// A staff message (issue 16). Refused after the key was looked at: the thread is closed (409).
+// A staff message (issue 16), on a channel with a connector: the message is queued with its
+// delivery in the same statement, so an execution is one message *and* one delivery of it.
+// Refused after the key was looked at: the thread is closed (409).
+const connectorThread = async (db: Db, t: TestTenant) => {
+  await insertConnector(db, t.id, "instagram");
+  return insertConversation(db, t, "instagram");
+};
 const message: IdempotencyCase = {
   success: 201,
   async succeeding(db, t) {
-    const conversationId = await insertConversation(db, t);
+    const conversationId = await connectorThread(db, t);
     return { method: "POST", path: `/api/conversations/${conversationId}/messages`, body: { text: "Your order is ready" }, token: t.users.staff.token, meta: { conversationId } };
   },
   async failing(db, t) {
-    const conversationId = await insertConversation(db, t);
+    const conversationId = await connectorThread(db, t);
     await query(db, sql`UPDATE conversations SET status = 'closed' WHERE id = ${conversationId}`);
     const request = { method: "POST", path: `/api/conversations/${conversationId}/messages`, body: { text: "Your order is ready" }, token: t.users.staff.token, meta: { conversationId } };
     return { request, status: 409, fix: async () => void (await query(db, sql`UPDATE conversations SET status = 'open' WHERE id = ${conversationId}`)) };
@@ -194,7 +201,8 @@ const message: IdempotencyCase = {
   other: async (_db, t, request) => ({ ...request, token: t.users.admin.token }),
   otherSucceeds: true,
   different: (request) => ({ ...request, body: { text: "Another text" } }),
-  executions: (db, request) => count(db, sql`SELECT count(*) AS n FROM messages WHERE conversation_id = ${request.meta.conversationId} AND text = ${(request.body as { text: string }).text}`),
+  executions: (db, request) =>
+    count(db, sql`SELECT count(*) AS n FROM messages m JOIN deliveries d ON d.message_id = m.id WHERE m.conversation_id = ${request.meta.conversationId} AND m.text = ${(request.body as { text: string }).text}`),
   resourceOf: (json) => json.id,
 };
 

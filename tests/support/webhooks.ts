@@ -24,3 +24,30 @@ export async function insertDeadDelivery(db: Db, tenantId: string): Promise<{ en
   );
   return { endpointId, deliveryId };
 }
+
+/** A chat connector of the tenant on `channel` (lib/connectors), pointing at `url` (default: nothing listens). */
+export async function insertConnector(db: Db, tenantId: string, channel = "instagram", url = WALK_HOOK_URL): Promise<string> {
+  // One per tenant and channel: a second call (the walks reuse tenants) points the existing one at `url`.
+  const [row] = await query(
+    db,
+    sql`INSERT INTO delivery_endpoints (id, tenant_id, kind, channel, url, secret) VALUES (${randomUUID()}, ${tenantId}, 'connector', ${channel}, ${url}, ${newSecret()})
+        ON CONFLICT (tenant_id, channel) WHERE kind = 'connector' DO UPDATE SET url = excluded.url, enabled = true RETURNING id`,
+  );
+  return String(row!.id);
+}
+
+/** Removes the tenant's connector of `channel`, if any (so a PUT creates one). */
+export async function removeConnector(db: Db, tenantId: string, channel: string): Promise<void> {
+  await query(db, sql`DELETE FROM delivery_endpoints WHERE tenant_id = ${tenantId} AND kind = 'connector' AND channel = ${channel}`);
+}
+
+/** A dead-lettered connector delivery (stored payload, no message) on the tenant's connector of `channel`. */
+export async function insertDeadConnectorDelivery(db: Db, tenantId: string, channel = "instagram"): Promise<{ endpointId: string; deliveryId: string }> {
+  const endpointId = await insertConnector(db, tenantId, channel);
+  const deliveryId = randomUUID();
+  await query(
+    db,
+    sql`INSERT INTO deliveries (id, tenant_id, endpoint_id, event_type, payload, status, attempts) VALUES (${deliveryId}, ${tenantId}, ${endpointId}, 'message.outbound', '{"type":"message.outbound"}'::jsonb, 'dead', 10)`,
+  );
+  return { endpointId, deliveryId };
+}
