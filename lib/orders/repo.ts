@@ -74,7 +74,18 @@ export interface NewOrder {
    * own (starting with a comma; they may read input, taken, placed, lines, customer_row), more
    * failure clauses (WHEN … THEN tally_fail(…)) and result columns (starting with a comma).
    */
-  extend?: { status?: string; columns?: SQL; values?: SQL; work?: SQL; failures?: SQL; result?: SQL };
+  extend?: {
+    status?: string;
+    columns?: SQL;
+    values?: SQL;
+    work?: SQL;
+    failures?: SQL;
+    result?: SQL;
+    /** What a replay renders from the earlier order's id (default: the order's JSON). */
+    render?: (id: SQL) => SQL;
+    /** The key may hold a recorded failure that another request may take over (GatedWrite.retakeFailed). */
+    retakeFailed?: true;
+  };
 }
 
 function customerSource(tenantId: string, ref: CustomerRef): SQL {
@@ -185,7 +196,8 @@ export function insertOrderStatement(o: NewOrder): SQL {
       succeeded: sql`EXISTS (SELECT 1 FROM placed)`,
       refusal: sql`'{}'::jsonb`,
       columns: sql`(SELECT count(*) FROM moves) AS moved, (SELECT ${orderJson("p", "lines", "customer_row")} FROM placed p) AS order ${x.result ?? sql``}`,
-      render: renderOrder(t),
+      render: x.render ?? renderOrder(t),
+      retakeFailed: x.retakeFailed,
     });
 }
 
