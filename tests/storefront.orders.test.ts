@@ -59,7 +59,7 @@ describe.each(dbTargets())("storefront shopper orders on %s", (name) => {
     const byCookie = await call("GET", `/api/store/${t.slug}/orders/${o.id}`, { headers: { cookie: `session_id=${o.session}` } });
     expect(byCookie.status).toBe(200);
     const stranger = await call("POST", `/api/store/${t.slug}/cart/items`, { body: { itemId: mug, quantity: 1 } });
-    for (const headers of [{}, { "x-order-token": "x".repeat(43) }, { "x-order-token": "short" }, { "x-session-id": sid(stranger) }, { "x-session-id": "nope" }]) {
+    for (const headers of [{}, { "x-order-token": "x".repeat(43) }, { "x-order-token": "short" }, { "x-session-id": sid(stranger) }, { "x-session-id": "nope" }] as Record<string, string>[]) {
       const r = await call("GET", `/api/store/${t.slug}/orders/${o.id}`, { headers });
       expect(r.status).toBe(404);
       errorOf(r);

@@ -249,6 +249,21 @@ export const ROUTES: RouteSpec[] = [
     idempotent: IDEMPOTENCY.checkout,
     invalid: { body: { customer: { name: "", email: "x" }, payment: { method: "card", cardNumber: "abc" } }, paths: ["customer.name", "customer.email", "payment.cardNumber"] },
   },
+  // Shopper orders: the order access token (X-Order-Token) or the placing session; without either, 404.
+  // tests/storefront.orders.test.ts covers them; pay and cancel also the idempotency suite.
+  { method: "GET", pattern: "/api/store/[tenant]/orders/[id]", role: "public", walk: false },
+  { method: "GET", pattern: "/api/store/[tenant]/my-orders", role: "public", target: async (_db, t) => `/api/store/${t.slug}/my-orders` },
+  {
+    method: "POST",
+    pattern: "/api/store/[tenant]/orders/[id]/pay",
+    role: "public",
+    walk: false,
+    idempotent: IDEMPOTENCY.pay,
+    invalid: { body: { cardNumber: "abc", extra: 1 }, paths: ["cardNumber", "extra"] },
+  },
+  { method: "POST", pattern: "/api/store/[tenant]/orders/[id]/cancel", role: "public", walk: false, idempotent: IDEMPOTENCY.shopCancel },
+  { method: "GET", pattern: "/api/cron/expire-reservations", role: "cron" },
+  { method: "POST", pattern: "/api/cron/expire-reservations", role: "cron" },
   { method: "GET", pattern: "/api/cron/refresh-analytics", role: "cron" },
   { method: "GET", pattern: "/api/cron/purge-tenants", role: "cron" },
   { method: "GET", pattern: "/api/analytics/sales", role: "staff" },
