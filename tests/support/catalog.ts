@@ -238,7 +238,7 @@ export const ROUTES: RouteSpec[] = [
     invalid: { body: { itemId: "x", quantity: 100, extra: 1 }, paths: ["itemId", "quantity", "extra"] },
   },
   // A line needs a session that holds it: tests/storefront.carts.test.ts.
-  { method: "PUT", pattern: "/api/store/[tenant]/cart/items/[itemId]", role: "public", walk: false, invalid: { body: { quantity: 0 }, paths: ["quantity"] } },
+  { method: "PUT", pattern: "/api/store/[tenant]/cart/items/[itemId]", role: "public", walk: false, target: async (_db, t) => `/api/store/${t.slug}/cart/items/${ZERO_ID}`, invalid: { body: { quantity: 0 }, paths: ["quantity"] } },
   { method: "DELETE", pattern: "/api/store/[tenant]/cart/items/[itemId]", role: "public", walk: false },
   // Needs a session with a cart: tests/storefront.checkout.test.ts and the idempotency suite.
   {
@@ -246,22 +246,26 @@ export const ROUTES: RouteSpec[] = [
     pattern: "/api/store/[tenant]/checkout",
     role: "public",
     walk: false,
+    target: async (_db, t) => `/api/store/${t.slug}/checkout`,
+    body: { customer: { name: "Ana", email: "ana@example.com" }, payment: { method: "card", cardNumber: "4242 4242 4242 4242" } },
     idempotent: IDEMPOTENCY.checkout,
     invalid: { body: { customer: { name: "", email: "x" }, payment: { method: "card", cardNumber: "abc" } }, paths: ["customer.name", "customer.email", "payment.cardNumber"] },
   },
   // Shopper orders: the order access token (X-Order-Token) or the placing session; without either, 404.
   // tests/storefront.orders.test.ts covers them; pay and cancel also the idempotency suite.
-  { method: "GET", pattern: "/api/store/[tenant]/orders/[id]", role: "public", walk: false },
+  { method: "GET", pattern: "/api/store/[tenant]/orders/[id]", role: "public", walk: false, target: async (_db, t) => `/api/store/${t.slug}/orders/${ZERO_ID}` },
   { method: "GET", pattern: "/api/store/[tenant]/my-orders", role: "public", target: async (_db, t) => `/api/store/${t.slug}/my-orders` },
   {
     method: "POST",
     pattern: "/api/store/[tenant]/orders/[id]/pay",
     role: "public",
     walk: false,
+    target: async (_db, t) => `/api/store/${t.slug}/orders/${ZERO_ID}/pay`,
+    body: { cardNumber: "4242 4242 4242 4242" },
     idempotent: IDEMPOTENCY.pay,
     invalid: { body: { cardNumber: "abc", extra: 1 }, paths: ["cardNumber", "extra"] },
   },
-  { method: "POST", pattern: "/api/store/[tenant]/orders/[id]/cancel", role: "public", walk: false, idempotent: IDEMPOTENCY.shopCancel },
+  { method: "POST", pattern: "/api/store/[tenant]/orders/[id]/cancel", role: "public", walk: false, target: async (_db, t) => `/api/store/${t.slug}/orders/${ZERO_ID}/cancel`, idempotent: IDEMPOTENCY.shopCancel },
   { method: "GET", pattern: "/api/cron/expire-reservations", role: "cron" },
   { method: "POST", pattern: "/api/cron/expire-reservations", role: "cron" },
   { method: "GET", pattern: "/api/cron/refresh-analytics", role: "cron" },
