@@ -67,10 +67,11 @@ function releaseCtes(p: string, source: string, reason: "release" | "cancel", ac
       SELECT l.tenant_id, l.order_id, l.item_id, sum(l.quantity)::int AS q FROM order_lines l
       WHERE l.order_id IN (SELECT id FROM ${src}) GROUP BY l.tenant_id, l.order_id, l.item_id
     ),
-    ${r("per_item")} AS (SELECT item_id, sum(q)::int AS q FROM ${r("held")} GROUP BY item_id),
+    -- One version step per ledger row (the invariant suite counts them): n orders releasing one item.
+    ${r("per_item")} AS (SELECT item_id, sum(q)::int AS q, count(*)::int AS n FROM ${r("held")} GROUP BY item_id),
     ${r("locked")} AS (SELECT i.id FROM items i WHERE i.id IN (SELECT item_id FROM ${r("per_item")}) ORDER BY i.id FOR UPDATE),
     ${r("restocked")} AS (
-      UPDATE items i SET stock = i.stock + h.q, version = i.version + 1, updated_at = now()
+      UPDATE items i SET stock = i.stock + h.q, version = i.version + h.n, updated_at = now()
       FROM ${r("per_item")} h WHERE i.id = h.item_id AND i.id IN (SELECT id FROM ${r("locked")})
       RETURNING i.id, i.tenant_id, h.q, i.name, i.sku, i.stock AS stock_after, i.low_stock_threshold
     ),

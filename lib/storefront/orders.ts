@@ -75,10 +75,14 @@ export function toShopperOrder(value: unknown): ShopperOrder {
   };
 }
 
-const expiredError = (orderId: string) =>
-  new ApiError("reservation_expired", "The order's reservation expired before it was paid; its stock was released and the order cancelled.", [
-    { path: "order", message: "reservation expired", orderId },
-  ]);
+/** 409 reservation_expired; `released`: this request is the one that expired the order and released its stock. */
+const expiredError = (orderId: string, released: boolean, replayed = false) =>
+  new ApiError(
+    "reservation_expired",
+    "The order's reservation expired before it was paid; its stock was released and the order cancelled.",
+    [{ path: "order", message: "reservation expired", orderId, released }],
+    replayed ? { "Idempotent-Replayed": "true" } : undefined,
+  );
 
 export async function getShopperOrder(slug: string, id: string, request: Request): Promise<ShopperOrder> {
   const credentials = credentialsOf(request);
@@ -116,7 +120,7 @@ function refused(error: unknown, id: string, what: string, declined?: ReturnType
   if (!refusal) throw error;
   const status = refusal.status as string | null | undefined;
   if (!status) throw ORDER();
-  if (status === "cancelled" && refusal.cancelReason === "reservation_expired") throw expiredError(id);
+  if (status === "cancelled" && refusal.cancelReason === "reservation_expired") throw expiredError(id, false);
   if (status === "pending" && declined && !declined.ok) throw paymentFailed(declined, id);
   throw new ApiError("invalid_transition", `An order that is ${status} cannot ${what}.`, [{ path: "status", message: status }]);
 }
@@ -159,10 +163,10 @@ export async function payShopperOrder(slug: string, id: string, request: Request
     return refused(error, id, "be paid", outcome);
   }
   const answer = await settle(row, slug, idem, (order) => {
-    if (order.status === "cancelled" && order.cancelReason === "reservation_expired") throw expiredError(id);
+    if (order.status === "cancelled" && order.cancelReason === "reservation_expired") throw expiredError(id, false, true);
   });
   // This request found the reservation passed: it expired the order (its key records that).
-  if (!answer.replayed && (row.expired === true || row.expired === "t")) throw expiredError(id);
+  if (!answer.replayed && (row.expired === true || row.expired === "t")) throw expiredError(id, true);
   return answer;
 }
 
