@@ -211,13 +211,14 @@ describe.each(dbTargets().filter((n) => n === "node-postgres" || n === "neon-htt
   const ctx = withTarget(name);
 
   it("20 trials: stock released at most once, a paid order never released", { timeout: 120_000 }, async () => {
+    // The window ends a few ms after the racers start (neon-http's round trips are slower: wider).
     const t = await ctx.tenant();
     const mug = await insertItem(ctx.db, t.id, { published: true, stock: 1000 });
     const outcomes = new Map<string, number>();
     for (let trial = 0; trial < 20; trial++) {
       const o = await placed(t, mug, { method: "pay_later" }, 2);
       // The reservation ends a few milliseconds from now: the racers straddle it.
-      await query(ctx.db, sql`UPDATE orders SET reserved_until = now() + make_interval(secs => ${(trial % 5) * 0.004}) WHERE id = ${o.id}`);
+      await query(ctx.db, sql`UPDATE orders SET reserved_until = now() + make_interval(secs => ${(trial % 5) * (name === "node-postgres" ? 0.004 : 0.012)}) WHERE id = ${o.id}`);
       const racers = [
         call("POST", `/api/store/${t.slug}/orders/${o.id}/pay`, { body: { cardNumber: OK_CARD }, headers: { "x-order-token": o.token, "idempotency-key": `race-${trial}` } }),
         cron(),
@@ -243,7 +244,9 @@ describe.each(dbTargets().filter((n) => n === "node-postgres" || n === "neon-htt
     }
     const held = await query(ctx.db, sql`SELECT i.stock, (SELECT coalesce(sum(delta), 0) FROM stock_movements m WHERE m.item_id = i.id)::int AS moved,
       (SELECT coalesce(sum(l.quantity), 0) FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE l.item_id = i.id AND o.status <> 'cancelled')::int AS live FROM items i WHERE i.id = ${mug}`);
-    expect(held[0]).toEqual({ stock: 1000 + Number(held[0]!.moved), moved: -Number(held[0]!.live), live: held[0]!.live });
+    const [stock, moved, live] = [Number(held[0]!.stock), Number(held[0]!.moved), Number(held[0]!.live)];
+    expect(stock).toBe(1000 + moved);
+    expect(moved + live).toBe(0);
     console.log(`expiry races on ${name}: ${[...outcomes].map(([k, n]) => `${k}: ${n}`).join(", ")}`);
   });
 });
