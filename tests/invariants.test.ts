@@ -44,6 +44,7 @@ describe.each(dbTargets())("concurrency invariants on %s", (name) => {
       expect(statuses("edit lines").has(200), report).toBe(true);
       expect(statuses("receive").has(201), report).toBe(true);
       expect(statuses("stock-take").has(200), report).toBe(true);
+      expect(statuses("checkout").has(201), report).toBe(true);
     });
   }
 });

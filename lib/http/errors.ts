@@ -16,6 +16,7 @@ export const ERROR_STATUS = {
   insufficient_stock: 409,
   invalid_transition: 409,
   cart_changed: 409,
+  reservation_expired: 409,
   gone: 410,
   precondition_failed: 412,
   payload_too_large: 413,

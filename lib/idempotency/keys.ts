@@ -87,7 +87,16 @@ export interface GatedWrite {
   columns: SQL;
   /** The earlier result, from its resource id, so a replay costs no extra round trip. */
   render: (resourceId: SQL) => SQL;
+  /**
+   * The key may hold a recorded failure (see failedOutcome): a request with the same key and ANOTHER
+   * body takes the key over and executes; the same body replays the failure. Concurrent duplicates
+   * still wait on the key row and execute once.
+   */
+  retakeFailed?: true;
 }
+
+/** request_hash of a key whose write failed but left a record (a declined checkout's cancelled order). */
+export const FAILED_PREFIX = "failed:";
 
 /**
  * The one way to write a statement gated on an Idempotency-Key (with no key the gate is always
@@ -102,7 +111,12 @@ export function gatedStatement(w: GatedWrite): SQL {
     ? sql`go AS (
       INSERT INTO idempotency_keys (tenant_id, principal, scope, key, request_hash, resource_id)
       SELECT ${w.tenantId}, ${principal(w.idem)}, ${w.idem.scope}, ${w.idem.key}, ${w.idem.hash}, ${w.resourceId} ${condition}
-      ON CONFLICT DO NOTHING
+      ${
+        w.retakeFailed
+          ? sql`ON CONFLICT (tenant_id, principal, scope, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, resource_id = EXCLUDED.resource_id, created_at = now()
+        WHERE idempotency_keys.request_hash LIKE ${`${FAILED_PREFIX}%`} AND idempotency_keys.request_hash <> ${FAILED_PREFIX} || EXCLUDED.request_hash`
+          : sql`ON CONFLICT DO NOTHING`
+      }
       RETURNING 1 AS ok)`
     : sql`go AS (SELECT 1 AS ok ${condition})`;
   return sql`
@@ -122,13 +136,34 @@ function replayColumns(tenantId: TenantRef, idem: IdempotencyRequest | undefined
   return sql`(SELECT k.request_hash ${earlier}) AS replay_hash, (SELECT k.resource_id ${earlier}) AS replay_id, (${render(sql`(SELECT k.resource_id ${earlier})`)}) AS replayed`;
 }
 
+/**
+ * CTE `name` (for a later statement of the same batch as a gated write): records that the write
+ * with this key, which made `resourceId`, failed — the key then replays that failure to the same
+ * request and may be taken over by another one (GatedWrite.retakeFailed). Used where a failure must
+ * leave a record (a declined card's cancelled order), so concurrent retries cannot each make one.
+ */
+export function failedOutcome(name: string, tenantId: TenantRef, idem: IdempotencyRequest | undefined, resourceId: string): SQL {
+  if (!idem) return sql`${sql.raw(name)} AS (SELECT 1 WHERE false)`;
+  return sql`${sql.raw(name)} AS (
+    UPDATE idempotency_keys k SET request_hash = ${FAILED_PREFIX} || k.request_hash
+    WHERE ${keyRow(tenantId, idem)} AND k.request_hash = ${idem.hash} AND k.resource_id = ${resourceId}
+    RETURNING 1)`;
+}
+
 /** The JSON detail of a refused gated write, or undefined if `failure` is something else. */
 export function refusalOf(failure: { kind: string; rule?: { code: string; detail: unknown } } | undefined): Record<string, unknown> | undefined {
   if (failure?.kind !== "rule_failed" || failure.rule?.code !== REFUSED) return undefined;
   return (failure.rule.detail ?? {}) as Record<string, unknown>;
 }
 
-export type Replay = { fresh: true } | { fresh: false; resourceId: string } | { fresh: false; inFlight: true };
+export type Replay = { fresh: true } | { fresh: false; resourceId: string; failed: boolean } | { fresh: false; inFlight: true };
+
+/** Whether a stored hash is this request's: its success, or its recorded failure (failed: true). */
+function matchHash(stored: string, idem: IdempotencyRequest): { failed: boolean } {
+  if (stored === idem.hash) return { failed: false };
+  if (stored === `${FAILED_PREFIX}${idem.hash}`) return { failed: true };
+  throw mismatch();
+}
 
 /**
  * What a gated statement's result means for the request. A key whose first use committed while this
@@ -137,19 +172,17 @@ export type Replay = { fresh: true } | { fresh: false; resourceId: string } | { 
 export function replayOutcome(row: Record<string, unknown>, idem: IdempotencyRequest | undefined): Replay {
   if (row.fresh === true || row.fresh === "t" || !idem) return { fresh: true };
   if (row.replay_hash === null || row.replay_hash === undefined) return { fresh: false, inFlight: true };
-  if (row.replay_hash !== idem.hash) throw mismatch();
-  return { fresh: false, resourceId: String(row.replay_id) };
+  return { fresh: false, resourceId: String(row.replay_id), ...matchHash(String(row.replay_hash), idem) };
 }
 
 const mismatch = () =>
   new ApiError("idempotency_mismatch", "This Idempotency-Key was used with a different request.", [{ path: "Idempotency-Key", message: "reused with a different request" }]);
 
-async function findReplay(db: Db, tenantId: TenantRef, idem: IdempotencyRequest): Promise<string | undefined> {
+async function findReplay(db: Db, tenantId: TenantRef, idem: IdempotencyRequest): Promise<{ resourceId: string; failed: boolean } | undefined> {
   const rows = await query(db, sql`SELECT k.request_hash, k.resource_id FROM idempotency_keys k WHERE ${keyRow(tenantId, idem)}`);
   const row = rows[0];
   if (!row) return undefined;
-  if (row.request_hash !== idem.hash) throw mismatch();
-  return String(row.resource_id);
+  return { resourceId: String(row.resource_id), ...matchHash(String(row.request_hash), idem) };
 }
 
 /**
@@ -166,13 +199,25 @@ export async function earlierResult<T>(
   rendered: T | undefined,
   load: (resourceId: string) => Promise<T | undefined>,
 ): Promise<T | undefined> {
+  return (await earlierOutcome(db, row, idem, tenantId, rendered, load))?.value;
+}
+
+/** earlierResult, also telling whether the earlier request's recorded outcome was a failure (failedOutcome). */
+export async function earlierOutcome<T>(
+  db: Db,
+  row: Record<string, unknown>,
+  idem: IdempotencyRequest | undefined,
+  tenantId: TenantRef,
+  rendered: T | undefined,
+  load: (resourceId: string) => Promise<T | undefined>,
+): Promise<{ value: T; failed: boolean } | undefined> {
   const outcome = replayOutcome(row, idem);
   if (outcome.fresh) return undefined;
-  if (rendered) return rendered;
-  const resourceId = "resourceId" in outcome ? outcome.resourceId : await findReplay(db, tenantId, idem!);
-  const earlier = resourceId ? await load(resourceId) : undefined;
+  if (rendered && "resourceId" in outcome) return { value: rendered, failed: outcome.failed };
+  const found = "resourceId" in outcome ? outcome : await findReplay(db, tenantId, idem!);
+  const earlier = found ? await load(found.resourceId) : undefined;
   if (!earlier) throw new ApiError("conflict", "A request with this Idempotency-Key is still in progress; retry shortly.", undefined, { "Retry-After": "1" });
-  return earlier;
+  return { value: earlier, failed: found!.failed };
 }
 
 /** For routes where the key is mandatory (the storefront's checkout): 400 without one. */

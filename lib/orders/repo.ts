@@ -74,7 +74,18 @@ export interface NewOrder {
    * own (starting with a comma; they may read input, taken, placed, lines, customer_row), more
    * failure clauses (WHEN … THEN tally_fail(…)) and result columns (starting with a comma).
    */
-  extend?: { status?: string; columns?: SQL; values?: SQL; work?: SQL; failures?: SQL; result?: SQL };
+  extend?: {
+    status?: string;
+    columns?: SQL;
+    values?: SQL;
+    work?: SQL;
+    failures?: SQL;
+    result?: SQL;
+    /** What a replay renders from the earlier order's id (default: the order's JSON). */
+    render?: (id: SQL) => SQL;
+    /** The key may hold a recorded failure that another request may take over (GatedWrite.retakeFailed). */
+    retakeFailed?: true;
+  };
 }
 
 function customerSource(tenantId: string, ref: CustomerRef): SQL {
@@ -138,9 +149,15 @@ export function insertOrderStatement(o: NewOrder): SQL {
       resourceId: o.orderId,
       work: sql`
     input AS (${linesInput(o.lines)}),
+    -- The items as this statement's snapshot shows them. A line the snapshot already shows short is
+    -- refused without waiting for any item's row lock (a flash sale's late buyers do not queue behind
+    -- the ones still buying); otherwise the rows are locked and the UPDATE re-checks the stock.
+    snap AS (SELECT i.id, i.stock FROM items i WHERE i.tenant_id = ${t} AND i.id IN (SELECT item_id FROM input) AND i.deleted_at IS NULL),
+    snap_short AS (SELECT 1 FROM input x JOIN snap s ON s.id = x.item_id WHERE s.stock < x.quantity LIMIT 1),
     locked AS (
       SELECT i.id, i.stock FROM items i
       WHERE i.tenant_id = ${t} AND i.id IN (SELECT item_id FROM input) AND i.deleted_at IS NULL AND EXISTS (SELECT 1 FROM go)
+        AND NOT EXISTS (SELECT 1 FROM snap_short)
       ORDER BY i.id FOR UPDATE
     ),
     taken AS (
@@ -149,8 +166,11 @@ export function insertOrderStatement(o: NewOrder): SQL {
       WHERE i.id = x.item_id AND i.id IN (SELECT id FROM locked) AND i.stock >= x.quantity
       RETURNING i.id, i.name, i.sku, i.price_cents, x.quantity, x.position, i.stock AS stock_after, i.low_stock_threshold
     ),
+    -- A number only for an order whose every line got its stock: a refused one never waits for the
+    -- tenant's counter row.
     counter AS (
       INSERT INTO order_counters (tenant_id, last_number) SELECT ${t}, ${FIRST_ORDER_NUMBER} FROM go
+      WHERE (SELECT count(*) FROM taken) = (SELECT count(*) FROM input)
       ON CONFLICT (tenant_id) DO UPDATE SET last_number = order_counters.last_number + 1
       RETURNING last_number
     ),
@@ -160,7 +180,7 @@ export function insertOrderStatement(o: NewOrder): SQL {
       SELECT ${o.orderId}, ${t}, (SELECT last_number FROM counter), ${o.channel}, ${x.status ?? "pending"}, ${o.priority}, (SELECT id FROM customer_row),
              ${o.expectedDeliveryDate}::date, ${o.notes},
              (SELECT coalesce(sum(price_cents::bigint * quantity), 0) FROM taken), (SELECT coalesce(sum(quantity), 0) FROM taken), ${o.userId} ${x.values ?? sql``}
-      FROM go
+      FROM go WHERE EXISTS (SELECT 1 FROM counter)
       RETURNING *
     ),
     lines AS (
@@ -174,9 +194,12 @@ export function insertOrderStatement(o: NewOrder): SQL {
       RETURNING 1
     ),
     problems AS (
-      SELECT x.item_id, x.quantity, x.position, l.stock, l.id IS NULL AS missing
-      FROM input x LEFT JOIN locked l ON l.id = x.item_id
+      SELECT x.item_id, x.quantity, x.position, coalesce(l.stock, s.stock) AS stock,
+             (s.id IS NULL OR (l.id IS NULL AND NOT EXISTS (SELECT 1 FROM snap_short))) AS missing
+      FROM input x LEFT JOIN locked l ON l.id = x.item_id LEFT JOIN snap s ON s.id = x.item_id
       WHERE EXISTS (SELECT 1 FROM go) AND x.item_id NOT IN (SELECT id FROM taken)
+        -- Refused from the snapshot: only the lines it shows short (or gone) are the problem.
+        AND (NOT EXISTS (SELECT 1 FROM snap_short) OR s.id IS NULL OR s.stock < x.quantity)
     ),
     ${eventsCte("order_events", t, o.actor, sql`SELECT 'order.created' AS type, 'order' AS resource_type, p.id AS resource_id, jsonb_build_object('order', ${orderJson("p", "lines", "customer_row")}) AS data FROM placed p`)},
     ${stockLevelEvents("stock_events", t, o.actor, sql`SELECT id, name, sku, stock_after + quantity AS before, stock_after AS after, low_stock_threshold AS threshold FROM taken`)}
@@ -185,7 +208,8 @@ export function insertOrderStatement(o: NewOrder): SQL {
       succeeded: sql`EXISTS (SELECT 1 FROM placed)`,
       refusal: sql`'{}'::jsonb`,
       columns: sql`(SELECT count(*) FROM moves) AS moved, (SELECT ${orderJson("p", "lines", "customer_row")} FROM placed p) AS order ${x.result ?? sql``}`,
-      render: renderOrder(t),
+      render: x.render ?? renderOrder(t),
+      retakeFailed: x.retakeFailed,
     });
 }
 

@@ -1,5 +1,8 @@
 import { sql, type SQL } from "../../db/sql.js";
+import { query } from "../../db/atomic.js";
+import type { Db } from "../../db/client.js";
 import { eventsCte, stockLevelEvents, type Actor } from "../events/outbox.js";
+import { failedOutcome, type IdempotencyRequest } from "../idempotency/keys.js";
 import { orderJson } from "../orders/json.js";
 
 // The storefront's additions to the order-creation statement (lib/orders/repo.ts insertOrderStatement,
@@ -17,7 +20,7 @@ export interface PaymentRecord {
   failureCode: string | null;
 }
 
-const paymentJson = (p: string) =>
+export const paymentJson = (p: string) =>
   sql.raw(`jsonb_build_object('id', ${p}.id, 'orderId', ${p}.order_id, 'method', ${p}.method, 'status', ${p}.status, 'amountCents', ${p}.amount_cents, 'cardLast4', ${p}.card_last4, 'failureCode', ${p}.failure_code)`);
 
 export function checkoutExtension(tenantId: string, slug: string, seen: { itemId: string; priceCents: number }[], payment: PaymentRecord, order: { status: string; reservationMinutes: number; accessTokenHash: string; sessionHash: string }, actor: Actor) {
@@ -50,14 +53,34 @@ export function checkoutExtension(tenantId: string, slug: string, seen: { itemId
       WHEN EXISTS (SELECT 1 FROM go) AND EXISTS (SELECT 1 FROM changed_lines) THEN tally_fail('cart_changed',
         (SELECT jsonb_agg(jsonb_build_object('itemId', item_id, 'seenPriceCents', seen, 'priceCents', now, 'available', available)) FROM changed_lines))`,
     result: sql`, (SELECT ${paymentJson("pm")} FROM payment pm) AS payment, (SELECT reserved_until FROM placed) AS reserved_until`,
+    render: checkoutRender(t),
+    // A declined card leaves a cancelled order and records its key as failed (releaseFailedCheckout):
+    // the same request replays the 402, another one (a good card) takes the key over.
+    retakeFailed: true as const,
   };
 }
 
+/**
+ * What a checkout replay shows: the order as it is now, with its reservedUntil and its payment
+ * (one payment per checkout, sharing the order's id), as one JSON value.
+ */
+export const checkoutRender = (tenantId: string) => (id: SQL) =>
+  sql`SELECT (${orderJson("r")}::jsonb || jsonb_build_object('reservedUntil', r.reserved_until,
+    'payment', (SELECT ${paymentJson("pm")} FROM payments pm WHERE pm.tenant_id = ${tenantId} AND pm.id = r.id)))::json
+    FROM orders r WHERE r.tenant_id = ${tenantId} AND r.id = ${id}`;
+
+/** A checkout's replay JSON, read again (the key's first use committed while the replay's statement ran). */
+export async function findCheckout(db: Db, tenantId: string, id: string): Promise<unknown> {
+  const rows = await query(db, sql`SELECT (${checkoutRender(tenantId)(sql`${id}`)}) AS checkout`);
+  return rows[0]?.checkout ?? undefined;
+}
+
 /** Statement 2 of a declined checkout: the reservation goes back, once, in the same transaction. */
-export function releaseFailedCheckout(tenantId: string, orderId: string, actor: Actor): SQL {
+export function releaseFailedCheckout(tenantId: string, orderId: string, actor: Actor, idem: IdempotencyRequest | undefined): SQL {
   const t = tenantId;
   return sql`
-    WITH held AS (SELECT l.item_id, sum(l.quantity)::int AS q FROM order_lines l WHERE l.tenant_id = ${t} AND l.order_id = ${orderId} GROUP BY l.item_id),
+    WITH ${failedOutcome("key_failed", t, idem, orderId)},
+    held AS (SELECT l.item_id, sum(l.quantity)::int AS q FROM order_lines l WHERE l.tenant_id = ${t} AND l.order_id = ${orderId} GROUP BY l.item_id),
     restocked AS (
       UPDATE items i SET stock = i.stock + h.q, version = i.version + 1, updated_at = now()
       FROM held h WHERE i.tenant_id = ${t} AND i.id = h.item_id

@@ -3,17 +3,17 @@ import { getDb } from "../../db/client.js";
 import { atomic, query } from "../../db/atomic.js";
 import { classifyDbError } from "../../db/errors.js";
 import { newId } from "../../db/ids.js";
-import { fromJson } from "../../db/values.js";
+import { fromJson, toIsoOrNull, toNumber } from "../../db/values.js";
 import { invalidate } from "../cache/response-cache.js";
 import type { Actor } from "../events/outbox.js";
 import { ApiError, notFound, type ErrorDetail } from "../http/errors.js";
-import { bindPrincipal, earlierResult, requireIdempotency, type IdempotencyRequest } from "../idempotency/keys.js";
-import type { Order } from "../orders/json.js";
+import { bindPrincipal, earlierOutcome, requireIdempotency, type IdempotencyRequest } from "../idempotency/keys.js";
+import { toOrder, type Order } from "../orders/json.js";
 import * as orders from "../orders/repo.js";
 import { config } from "../platform/config.js";
 import { cartOp } from "./cart-store.js";
-import { checkoutExtension, releaseFailedCheckout, type PaymentRecord } from "./checkout-repo.js";
-import { charge } from "./payments.js";
+import { checkoutExtension, findCheckout, releaseFailedCheckout, type PaymentRecord } from "./checkout-repo.js";
+import { charge, type PaymentOutcome } from "./payments.js";
 import type { CheckoutInput } from "./schemas.js";
 
 // Checkout (issue 14): the cart (one Redis trip, with the rate limit), then ONE atomic write — the
@@ -38,9 +38,32 @@ export const orderAccessToken = (sessionId: string, orderId: string) => createHm
 
 export const hashSecret = (secret: string) => createHash("sha256").update(secret).digest("hex");
 
+export interface PaymentView {
+  id: string;
+  method: string;
+  status: string;
+  amountCents: number;
+  cardLast4: string | null;
+}
+
+export const toPayment = (value: unknown): PaymentView => {
+  const pm = fromJson<Record<string, unknown>>(value);
+  return { id: String(pm.id), method: String(pm.method), status: String(pm.status), amountCents: toNumber(pm.amountCents), cardLast4: (pm.cardLast4 as string | null) ?? null };
+};
+
+/** 402 payment_failed for a failed simulated charge. */
+export function paymentFailed(outcome: Extract<PaymentOutcome, { ok: false }>, orderId: string, replayed = false): ApiError {
+  return new ApiError(
+    "payment_failed",
+    outcome.message,
+    [{ path: "payment", message: outcome.message, reason: outcome.code, retryable: outcome.retryable, orderId }],
+    replayed ? { "Idempotent-Replayed": "true" } : undefined,
+  );
+}
+
 export interface CheckoutResult {
   order: Order;
-  payment: { id: string; method: string; status: string; amountCents: number; cardLast4: string | null };
+  payment: PaymentView;
   accessToken: string | null;
   reservedUntil: string | null;
   sessionId: string;
@@ -117,8 +140,10 @@ export async function checkout(limit: Limit, slug: string, sessionId: string | u
     notes: notes(input),
     lines: cart.lines.map((l) => ({ itemId: l.i, quantity: l.q })),
     customer: { kind: "byEmail", id: newId(), input: { name: input.customer.name, email: input.customer.email, phone: input.customer.phone ?? null } },
-    // A failed payment is not a success, so its key stays free (the attempt is still recorded).
-    idempotency: status === "cancelled" ? undefined : idem,
+    // A failed payment leaves a cancelled order, so its key is kept too, marked failed (the release
+    // statement does it): concurrent retries wait on the key and replay the 402 instead of each
+    // cancelling an order of their own; a retry with another body (a good card) takes the key over.
+    idempotency: idem,
     actor: SHOPPER,
     extend: checkoutExtension(
       tenantId,
@@ -135,36 +160,37 @@ export async function checkout(limit: Limit, slug: string, sessionId: string | u
   try {
     row =
       status === "cancelled"
-        ? (await atomic(db, [orders.insertOrderStatement(newOrder), releaseFailedCheckout(tenantId, orderId, SHOPPER)]))[0]![0]!
+        ? (await atomic(db, [orders.insertOrderStatement(newOrder), releaseFailedCheckout(tenantId, orderId, SHOPPER, idem)]))[0]![0]!
         : (await query(db, orders.insertOrderStatement(newOrder)))[0]!;
   } catch (error) {
     return checkoutError(error, confirm);
   }
   const written = orders.writeResult([row]);
-  const earlier = await earlierResult(db, row, idem, tenantId, written.replayed, (id) => orders.findOrder(db, tenantId, id));
+  const earlier = await earlierOutcome(db, row, idem, tenantId, row.replayed ?? undefined, (id) => findCheckout(db, tenantId, id));
   if (earlier) {
-    // The first answer again, rebuilt from the order (the payment shares its id; the token is derived).
+    // The first answer again, from the order as it is now (with its reservedUntil and payment; the token is derived).
+    const json = fromJson<Record<string, unknown>>(earlier.value);
+    const order = toOrder(json);
+    // A recorded failure: the same body, so the same card and the same decline.
+    if (earlier.failed && outcome && !outcome.ok) throw paymentFailed(outcome, order.id, true);
     return {
-      order: earlier,
-      payment: { id: earlier.id, method: input.payment.method, status: input.payment.method === "card" ? "succeeded" : "pending", amountCents: earlier.totalCents, cardLast4: outcome?.last4 ?? null },
-      accessToken: orderAccessToken(session, earlier.id),
-      reservedUntil: null,
+      order,
+      payment: toPayment(json.payment),
+      accessToken: orderAccessToken(session, order.id),
+      reservedUntil: toIsoOrNull(json.reservedUntil),
       sessionId: session,
       replayed: true,
     };
   }
   await invalidate(tenantId, STOCK_MOVED);
-  const pm = fromJson<{ id: string; method: string; status: string; amountCents: number; cardLast4: string | null }>(row.payment);
-  if (outcome && !outcome.ok) {
-    throw new ApiError("payment_failed", outcome.message, [{ path: "payment", message: outcome.message, reason: outcome.code, retryable: outcome.retryable, orderId }]);
-  }
+  if (outcome && !outcome.ok) throw paymentFailed(outcome, orderId);
   // The order is placed: the cart has done its job.
   await cartOp(slug, session, { op: "empty" });
   return {
     order: written.order!,
-    payment: { id: pm.id, method: pm.method, status: pm.status, amountCents: Number(pm.amountCents), cardLast4: pm.cardLast4 },
+    payment: toPayment(row.payment),
     accessToken,
-    reservedUntil: row.reserved_until ? new Date(String(row.reserved_until).replace(" ", "T").replace(/([+-]\d\d)$/, "$1:00")).toISOString() : null,
+    reservedUntil: toIsoOrNull(row.reserved_until),
     sessionId: session,
     replayed: false,
   };

@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { OrderOut } from "../orders/schemas.js";
 import { booleanField, limitField, pageField, text, uuid } from "../http/inputs.js";
+import { countOut, intOut, nullableString, nullableTimestampOut, timestampOut, uuidOut } from "../http/outputs.js";
 import { categorySlug } from "../categories/schemas.js";
 
 // The public shop (issue 14). Shops are named by their tenant's slug in the path.
@@ -103,7 +104,7 @@ export const CartLineChangeOut = v.strictObject({
 });
 
 // Checkout. Card numbers may carry spaces or dashes (as printed); anything else is refused here.
-const cardNumber = v.pipe(
+export const cardNumber = v.pipe(
   text(),
   v.regex(/^[0-9][0-9 -]{10,28}[0-9]$/, "must be a card number (digits, spaces and dashes)"),
   v.transform((s) => s.replace(/[ -]/g, "")),
@@ -142,3 +143,51 @@ export const CheckoutOut = v.strictObject({
   accessToken: v.string(),
   reservedUntil: v.nullable(v.string()),
 });
+
+// Shopper orders: read with the order access token (X-Order-Token) or the session that placed it.
+export const ShopOrderParams = v.object({ tenant: tenantSlug, id: uuid });
+
+export const PayBody = v.strictObject({ cardNumber });
+export type PayInput = v.InferOutput<typeof PayBody>;
+
+export const ORDER_STATUSES = ["pending", "confirmed", "preparing", "ready", "completed", "cancelled"] as const;
+
+export const ShopperOrderOut = v.strictObject({
+  id: uuidOut,
+  number: intOut,
+  status: v.picklist(ORDER_STATUSES),
+  /** Why a cancelled order was cancelled: payment_failed, reservation_expired, shopper (null: by the shop, or not cancelled). */
+  cancelReason: nullableString,
+  totalCents: countOut,
+  units: countOut,
+  currency: v.string(),
+  /** While pending (pay later): until when its stock is held. */
+  reservedUntil: nullableTimestampOut,
+  createdAt: timestampOut,
+  updatedAt: timestampOut,
+  cancelledAt: nullableTimestampOut,
+  lines: v.array(v.strictObject({ itemId: uuidOut, name: v.string(), unitPriceCents: countOut, quantity: countOut, lineTotalCents: countOut })),
+  payment: v.nullable(
+    v.strictObject({
+      id: uuidOut,
+      method: v.picklist(["card", "pay_later"]),
+      status: v.picklist(["pending", "succeeded", "failed", "refunded", "voided"]),
+      amountCents: countOut,
+      cardLast4: nullableString,
+    }),
+  ),
+});
+export type ShopperOrder = v.InferOutput<typeof ShopperOrderOut>;
+
+export const MyOrdersQuery = v.object({
+  limit: limitField,
+  /** Keyset paging: pagination.nextCursor of the previous page. */
+  cursor: v.optional(uuid),
+});
+
+export const MyOrdersOut = v.strictObject({
+  items: v.array(ShopperOrderOut),
+  pagination: v.strictObject({ limit: countOut, nextCursor: v.nullable(uuidOut) }),
+});
+
+export const ExpireReservationsOut = v.strictObject({ expired: countOut, more: v.boolean() });

@@ -256,4 +256,53 @@ const checkout: IdempotencyCase = {
   resourceOf: (json) => json.order.id,
 };
 
-export const IDEMPOTENCY = { order, cancel, adjustment, staffFeedback, publicFeedback, tenant, message, receipt, checkout };
+/** A storefront order placed through the API: its id, access token and placing session. */
+async function shopOrder(db: Db, t: TestTenant, payment: unknown) {
+  const itemId = await insertItem(db, t.id, { stock: 100, published: true });
+  const session = await shopCart(t, itemId, 1);
+  const placed = await call("POST", `/api/store/${t.slug}/checkout`, { body: { ...CHECKOUT_BODY, payment }, headers: { "x-session-id": session, "idempotency-key": `place-${Math.random()}` } });
+  if (placed.status !== 201) throw new Error(`shop order: ${placed.status} ${placed.text}`);
+  return { orderId: String(placed.json.order.id), token: String(placed.json.accessToken), session, itemId };
+}
+
+const setStatus = (db: Db, orderId: string, status: string) => query(db, sql`UPDATE orders SET status = ${status} WHERE id = ${orderId}`);
+
+// Paying a pay-later order: the principal is the credential used (order access token or session).
+// Refused while the order is not pending (409), fine once it is again.
+const pay: IdempotencyCase = {
+  success: 200,
+  async succeeding(db, t) {
+    const o = await shopOrder(db, t, { method: "pay_later" });
+    return { method: "POST", path: `/api/store/${t.slug}/orders/${o.orderId}/pay`, body: { cardNumber: "4242 4242 4242 4242" }, headers: { "x-order-token": o.token }, meta: { ...o } };
+  },
+  async failing(db, t) {
+    const request = await pay.succeeding(db, t);
+    await setStatus(db, request.meta.orderId!, "confirmed");
+    return { request, status: 409, fix: async () => void (await setStatus(db, request.meta.orderId!, "pending")) };
+  },
+  other: async (_db, _t, request) => ({ ...request, headers: { "x-session-id": request.meta.session! } }),
+  otherSucceeds: false,
+  different: (request) => ({ ...request, body: { cardNumber: "5555 5555 5555 4444" } }),
+  executions: (db, request) => count(db, sql`SELECT count(*) AS n FROM events WHERE resource_id = ${request.meta.orderId} AND type = 'order.status_changed'`),
+  resourceOf: (json) => json.id,
+};
+
+// The shopper's cancel: refused once the order is being prepared (409), fine once it is confirmed again.
+const shopCancel: IdempotencyCase = {
+  success: 200,
+  async succeeding(db, t) {
+    const o = await shopOrder(db, t, { method: "card", cardNumber: "4242 4242 4242 4242" });
+    return { method: "POST", path: `/api/store/${t.slug}/orders/${o.orderId}/cancel`, headers: { "x-order-token": o.token }, meta: { ...o } };
+  },
+  async failing(db, t) {
+    const request = await shopCancel.succeeding(db, t);
+    await setStatus(db, request.meta.orderId!, "preparing");
+    return { request, status: 409, fix: async () => void (await setStatus(db, request.meta.orderId!, "confirmed")) };
+  },
+  other: async (_db, _t, request) => ({ ...request, headers: { "x-session-id": request.meta.session! } }),
+  otherSucceeds: false,
+  executions: (db, request) => count(db, sql`SELECT count(*) AS n FROM stock_movements WHERE order_id = ${request.meta.orderId} AND reason = 'cancel'`),
+  resourceOf: (json) => json.id,
+};
+
+export const IDEMPOTENCY = { order, cancel, adjustment, staffFeedback, publicFeedback, tenant, message, receipt, checkout, pay, shopCancel };

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm/sql/sql";
 import { query } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
@@ -62,6 +62,10 @@ export type Effect =
   | { kind: "po_status"; poId: string; to: string }
   | { kind: "take_start" }
   | { kind: "take_apply"; takeId: string }
+  | { kind: "checkout"; lines: Line[]; payment: string }
+  | { kind: "pay"; orderId: string }
+  | { kind: "shop_cancel"; orderId: string }
+  | { kind: "expire" }
   | { kind: "read" };
 
 export interface Entry {
@@ -92,6 +96,8 @@ export interface World {
   keyBodies: Map<string, unknown>;
   /** A web conversation of a customer with handle "@inv" (issue 16): messages, inbound, mark-read. */
   conversation: string;
+  /** Storefront orders placed pay-later in the mix (issue 14): paid, cancelled, expired while the rest runs. */
+  webOrders: { id: string; token: string; session: string }[];
 }
 
 /** Sends one request and records it. */
@@ -120,6 +126,120 @@ export async function send(
   });
   return result;
 }
+
+const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
+
+/** Sends one shopper request (no token; the principal is the session or the order access token) and records it. */
+async function sendPublic(
+  w: World,
+  op: string,
+  effect: Effect,
+  method: string,
+  path: string,
+  options: { body?: unknown; session?: string; token?: string; key?: string } = {},
+): Promise<CallResult> {
+  const headers: Record<string, string> = {
+    ...(options.token ? { "x-order-token": options.token } : options.session ? { "x-session-id": options.session } : {}),
+    ...(options.key ? { "idempotency-key": options.key } : {}),
+  };
+  const result = await call(method, path, { body: options.body, headers });
+  w.entries.push({
+    op,
+    effect,
+    method,
+    path,
+    principal: options.token ? `order-token:${sha256(options.token)}` : `session:${sha256(options.session ?? "")}`,
+    key: options.key,
+    status: result.status,
+    replayed: result.headers.get("idempotent-replayed") === "true",
+    json: result.json,
+    code: result.json?.error?.code,
+  });
+  return result;
+}
+
+const OK_CARD = "4242 4242 4242 4242";
+const DECLINED_CARD = "4000 0000 0000 0002";
+const cronSecret = () => process.env.CRON_SECRET;
+
+async function shopPay(w: World, r: Rng, order: World["webOrders"][number]) {
+  // Key 0 always pays with a good card, key 1 with a declined one: a key is reused only with its body.
+  const k = r.int(0, 1);
+  const path = `/api/store/${w.tenant.slug}/orders/${order.id}/pay`;
+  const byToken = r.chance(0.5);
+  await sendPublic(w, "shop pay", { kind: "pay", orderId: order.id }, "POST", path, {
+    body: { cardNumber: k === 0 ? OK_CARD : DECLINED_CARD },
+    key: `pay-${k}`,
+    ...(byToken ? { token: order.token } : { session: order.session }),
+  });
+}
+
+async function shopCancel(w: World, r: Rng, order: World["webOrders"][number]) {
+  const path = `/api/store/${w.tenant.slug}/orders/${order.id}/cancel`;
+  await sendPublic(w, "shop cancel", { kind: "shop_cancel", orderId: order.id }, "POST", path, { session: order.session, key: r.chance(0.5) ? `sc-${r.int(0, 1)}` : undefined });
+}
+
+/** Storefront paths (issue 14): checkout (card ok, declined, pay later), pay, shopper cancel, expiry by the sweep and lazily. */
+export const SHOP_OPERATIONS: Operation[] = [
+  {
+    name: "checkout",
+    weight: 4,
+    async run(w, r) {
+      // Mostly one line: an item the mix deleted (and maybe failed to restore) turns the whole checkout into cart_changed.
+      const lines = randomLines(w, r).slice(0, r.chance(0.7) ? 1 : 2).map((l) => ({ itemId: l.itemId, quantity: r.int(1, 2) }));
+      let session: string | undefined;
+      for (const line of lines) {
+        const added = await call("POST", `/api/store/${w.tenant.slug}/cart/items`, { body: line, headers: session ? { "x-session-id": session } : {} });
+        if (added.status !== 201) return; // the item was deleted meanwhile
+        session = added.headers.get("x-session-id")!;
+      }
+      const payment = r.pick([{ method: "card", cardNumber: OK_CARD }, { method: "card", cardNumber: DECLINED_CARD }, { method: "pay_later" }, { method: "pay_later" }]);
+      const path = `/api/store/${w.tenant.slug}/checkout`;
+      const body = { customer: { name: "Mix shopper", email: `mix${r.int(0, 3)}@example.com` }, payment };
+      const key = `co-${r.int(0, 1e9)}`;
+      // Sometimes the client retries at once with the same key (a double click).
+      const results = await Promise.all(
+        Array.from({ length: r.chance(0.25) ? 2 : 1 }, () => sendPublic(w, "checkout", { kind: "checkout", lines, payment: String(payment.method) }, "POST", path, { body, session, key })),
+      );
+      const placed = results.find((x) => x.status === 201 && x.json.order.status === "pending" && x.headers.get("idempotent-replayed") !== "true");
+      if (!placed) return;
+      const order = { id: String(placed.json.order.id), token: String(placed.json.accessToken), session: session! };
+      w.webOrders.push(order);
+      if (r.chance(0.4)) await (r.chance(0.6) ? shopPay(w, r, order) : shopCancel(w, r, order));
+    },
+  },
+  {
+    name: "shop pay",
+    weight: 1.5,
+    run: async (w, r) => {
+      if (w.webOrders.length) await shopPay(w, r, r.pick(w.webOrders));
+    },
+  },
+  {
+    name: "shop cancel",
+    weight: 1,
+    run: async (w, r) => {
+      if (w.webOrders.length) await shopCancel(w, r, r.pick(w.webOrders));
+    },
+  },
+  {
+    // A reservation runs out; the sweep, a shopper read and a late pay race to it.
+    name: "expire",
+    weight: 1,
+    async run(w, r) {
+      if (!w.webOrders.length) return;
+      const order = r.pick(w.webOrders);
+      await query(w.db, sql`UPDATE orders SET reserved_until = now() WHERE id = ${order.id} AND status = 'pending'`);
+      await Promise.all([
+        call("POST", "/api/cron/expire-reservations", { token: cronSecret() }).then((res) => {
+          w.entries.push({ op: "expire", effect: { kind: "expire" }, method: "POST", path: "/api/cron/expire-reservations", principal: "cron", status: res.status, replayed: false, json: res.json, code: res.json?.error?.code });
+        }),
+        sendPublic(w, "expire", { kind: "read" }, "GET", `/api/store/${w.tenant.slug}/orders/${order.id}`, { token: order.token }),
+        r.chance(0.5) ? shopPay(w, r, order) : Promise.resolve(),
+      ]);
+    },
+  },
+];
 
 /** Sometimes an Idempotency-Key from a small pool (so keys get reused), with the body it was first used with. */
 function keyed<B>(w: World, r: Rng, role: Role, path: string, pool: string, body: B): { key?: string; body: B } {
@@ -302,6 +422,10 @@ const ALLOWED: Record<Effect["kind"], number[]> = {
   // A count naming an item deleted meanwhile is 422.
   take_start: [201, 422],
   take_apply: [200],
+  checkout: [201, 402, 409, 422],
+  pay: [200, 402, 409],
+  shop_cancel: [200, 409],
+  expire: [200],
   read: [200, 404],
 };
 
@@ -325,11 +449,13 @@ export async function setUp(db: Db, tenant: TestTenant, r: Rng, options: RunOpti
   const customer = await call("POST", "/api/customers", { token: tenant.users.staff.token, body: { name: "Invariant customer", socialHandle: "@inv" } });
   const conversation = await call("POST", "/api/conversations", { token: tenant.users.staff.token, body: { customerId: customer.json.id, channel: "web" } });
   if (conversation.status !== 201) throw new Error(`setup conversation failed: ${conversation.status} ${conversation.text}`);
-  const w: World = { db, tenant, items: [], orders: [], purchaseOrders: [], entries: [], keyBodies: new Map(), conversation: conversation.json.id };
+  const w: World = { db, tenant, items: [], orders: [], purchaseOrders: [], entries: [], keyBodies: new Map(), conversation: conversation.json.id, webOrders: [] };
   for (let i = 0; i < options.items; i++) {
     const initial = r.int(8, 40);
     w.items.push({ id: await insertItem(db, tenant.id, { stock: initial }), initial, price: 500 });
   }
+  // The shop sells the same items (checkouts in the mix).
+  await query(db, sql`UPDATE items SET published = true WHERE tenant_id = ${tenant.id}`);
   // Two ordered purchase orders over every item, 12 units a line (no draws from r: seeds keep their mix).
   const supplierId = randomUUID();
   await query(db, sql`INSERT INTO suppliers (id, tenant_id, name) VALUES (${supplierId}, ${tenant.id}, 'Mix supplier')`);
@@ -353,14 +479,20 @@ export async function setUp(db: Db, tenant: TestTenant, r: Rng, options: RunOpti
 }
 
 /** Starts every operation at once; each draws from its own generator, so the mix depends only on the seed. */
-export async function storm(w: World, options: RunOptions, operations = OPERATIONS): Promise<void> {
-  await Promise.all(
-    Array.from({ length: options.operations }, async (_, i) => {
+export async function storm(w: World, options: RunOptions, operations = OPERATIONS, shop = SHOP_OPERATIONS): Promise<void> {
+  await Promise.all([
+    ...Array.from({ length: options.operations }, async (_, i) => {
       const r = seeded(options.seed * 7919 + i + 1);
       const op = pickOperation(r, operations);
       await op.run(w, r);
     }),
-  );
+    // The storefront's paths on top (issue 14), from generators of their own, so each seed's mix of
+    // the other paths stays what it was.
+    ...Array.from({ length: shop.length ? Math.ceil(options.operations / 5) : 0 }, async (_, i) => {
+      const r = seeded(options.seed * 104_729 + i + 1);
+      await pickOperation(r, shop).run(w, r);
+    }),
+  ]);
 }
 
 // ---- the checks ---------------------------------------------------------------------------------
@@ -403,7 +535,7 @@ export async function check(w: World): Promise<string[]> {
     const stock = num(row.stock);
     const mine = moves.filter((m) => String(m.item_id) === item.id);
     const ledger = sum(mine.map((m) => num(m.delta)));
-    const other = sum(mine.filter((m) => !["order", "edit", "cancel"].includes(String(m.reason))).map((m) => num(m.delta)));
+    const other = sum(mine.filter((m) => !["order", "edit", "cancel", "release"].includes(String(m.reason))).map((m) => num(m.delta)));
     const live = sum(lines.filter((l) => String(l.item_id) === item.id && orderById.get(String(l.order_id))?.status !== "cancelled").map((l) => num(l.quantity)));
     if (stock < 0) fail(`item ${item.id}: stock ${stock} < 0`);
     if (stock !== item.initial + ledger) fail(`item ${item.id}: stock ${stock} ≠ initial ${item.initial} + ledger ${ledger}`);
@@ -433,11 +565,19 @@ export async function check(w: World): Promise<string[]> {
 
   // Orders: exactly the ones answered 201 (replays point at one of them).
   const createdIds = new Set(done.filter((e) => e.effect.kind === "create").map((e) => String(e.json.id)));
-  if (createdIds.size !== orders.length) fail(`${orders.length} orders in the tenant, ${createdIds.size} answered 201`);
+  // Storefront orders: every checkout answered 201 (confirmed or pending) or 402 (cancelled, payment_failed).
+  const fresh = (e: Entry) => !e.replayed && e.effect.kind === "checkout";
+  const webIds = new Set([
+    ...w.entries.filter((e) => fresh(e) && e.status === 201).map((e) => String(e.json.order.id)),
+    ...w.entries.filter((e) => fresh(e) && e.status === 402).map((e) => String(e.json.error.details[0].orderId)),
+  ]);
+  if (createdIds.size + webIds.size !== orders.length) fail(`${orders.length} orders in the tenant, ${createdIds.size} answered 201 and ${webIds.size} checkouts`);
+  problems.push(...(await checkWebOrders(w, webIds, moves)));
   for (const e of w.entries.filter((x) => x.effect.kind === "create" && x.replayed && !createdIds.has(String(x.json?.id)))) fail(`replay of ${e.key} answered unknown order ${e.json?.id}`);
 
   for (const order of orders) {
     const id = String(order.id);
+    if (webIds.has(id)) continue;
     const own = linesOf(id);
     if (new Set(own.map((l) => l.itemId)).size !== own.length) fail(`order ${id}: several lines for one item`);
     const units = sum(own.map((l) => l.quantity));
@@ -526,12 +666,63 @@ export async function check(w: World): Promise<string[]> {
 
   // Idempotency-Keys: stored exactly for the keyed requests that succeeded, once each.
   const scopeOf = (e: Entry) => `${e.method} ${e.path}`;
-  const succeeded = done.filter((e) => e.key).map((e) => `${e.principal}|${scopeOf(e)}|${e.key}`);
+  // Keys kept besides successes: a declined checkout's (recorded as failed) and a pay that expired the order.
+  const keptFailure = (e: Entry) =>
+    !e.replayed && ((e.effect.kind === "checkout" && e.status === 402) || (e.effect.kind === "pay" && e.code === "reservation_expired" && e.json.error.details?.[0]?.released === true));
+  const succeeded = w.entries.filter((e) => e.key && (ok(e) || keptFailure(e))).map((e) => `${e.principal}|${scopeOf(e)}|${e.key}`);
   if (new Set(succeeded).size !== succeeded.length) fail(`a key executed twice: ${succeeded.filter((k, i) => succeeded.indexOf(k) !== i)}`);
   const storedKeys = keys.map((k) => `${k.principal}|${k.scope}|${k.key}`).sort();
   if (JSON.stringify(storedKeys) !== JSON.stringify([...new Set(succeeded)].sort())) fail(`stored keys [${storedKeys}] ≠ succeeded keyed requests [${[...new Set(succeeded)].sort()}]`);
   return problems;
 }
+
+/**
+ * Storefront orders: the stock each holds is its lines while it is live, given back exactly once
+ * (release or cancel) when it is cancelled; its status, cancel reason and payment agree with each
+ * other and with the answers (a paid order is never released; an answered cancel is cancelled).
+ */
+async function checkWebOrders(w: World, ids: Set<string>, moves: Record<string, unknown>[]): Promise<string[]> {
+  const problems: string[] = [];
+  const fail = (message: string) => problems.push(message);
+  if (!ids.size) return problems;
+  const rows = await query(w.db, sql`SELECT o.id, o.status, o.cancel_reason, o.version, p.status AS payment,
+    (SELECT json_agg(json_build_object('itemId', l.item_id, 'quantity', l.quantity)) FROM order_lines l WHERE l.order_id = o.id) AS lines
+    FROM orders o LEFT JOIN payments p ON p.order_id = o.id WHERE o.tenant_id = ${w.tenant.id} AND o.session_hash IS NOT NULL`);
+  const PAYMENT: Record<string, string[]> = {
+    confirmed: ["succeeded"],
+    pending: ["pending"],
+    "cancelled/payment_failed": ["failed"],
+    "cancelled/reservation_expired": ["voided"],
+    "cancelled/shopper": ["refunded", "voided"],
+  };
+  for (const o of rows) {
+    const id = String(o.id);
+    if (!ids.has(id)) {
+      fail(`web order ${id} was never answered by a checkout`);
+      continue;
+    }
+    const state = o.status === "cancelled" ? `cancelled/${o.cancel_reason}` : String(o.status);
+    if (!PAYMENT[state]?.includes(String(o.payment))) fail(`web order ${id}: ${state} with payment ${o.payment}`);
+    const lines = (typeof o.lines === "string" ? JSON.parse(o.lines) : o.lines ?? []) as { itemId: string; quantity: number }[];
+    const mine = moves.filter((m) => String(m.order_id) === id);
+    const back = mine.filter((m) => m.reason === "release" || m.reason === "cancel");
+    for (const line of lines) {
+      const taken = -sum(mine.filter((m) => m.reason === "order" && String(m.item_id) === line.itemId).map((m) => Number(m.delta)));
+      const returned = sum(back.filter((m) => String(m.item_id) === line.itemId).map((m) => Number(m.delta)));
+      const rowsBack = back.filter((m) => String(m.item_id) === line.itemId).length;
+      if (taken !== line.quantity) fail(`web order ${id}, item ${line.itemId}: took ${taken} for a line of ${line.quantity}`);
+      if (o.status === "cancelled" ? returned !== line.quantity || rowsBack !== 1 : rowsBack !== 0) fail(`web order ${id} (${state}), item ${line.itemId}: given back ${returned} in ${rowsBack} rows`);
+    }
+    const answers = w.entries.filter((e) => "orderId" in e.effect && e.effect.orderId === id && !e.replayed);
+    if (answers.some((e) => e.effect.kind === "pay" && e.status === 200) && state !== "confirmed" && state !== "cancelled/shopper") fail(`web order ${id}: paid (200), now ${state}`);
+    if (answers.some((e) => e.effect.kind === "shop_cancel" && e.status === 200) && o.status !== "cancelled") fail(`web order ${id}: cancel answered 200, now ${state}`);
+    const expiredBy = answers.filter((e) => e.code === "reservation_expired" && e.json.error.details?.[0]?.released === true).length;
+    if (expiredBy > 1) fail(`web order ${id}: ${expiredBy} pays each released its reservation`);
+  }
+  return problems;
+}
+
+const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0);
 
 /** Answers by operation and status, for the log of a run. */
 export function summary(w: World): string {
