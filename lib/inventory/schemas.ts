@@ -114,13 +114,20 @@ export const PoListQuery = v.object({
 });
 export type PoListInput = v.InferOutput<typeof PoListQuery>;
 
-const ReceiptLine = v.strictObject({ itemId: uuid, quantity });
+export const MAX_LOT_CODE = 64;
+/** A lot code as received: trimmed, 1–64 characters. */
+export const lotCode = requiredText(1, MAX_LOT_CODE);
+// lotCode and/or expiresOn put the line's units in a lot (created, or topped up if the item already
+// has a lot with that code); expiresOn without lotCode uses the date as the code.
+const ReceiptLine = v.strictObject({ itemId: uuid, quantity, lotCode: v.optional(lotCode), expiresOn: v.optional(calendarDate) });
+/** The lot a receipt line names (null: unlotted). */
+export const receiptLotCode = (l: { lotCode?: string; expiresOn?: string }) => l.lotCode ?? l.expiresOn ?? null;
 export const PoReceipt = v.strictObject({
   lines: v.pipe(
     v.array(ReceiptLine, "must be an array"),
     v.minLength(1, "must have at least one line"),
     v.maxLength(MAX_PO_LINES, `must have at most ${MAX_PO_LINES} lines`),
-    v.check((lines) => new Set(lines.map((l) => l.itemId)).size === lines.length, "must name each item once"),
+    v.check((lines) => new Set(lines.map((l) => `${l.itemId}|${receiptLotCode(l) ?? ""}`)).size === lines.length, "must name each item (and lot) once"),
   ),
   allowOver: v.optional(v.boolean("must be true or false"), false),
   note: optionalText(500),
@@ -207,7 +214,7 @@ export const PurchaseOrderOut = v.object({
 });
 export const PurchaseOrderPageOut = v.object({ items: v.array(PurchaseOrderOut), pagination: v.object({ limit: v.number(), nextCursor: nullableString }) });
 export const ReceiptOut = v.object({
-  receipt: v.object({ id: v.string(), purchaseOrderId: v.string(), lines: v.array(v.object({ itemId: v.string(), quantity: v.number() })), note: nullableString, createdAt: v.string() }),
+  receipt: v.object({ id: v.string(), purchaseOrderId: v.string(), lines: v.array(v.object({ itemId: v.string(), quantity: v.number(), lotId: v.optional(v.string()), lotCode: v.optional(v.string()), expiresOn: v.optional(v.nullable(v.string())) })), note: nullableString, createdAt: v.string() }),
   purchaseOrder: PurchaseOrderOut,
 });
 export const FromSuggestionsOut = v.object({ purchaseOrders: v.array(PurchaseOrderOut), skipped: v.array(v.object({ itemId: v.string(), reason: v.string() })) });
