@@ -223,10 +223,11 @@ export const FromSuggestionsOut = v.object({ purchaseOrders: v.array(PurchaseOrd
 export const MAX_STOCK_TAKE_LINES = 1000;
 export const StockTakeCreate = v.strictObject({
   lines: v.pipe(
-    v.array(v.strictObject({ itemId: uuid, countedQuantity: nonNegativeInt(MAX_LINE_QUANTITY) }), "must be an array"),
+    // lotId counts one lot of the item; without it the line counts the item's unlotted units.
+    v.array(v.strictObject({ itemId: uuid, lotId: v.optional(uuid), countedQuantity: nonNegativeInt(MAX_LINE_QUANTITY) }), "must be an array"),
     v.minLength(1, "must have at least one line"),
     v.maxLength(MAX_STOCK_TAKE_LINES, `must have at most ${MAX_STOCK_TAKE_LINES} lines`),
-    v.check((lines) => new Set(lines.map((l) => l.itemId)).size === lines.length, "must name each item once"),
+    v.check((lines) => new Set(lines.map((l) => `${l.itemId}|${l.lotId ?? ""}`)).size === lines.length, "must name each item (and lot) once"),
   ),
   note: optionalText(500),
 });
@@ -234,6 +235,9 @@ export type StockTakeCreateInput = v.InferOutput<typeof StockTakeCreate>;
 
 const StockTakeLineOut = v.object({
   itemId: v.string(),
+  lotId: nullableString,
+  lotCode: nullableString,
+  expiresOn: nullableString,
   name: v.string(),
   sku: nullableString,
   expectedQuantity: v.number(),
