@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { calendarDate, limitField, nonNegativeInt, optionalText, requiredText, text, uuid, versionField, SearchListQuery } from "../http/inputs.js";
 import { isCurrency } from "../tenants/settings.js";
+import { countOut, dayOut, intOut, uuidOut } from "../http/outputs.js";
 
 // Inventory (issue 15): suppliers, item ↔ supplier links, purchase orders and their receipts.
 
@@ -258,3 +259,40 @@ export const StockTakeOut = v.object({
   lines: v.array(StockTakeLineOut),
   totals: v.object({ lines: v.number(), varianceUnits: v.number(), varianceValueCents: v.number(), linesWithoutCost: v.number(), movedLines: v.number() }),
 });
+
+// Lots (issue 15).
+export const MAX_EXPIRING_DAYS = 365;
+export const ExpiringSoonQuery = v.strictObject({
+  days: v.optional(
+    v.pipe(
+      text("must be a whole number of days"),
+      v.regex(/^\d{1,3}$/, `must be a whole number of days from 1 to ${MAX_EXPIRING_DAYS}`),
+      v.transform(Number),
+      v.minValue(1, "must be at least 1"),
+      v.maxValue(MAX_EXPIRING_DAYS, `must be at most ${MAX_EXPIRING_DAYS}`),
+    ),
+    "30",
+  ),
+  limit: limitField,
+  cursor: v.optional(v.pipe(text(), v.maxLength(200, "is not a valid cursor"))),
+});
+export type ExpiringSoonInput = v.InferOutput<typeof ExpiringSoonQuery>;
+
+export const ExpiringLotOut = v.strictObject({
+  lotId: uuidOut,
+  lotCode: v.string(),
+  expiresOn: v.nullable(dayOut),
+  daysLeft: intOut,
+  expired: v.boolean(),
+  quantity: countOut,
+  item: v.strictObject({ id: uuidOut, name: v.string(), sku: nullableString }),
+  unitCostCents: v.nullable(countOut),
+  valueCents: v.nullable(countOut),
+});
+export const ExpiringSoonOut = v.strictObject({
+  days: countOut,
+  today: dayOut,
+  items: v.array(ExpiringLotOut),
+  pagination: v.strictObject({ limit: countOut, nextCursor: nullableString }),
+});
+export const ExpireLotsOut = v.strictObject({ lots: countOut, units: countOut, tenants: countOut, remaining: v.boolean() });
