@@ -174,9 +174,11 @@ describe.each(dbTargets())("lots on %s", (name) => {
     for (const e of events) expect(validate(EVENT_TYPES["lot.expired"].data as never, e.data)).toEqual([]);
     expect(events.every((e) => e.actor.type === "system")).toBe(true);
 
-    // Again: nothing of this tenant left to write off.
-    const again = await call("POST", "/api/cron/expire-lots", { headers: { authorization: `Bearer ${SECRET}` } });
+    // Again, for this tenant only (?tenant=): nothing left to write off.
+    const again = await call("POST", `/api/cron/expire-lots?tenant=${s.t.id}`, { headers: { authorization: `Bearer ${SECRET}` } });
     expect(again.status).toBe(200);
+    expect(again.json).toMatchObject({ lots: 0, units: 0, tenants: 0 });
+    expect((await call("POST", "/api/cron/expire-lots?tenant=nope", { headers: { authorization: `Bearer ${SECRET}` } })).status).toBe(400);
     expect(Number((await one(sql`SELECT count(*) AS n FROM stock_movements WHERE item_id = ${jam} AND reason = 'expired'`)).n)).toBe(2);
   });
 

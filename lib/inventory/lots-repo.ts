@@ -21,15 +21,16 @@ export interface ExpiryRun {
  * events per item. One statement: items locked in id order first (as every writer of lots does),
  * then the lots FOR NO KEY UPDATE, which re-reads each at its latest version — a concurrent run
  * waits, then finds the lot at 0 and skips it, so each unit is written off exactly once. `limit`
- * bounds one run's work (the rest is left for the next run; `remaining` says how many).
+ * bounds one run's work (the rest is left for the next run; `remaining` says whether any is).
+ * `tenantId` limits the run to one tenant (running it by hand for one shop).
  */
-export async function expireLots(db: Db, limit: number): Promise<ExpiryRun & { remaining: boolean }> {
+export async function expireLots(db: Db, limit: number, tenantId?: string): Promise<ExpiryRun & { remaining: boolean }> {
   const rows = await query(
     db,
     sql`
     WITH due AS (
       SELECT l.id, l.item_id FROM lots l JOIN tenants tn ON tn.id = l.tenant_id
-      WHERE l.quantity > 0 AND l.expires_on < (now() AT TIME ZONE coalesce(tn.timezone, 'UTC'))::date
+      WHERE l.quantity > 0 AND l.expires_on < (now() AT TIME ZONE coalesce(tn.timezone, 'UTC'))::date ${tenantId ? sql`AND l.tenant_id = ${tenantId}` : sql``}
       ORDER BY l.expires_on, l.id LIMIT ${limit + 1}
     ),
     batch AS (SELECT * FROM due ORDER BY id LIMIT ${limit}),
@@ -40,7 +41,9 @@ export async function expireLots(db: Db, limit: number): Promise<ExpiryRun & { r
       ORDER BY l.id FOR NO KEY UPDATE OF l
     ),
     written AS (
-      UPDATE lots l SET quantity = 0, updated_at = now() FROM doomed d WHERE l.id = d.id AND l.quantity = d.quantity
+      -- By id only: doomed holds the lock and the current quantity (a quantity condition here would be
+      -- evaluated on the snapshot's version first, see lib/orders/lots.ts).
+      UPDATE lots l SET quantity = l.quantity - d.quantity, updated_at = now() FROM doomed d WHERE l.id = d.id
       RETURNING d.id, d.tenant_id, d.item_id, d.lot_code, d.expires_on, d.quantity
     ),
     per_item AS (SELECT item_id, sum(quantity)::int AS quantity, count(*)::int AS lots FROM written GROUP BY item_id),

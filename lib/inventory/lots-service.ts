@@ -4,15 +4,15 @@ import { invalidate } from "../cache/response-cache.js";
 import { ApiError } from "../http/errors.js";
 import { localDay } from "../analytics/service.js";
 import * as repo from "./lots-repo.js";
-import type { ExpiringSoonInput } from "./schemas.js";
+import type { ExpireLotsInput, ExpiringSoonInput } from "./schemas.js";
 
 /** Lots written off per cron run; a backlog beyond it is left for the next run (`remaining`). */
 export const EXPIRE_BATCH = 5000;
 
 /** The expire-lots cron (daily, vercel.json): writes off every expired lot, once (see lots-repo). */
-export async function expireLots() {
+export async function expireLots(input: ExpireLotsInput = {}) {
   const { db } = await getDb();
-  const run = await repo.expireLots(db, EXPIRE_BATCH);
+  const run = await repo.expireLots(db, EXPIRE_BATCH, input.tenant);
   // Items, analytics and the lists of every tenant touched go stale (one Redis pipeline: same tick).
   await Promise.all(run.tenants.map((t) => invalidate(t, ["items", "analytics"])));
   return { lots: run.lots, units: run.units, tenants: run.tenants.length, remaining: run.remaining };

@@ -316,9 +316,10 @@ export async function receivePurchaseOrder(db: Db, tenantId: string, userId: str
     work: sql`
     target AS (SELECT p.id, p.status, p.version FROM purchase_orders p WHERE p.tenant_id = ${t} AND p.id = ${id}),
     input AS (SELECT * FROM jsonb_to_recordset(${lines}::jsonb) AS x(item_id uuid, quantity int, position int, lot_code text, expires_on date)),
-    -- Per item (a receipt may bring several lots of one item): the total and how much of it is lotted.
+    -- Per item (a receipt may bring several lots of one item): the total, how much of it is lotted, and
+    -- its lines (one ledger row and one version step each).
     per_item AS (
-      SELECT item_id, sum(quantity)::int AS quantity, (sum(quantity) FILTER (WHERE lot_code IS NOT NULL))::int AS lotted, min(position) AS position
+      SELECT item_id, sum(quantity)::int AS quantity, (sum(quantity) FILTER (WHERE lot_code IS NOT NULL))::int AS lotted, min(position) AS position, count(*)::int AS lines
       FROM input GROUP BY item_id
     ),
     cur AS (SELECT l.* FROM purchase_order_lines l WHERE l.purchase_order_id IN (SELECT id FROM target)),
@@ -332,7 +333,7 @@ export async function receivePurchaseOrder(db: Db, tenantId: string, userId: str
     fine AS (SELECT 1 FROM ok WHERE NOT EXISTS (SELECT 1 FROM not_on_po) AND NOT EXISTS (SELECT 1 FROM over)),
     locked AS (SELECT i.id FROM items i WHERE i.tenant_id = ${t} AND i.id IN (SELECT item_id FROM per_item) AND EXISTS (SELECT 1 FROM fine) ORDER BY i.id FOR UPDATE),
     stocked AS (
-      UPDATE items i SET stock = i.stock + x.quantity, lot_stock = i.lot_stock + coalesce(x.lotted, 0), version = i.version + 1, updated_at = now()
+      UPDATE items i SET stock = i.stock + x.quantity, lot_stock = i.lot_stock + coalesce(x.lotted, 0), version = i.version + x.lines, updated_at = now()
       FROM per_item x WHERE i.id = x.item_id AND i.id IN (SELECT id FROM locked)
       RETURNING i.id, x.quantity, i.name, i.sku, i.stock AS stock_after, i.low_stock_threshold
     ),

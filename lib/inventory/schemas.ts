@@ -295,4 +295,7 @@ export const ExpiringSoonOut = v.strictObject({
   items: v.array(ExpiringLotOut),
   pagination: v.strictObject({ limit: countOut, nextCursor: nullableString }),
 });
+/** ?tenant= runs the write-off for one tenant only (by hand); the daily run does every tenant. */
+export const ExpireLotsQuery = v.strictObject({ tenant: v.optional(uuid) });
+export type ExpireLotsInput = v.InferOutput<typeof ExpireLotsQuery>;
 export const ExpireLotsOut = v.strictObject({ lots: countOut, units: countOut, tenants: countOut, remaining: v.boolean() });

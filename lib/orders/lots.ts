@@ -1,4 +1,5 @@
 import { sql, type SQL } from "../../db/sql.js";
+import { classifyDbError } from "../../db/errors.js";
 import { todayIn } from "../tenants/zone.js";
 
 // Lots in the order statements (issue 15). An item's stock is Σ of its lots (items.lot_stock) plus
@@ -10,12 +11,28 @@ import { todayIn } from "../tenants/zone.js";
 //
 // Every statement here moves an item's lot_stock by exactly the sum it moves its lots, in the same
 // statement, and only after the item's row lock (all writers of lots lock the item first — no lock
-// cycles). Lot rows are read FOR NO KEY UPDATE, which Postgres re-reads at their latest version
-// after any wait, and changed by UPDATEs whose own WHERE re-checks the quantity; a statement whose
-// lot UPDATE did not touch every lot it planned raises lots_moved (nothing changes) rather than let
-// lot_stock and the lots disagree. A lot created by a receipt committed after the order's snapshot
-// is invisible to the order: its units count in lot_stock (read from the locked item row, current),
-// so they are neither sold nor mistaken for unlotted units.
+// cycles). Writes to an existing order are batches whose acting statement's snapshot is taken after
+// those locks, so what they read of lots is current. Order creation is ONE statement, whose snapshot
+// predates its wait for the item lock; two things measured on Postgres 15 shape it:
+// - the lot rows it plans against are read FOR NO KEY UPDATE, yet under a race the values that CTE
+//   returned were sometimes older than the row it then updated (pool said 4, the UPDATE found 1);
+// - an UPDATE's WHERE is evaluated on the version the snapshot sees, and only rows that pass are
+//   re-checked on the latest version, so a quantity condition there skipped a lot a cancel had
+//   refilled after the snapshot ("0 + 3 ≥ 2" failed on the stale 0).
+// So the UPDATEs that apply the plan match lots by id only and check the arithmetic in their SET,
+// which is computed on the latest version (lotsMovedUnless): if the plan no longer fits what is
+// really there, the statement raises lots_moved and nothing at all changes — lots and lot_stock
+// can never disagree and no lot goes negative (CHECKs as the backstop). retryOnLotsMoved runs such a
+// write again with a fresh snapshot (measured: a handful of retries in 60 racing orders, cancels,
+// edits, counts and receipts on one item; none needed without a race). A lot created by a receipt
+// committed after the order's snapshot is invisible to the order: its units count in lot_stock
+// (read from the locked item row, current), so they are neither sold nor mistaken for unlotted units.
+
+/**
+ * `value` when `ok` holds, else raise lots_moved: a condition in an UPDATE's SET is evaluated on the
+ * row's latest version (unlike its WHERE, see above), so it checks what is really there.
+ */
+export const lotsMovedUnless = (ok: SQL, value: SQL) => sql`CASE WHEN ${ok} THEN ${value} WHEN tally_fail('lots_moved', '{}'::jsonb) THEN NULL END`;
 
 /** The sellable-lot condition on lot alias `l`. */
 export const sellableLot = (tenantId: string) => sql`(l.expires_on IS NULL OR l.expires_on >= ${todayIn(tenantId)})`;
@@ -54,8 +71,8 @@ export function lotMoveCtes(tenantId: string, orderId: SQL, moves: string): SQL 
   const m = sql.raw(moves);
   return sql`
     lots_moved AS (
-      UPDATE lots l SET quantity = l.quantity + m.delta, updated_at = now()
-      FROM ${m} m WHERE l.id = m.lot_id AND m.delta <> 0 AND l.quantity + m.delta >= 0
+      UPDATE lots l SET quantity = ${lotsMovedUnless(sql`l.quantity + m.delta >= 0`, sql`l.quantity + m.delta`)}, updated_at = now()
+      FROM ${m} m WHERE l.id = m.lot_id AND m.delta <> 0
       RETURNING l.id
     ),
     allocs_added AS (
@@ -97,4 +114,21 @@ export function lotBackCtes(orderId: string, give: string): SQL {
         least(h.quantity, greatest(0, (g.quantity - g.unlotted) - (sum(h.quantity) OVER (PARTITION BY h.item_id ORDER BY h.expires_on DESC NULLS FIRST, h.lot_id DESC) - h.quantity)))::int AS quantity
       FROM held h JOIN ${sql.raw(give)} g ON g.item_id = h.item_id
     ),`;
+}
+
+/**
+ * Runs a write that plans against lots in one statement (order creation, checkout) again when it
+ * raised lots_moved: a lot it read had changed in a way its single snapshot could not see (nothing
+ * was written, so running it again — with a fresh snapshot — is safe; so is its Idempotency-Key).
+ * Only under such a race does a request take more than one round trip; at most `tries` in all.
+ */
+export async function retryOnLotsMoved<T>(write: () => Promise<T>, tries = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      const failure = classifyDbError(error);
+      if (attempt >= tries || failure?.kind !== "rule_failed" || failure.rule?.code !== "lots_moved") throw error;
+    }
+  }
 }

@@ -7,7 +7,7 @@ import type { CustomerInput } from "../customers/schemas.js";
 import { orderJson, toOrder, type Order } from "./json.js";
 import { DELIVERY_WINDOW_DAYS, type OrderLine } from "./schemas.js";
 import { todayIn, withinDaysOfTodayIn } from "../tenants/zone.js";
-import { fefoCtes, lotBackCtes, lotMoveCtes, lotsMovedGuard } from "./lots.js";
+import { fefoCtes, lotBackCtes, lotMoveCtes, lotsMovedGuard, lotsMovedUnless, retryOnLotsMoved } from "./lots.js";
 
 // Every write here is a chain of CTEs that locks the items it touches in id order, moves stock with
 // conditional UPDATEs (never read-then-write), writes the order, its lines and the ledger, and — if
@@ -125,7 +125,7 @@ function result(rows: Record<string, unknown>[]): WriteResult {
 const renderOrder = (tenantId: string) => (id: SQL) => sql`SELECT ${orderJson("r")} FROM orders r WHERE r.tenant_id = ${tenantId} AND r.id = ${id}`;
 
 export async function insertOrder(db: Db, o: NewOrder): Promise<WriteResult> {
-  return result(await query(db, insertOrderStatement(o)));
+  return result(await retryOnLotsMoved(() => query(db, insertOrderStatement(o))));
 }
 
 /** The order-creation statement, for callers that batch it with more (the storefront's checkout). */
@@ -147,7 +147,8 @@ export function insertOrderStatement(o: NewOrder): SQL {
     ${fefoCtes(t, "input")}
     -- Sellable = unlotted (stock − lot_stock) + the sellable lots; lots go first (FEFO), then unlotted.
     taken AS (
-      UPDATE items i SET stock = i.stock - x.quantity, lot_stock = i.lot_stock - coalesce(s.from_lots, 0), version = i.version + 1, updated_at = now()
+      UPDATE items i SET stock = i.stock - x.quantity, version = i.version + 1, updated_at = now(),
+        lot_stock = ${lotsMovedUnless(sql`i.lot_stock >= coalesce(s.from_lots, 0)`, sql`i.lot_stock - coalesce(s.from_lots, 0)`)}
       FROM input x LEFT JOIN lot_sums s ON s.item_id = x.item_id
       WHERE i.id = x.item_id AND i.id IN (SELECT id FROM locked) AND i.stock - i.lot_stock + coalesce(s.from_lots, 0) >= x.quantity
       RETURNING i.id, i.name, i.sku, i.price_cents, x.quantity, x.position, i.stock AS stock_after, i.low_stock_threshold
