@@ -14,6 +14,7 @@ import {
   smallint,
   text,
   timestamp,
+  unique,
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
@@ -127,6 +128,9 @@ export const items = pgTable(
     sku: text("sku"),
     priceCents: integer("price_cents").notNull(),
     stock: integer("stock").notNull().default(0),
+    // Issue 15 (lots): how much of `stock` sits in lots (= Σ lots.quantity of the item, kept in step by
+    // every statement that moves a lot). The rest, stock − lot_stock, is unlotted; never negative.
+    lotStock: integer("lot_stock").notNull().default(0),
     lowStockThreshold: integer("low_stock_threshold").notNull().default(10),
     // The category's name, kept in step with category_id by every write that changes either (item
     // writes, category renames and deletes): the items filter and the item JSON read it as before.
@@ -143,6 +147,7 @@ export const items = pgTable(
   (t) => [
     index("items_tenant_published_created_idx").on(t.tenantId, t.createdAt, t.id).where(sql`${t.deletedAt} IS NULL AND ${t.published}`),
     index("items_tenant_category_idx").on(t.tenantId, t.categoryId),
+    check("items_lot_stock_check", sql`${t.lotStock} >= 0 AND ${t.lotStock} <= ${t.stock}`),
     check("items_compare_at_price_nonnegative", sql`${t.compareAtPriceCents} IS NULL OR ${t.compareAtPriceCents} >= 0`),
     // SKUs are unique per tenant among live items, case-insensitively ("ab-1" and "AB-1" collide).
     uniqueIndex("items_tenant_sku_live_key")
@@ -287,6 +292,8 @@ export const stockMovements = pgTable(
     reason: text("reason").notNull(),
     orderId: uuid("order_id").references(() => orders.id),
     purchaseOrderId: uuid("purchase_order_id").references(() => purchaseOrders.id),
+    // The lot a receipt, count or expiry write-off moved (orders move items; their lots are in order_lot_allocations).
+    lotId: uuid("lot_id").references((): AnyPgColumn => lots.id),
     note: text("note"),
     createdBy: uuid("created_by"),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
@@ -296,8 +303,9 @@ export const stockMovements = pgTable(
     index("stock_movements_order_idx").on(t.orderId),
     // 'set': PUT /api/items/:id with a stock, recorded as the difference it made.
     // 'receipt': a purchase order received (purchase_order_id set); 'count': a stock-take applied;
-    // 'release': a storefront reservation given back (payment failed, reservation expired).
-    check("stock_movements_reason_check", sql`${t.reason} IN ('order', 'cancel', 'edit', 'adjustment', 'set', 'receipt', 'count', 'release')`),
+    // 'release': a storefront reservation given back (payment failed, reservation expired);
+    // 'expired': an expired lot written off by the expire-lots cron (lot_id set).
+    check("stock_movements_reason_check", sql`${t.reason} IN ('order', 'cancel', 'edit', 'adjustment', 'set', 'receipt', 'count', 'release', 'expired')`),
     check("stock_movements_delta_check", sql`${t.delta} <> 0`),
   ],
 );
@@ -818,6 +826,8 @@ export const stockTakeLines = pgTable(
     stockTakeId: uuid("stock_take_id").notNull().references(() => stockTakes.id, { onDelete: "cascade" }),
     tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
     itemId: uuid("item_id").notNull().references(() => items.id),
+    // Counts one lot of the item; null counts the item's unlotted units (all of it for an item without lots).
+    lotId: uuid("lot_id").references((): AnyPgColumn => lots.id),
     position: integer("position").notNull(),
     expectedQuantity: integer("expected_quantity").notNull(),
     countedQuantity: integer("counted_quantity").notNull(),
@@ -827,7 +837,48 @@ export const stockTakeLines = pgTable(
     appliedDelta: integer("applied_delta"),
   },
   (t) => [
-    primaryKey({ columns: [t.stockTakeId, t.itemId] }),
+    unique("stock_take_lines_item_lot_key").on(t.stockTakeId, t.itemId, t.lotId).nullsNotDistinct(),
     check("stock_take_lines_counted_check", sql`${t.countedQuantity} >= 0`),
+  ],
+);
+
+// Lots (issue 15): units of an item received under one lot code, with an optional expiry date.
+// Σ quantity per item = items.lot_stock, always (every statement that moves a lot moves both).
+// Orders consume lots FEFO; an expired lot (expires_on before the tenant's today) is not sellable and
+// the expire-lots cron writes it off. Rows are never deleted (a cancel may return units to a lot).
+export const lots = pgTable(
+  "lots",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    itemId: uuid("item_id").notNull().references(() => items.id),
+    lotCode: text("lot_code").notNull(),
+    expiresOn: date("expires_on", { mode: "string" }),
+    quantity: integer("quantity").notNull().default(0),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex("lots_item_code_key").on(t.tenantId, t.itemId, t.lotCode),
+    index("lots_item_idx").on(t.itemId, t.expiresOn),
+    index("lots_tenant_expiry_idx").on(t.tenantId, t.expiresOn, t.id).where(sql`${t.quantity} > 0`),
+    check("lots_quantity_check", sql`${t.quantity} >= 0`),
+  ],
+);
+
+// Which lots an order's line took (one row per order, item and lot); the rest of the line came from
+// unlotted stock. Cancels and edits that lower a line give units back to these lots.
+export const orderLotAllocations = pgTable(
+  "order_lot_allocations",
+  {
+    orderId: uuid("order_id").notNull().references(() => orders.id, { onDelete: "cascade" }),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    itemId: uuid("item_id").notNull().references(() => items.id),
+    lotId: uuid("lot_id").notNull().references(() => lots.id),
+    quantity: integer("quantity").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orderId, t.itemId, t.lotId] }),
+    index("order_lot_allocations_lot_idx").on(t.lotId),
+    check("order_lot_allocations_quantity_check", sql`${t.quantity} > 0`),
   ],
 );

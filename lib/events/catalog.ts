@@ -146,13 +146,23 @@ export const EVENT_TYPES = {
   },
   "purchase_order.received": {
     resource: "purchase_order",
-    description: "Goods arrived against a purchase order: stock rose by the receipt's lines; the status is partially_received or received.",
-    data: obj({ purchaseOrder, receipt: obj({ id: str, lines: { type: "array", items: obj({ itemId: str, quantity: int }) } }), from: str }),
+    description: "Goods arrived against a purchase order: stock rose by the receipt's lines (lines received into a lot carry lotId, lotCode, expiresOn); the status is partially_received or received.",
+    data: obj({ purchaseOrder, receipt: obj({ id: str, lines: { type: "array", items: obj({ itemId: str, quantity: int, lotId: str, lotCode: str, expiresOn: nullable("string") }, ["itemId", "quantity"]) } }), from: str }),
   },
   "stock_take.applied": {
     resource: "stock_take",
-    description: "A stock-take was applied: each item moved by counted − expected (floored at 0 stock); `lines` lists the movements.",
-    data: obj({ stockTakeId: str, lines: { type: "array", items: obj({ itemId: str, delta: int }) } }),
+    description: "A stock-take was applied: each line (an item's unlotted units, or one lot: `lotId`) moved by counted − expected (floored at 0); `lines` lists the movements.",
+    data: obj({ stockTakeId: str, lines: { type: "array", items: obj({ itemId: str, lotId: str, delta: int }, ["itemId", "delta"]) } }),
+  },
+  "lot.expired": {
+    resource: "lot",
+    description: "The expire-lots cron wrote off a lot past its expiry date: `quantity` units left its item's stock (ledger reason expired). Actor system.",
+    data: obj({
+      lot: obj({ id: str, itemId: str, lotCode: str, expiresOn: str }),
+      quantity: int,
+      itemName: str,
+      itemSku: nullable("string"),
+    }),
   },
   "member.invited": { resource: "member", description: "Someone was invited to the tenant.", data: obj({ member }) },
   "member.role_changed": { resource: "member", description: "A member's role changed.", data: obj({ member, from: str }) },

@@ -54,13 +54,15 @@ const level = (stock: string, threshold: string) => `CASE WHEN ${stock} <= 0 THE
  * CTE `name`: the stock-level events of the items in `source`, a SELECT yielding `id`, `name`, `sku`,
  * `before`, `after` (stock) and `threshold` (the item's low-stock threshold after the change).
  */
-export function stockLevelEvents(name: string, tenantId: string, actor: Actor, source: SQL): SQL {
+export function stockLevelEvents(name: string, tenantId: string | "per row", actor: Actor, source: SQL): SQL {
+  // "per row": `source` also yields tenant_id (a write across tenants: the expire-lots cron).
+  const perRow = tenantId === "per row";
   return eventsCte(
     name,
-    tenantId,
+    perRow ? sql`e.tenant_id` : tenantId,
     actor,
     sql`SELECT CASE WHEN s.after <= 0 THEN 'item.out_of_stock' WHEN s.after <= s.threshold THEN 'item.stock_low' ELSE 'item.restocked' END AS type,
-        'item' AS resource_type, s.id AS resource_id,
+        'item' AS resource_type, s.id AS resource_id, ${perRow ? sql`s.tenant_id` : sql`NULL::uuid AS tenant_id`},
         jsonb_build_object('itemId', s.id, 'name', s.name, 'sku', s.sku, 'stock', s.after, 'previousStock', s.before, 'lowStockThreshold', s.threshold) AS data
       FROM (${source}) s
       WHERE ${sql.raw(level("s.before", "s.threshold"))} <> ${sql.raw(level("s.after", "s.threshold"))}`,

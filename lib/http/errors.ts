@@ -100,6 +100,8 @@ export function toApiError(error: unknown): ApiError | undefined {
       // Retrying cannot help: the statement must ask for less (page it). A bug, so a 500, named.
       return new ApiError("internal", `The database ${db.neon?.status === 413 ? "request" : "reply"} exceeded Neon's size limit${db.neon?.limitBytes ? ` of ${db.neon.limitBytes} bytes` : ""}.`);
     case "rule_failed":
+      // A lot changed under a write that planned against it (lib/orders/lots.ts): nothing was written; retry.
+      if (db.rule?.code === "lots_moved") return new ApiError("conflict", "A concurrent change got there first; retry the request.", undefined, { "Retry-After": "1" });
       // Domain code translates the rules it raises; one that escapes is a bug, not the client's fault.
       return undefined;
   }

@@ -4,7 +4,7 @@ import type { Db } from "../../db/client.js";
 import { fromJson, toIso, toIsoOrNull, toNumber } from "../../db/values.js";
 import { eventsCte, stockLevelEvents, type Actor } from "../events/outbox.js";
 import { gatedStatement, type IdempotencyRequest } from "../idempotency/keys.js";
-import type { PoCreateInput, PoLineInput, PoListInput, PoReceiptInput, PoStatus, PoUpdateInput } from "./schemas.js";
+import { receiptLotCode, type PoCreateInput, type PoLineInput, type PoListInput, type PoReceiptInput, type PoStatus, type PoUpdateInput } from "./schemas.js";
 
 // Purchase orders. Like orders: creation is one statement (the per-tenant counter bumped inside it,
 // so a failed create leaves no gap); writes to an existing PO are one atomic() batch that first
@@ -259,10 +259,19 @@ export async function setPurchaseOrderStatus(db: Db, tenantId: string, id: strin
   return poWrite(row);
 }
 
+/** A receipt line; lotId, lotCode and expiresOn only on lines received into a lot. */
+export interface ReceiptLineOut {
+  itemId: string;
+  quantity: number;
+  lotId?: string;
+  lotCode?: string;
+  expiresOn?: string | null;
+}
+
 export interface Receipt {
   id: string;
   purchaseOrderId: string;
-  lines: { itemId: string; quantity: number }[];
+  lines: ReceiptLineOut[];
   note: string | null;
   createdAt: string;
 }
@@ -272,7 +281,11 @@ export function toReceipt(value: unknown): Receipt {
   return {
     id: String(r.id),
     purchaseOrderId: String(r.purchase_order_id),
-    lines: fromJson<{ itemId: string; quantity: number }[]>(r.lines).map((l) => ({ itemId: String(l.itemId), quantity: toNumber(l.quantity) })),
+    lines: fromJson<Record<string, unknown>[]>(r.lines).map((l) => ({
+      itemId: String(l.itemId),
+      quantity: toNumber(l.quantity),
+      ...(l.lotId ? { lotId: String(l.lotId), lotCode: String(l.lotCode), expiresOn: (l.expiresOn as string | null) ?? null } : {}),
+    })),
     note: (r.note as string | null) ?? null,
     createdAt: toIso(r.created_at),
   };
@@ -295,58 +308,78 @@ export interface ReceiptWrite {
  */
 export async function receivePurchaseOrder(db: Db, tenantId: string, userId: string, id: string, receiptId: string, input: PoReceiptInput, idem: IdempotencyRequest | undefined, actor: Actor): Promise<ReceiptWrite> {
   const t = tenantId;
-  const lines = JSON.stringify(input.lines.map((l, position) => ({ item_id: l.itemId, quantity: l.quantity, position })));
-  const receiptLines = JSON.stringify(input.lines.map((l) => ({ itemId: l.itemId, quantity: l.quantity })));
+  const lines = JSON.stringify(input.lines.map((l, position) => ({ item_id: l.itemId, quantity: l.quantity, position, lot_code: receiptLotCode(l), expires_on: l.expiresOn ?? null })));
   const statement = gatedStatement({
     tenantId: t,
     idem,
     resourceId: receiptId,
     work: sql`
     target AS (SELECT p.id, p.status, p.version FROM purchase_orders p WHERE p.tenant_id = ${t} AND p.id = ${id}),
-    input AS (SELECT * FROM jsonb_to_recordset(${lines}::jsonb) AS x(item_id uuid, quantity int, position int)),
+    input AS (SELECT * FROM jsonb_to_recordset(${lines}::jsonb) AS x(item_id uuid, quantity int, position int, lot_code text, expires_on date)),
+    -- Per item (a receipt may bring several lots of one item): the total, how much of it is lotted, and
+    -- its lines (one ledger row and one version step each).
+    per_item AS (
+      SELECT item_id, sum(quantity)::int AS quantity, (sum(quantity) FILTER (WHERE lot_code IS NOT NULL))::int AS lotted, min(position) AS position, count(*)::int AS lines
+      FROM input GROUP BY item_id
+    ),
     cur AS (SELECT l.* FROM purchase_order_lines l WHERE l.purchase_order_id IN (SELECT id FROM target)),
     ok AS (SELECT 1 FROM target WHERE status IN (${sql.join(RECEIVABLE.map((s) => sql`${s}`), sql`, `)}) AND EXISTS (SELECT 1 FROM go)),
-    not_on_po AS (SELECT x.* FROM input x WHERE x.item_id NOT IN (SELECT item_id FROM cur)),
+    not_on_po AS (SELECT x.* FROM per_item x WHERE x.item_id NOT IN (SELECT item_id FROM cur)),
     over AS (
       SELECT x.item_id, x.position, x.quantity, c.quantity AS ordered, c.received_quantity AS received
-      FROM input x JOIN cur c ON c.item_id = x.item_id
+      FROM per_item x JOIN cur c ON c.item_id = x.item_id
       WHERE NOT ${input.allowOver}::boolean AND c.received_quantity + x.quantity > c.quantity
     ),
     fine AS (SELECT 1 FROM ok WHERE NOT EXISTS (SELECT 1 FROM not_on_po) AND NOT EXISTS (SELECT 1 FROM over)),
-    locked AS (SELECT i.id FROM items i WHERE i.tenant_id = ${t} AND i.id IN (SELECT item_id FROM input) AND EXISTS (SELECT 1 FROM fine) ORDER BY i.id FOR UPDATE),
+    locked AS (SELECT i.id FROM items i WHERE i.tenant_id = ${t} AND i.id IN (SELECT item_id FROM per_item) AND EXISTS (SELECT 1 FROM fine) ORDER BY i.id FOR UPDATE),
     stocked AS (
-      UPDATE items i SET stock = i.stock + x.quantity, version = i.version + 1, updated_at = now()
-      FROM input x WHERE i.id = x.item_id AND i.id IN (SELECT id FROM locked)
+      UPDATE items i SET stock = i.stock + x.quantity, lot_stock = i.lot_stock + coalesce(x.lotted, 0), version = i.version + x.lines, updated_at = now()
+      FROM per_item x WHERE i.id = x.item_id AND i.id IN (SELECT id FROM locked)
       RETURNING i.id, x.quantity, i.name, i.sku, i.stock AS stock_after, i.low_stock_threshold
+    ),
+    -- Lots created or topped up; read from stocked, so each item's row lock comes first (every writer
+    -- of lots locks the item first: no deadlock with orders). An existing code with another expiry raises.
+    lots_in AS (
+      INSERT INTO lots AS l (id, tenant_id, item_id, lot_code, expires_on, quantity)
+      SELECT gen_random_uuid(), ${t}, x.item_id, x.lot_code, x.expires_on, x.quantity FROM input x JOIN stocked s ON s.id = x.item_id WHERE x.lot_code IS NOT NULL
+      ON CONFLICT (tenant_id, item_id, lot_code) DO UPDATE SET quantity = l.quantity + excluded.quantity, updated_at = now(),
+        expires_on = CASE WHEN excluded.expires_on IS NULL OR excluded.expires_on = l.expires_on THEN l.expires_on
+          WHEN tally_fail('lot_expiry_mismatch', jsonb_build_object('itemId', l.item_id, 'lotCode', l.lot_code, 'expiresOn', l.expires_on, 'sent', excluded.expires_on)) THEN NULL END
+      RETURNING l.id, l.item_id, l.lot_code, l.expires_on
+    ),
+    receipt_lines AS (
+      SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object('itemId', x.item_id, 'quantity', x.quantity, 'lotId', lt.id, 'lotCode', lt.lot_code, 'expiresOn', lt.expires_on)) ORDER BY x.position), '[]'::jsonb) AS lines
+      FROM input x LEFT JOIN lots_in lt ON lt.item_id = x.item_id AND lt.lot_code = x.lot_code
     ),
     counted AS (
       UPDATE purchase_order_lines l SET received_quantity = l.received_quantity + x.quantity
-      FROM input x WHERE l.purchase_order_id = ${id} AND l.item_id = x.item_id AND EXISTS (SELECT 1 FROM fine)
+      FROM per_item x WHERE l.purchase_order_id = ${id} AND l.item_id = x.item_id AND EXISTS (SELECT 1 FROM fine)
       RETURNING l.*
     ),
     final_lines AS (
       SELECT c.purchase_order_id, c.item_id, c.quantity, c.unit_cost_cents, c.position, c.received_quantity + coalesce(x.quantity, 0) AS received_quantity
-      FROM cur c LEFT JOIN input x ON x.item_id = c.item_id
+      FROM cur c LEFT JOIN per_item x ON x.item_id = c.item_id
     ),
     complete AS (SELECT NOT EXISTS (SELECT 1 FROM final_lines WHERE received_quantity < quantity) AS done),
     received AS (
       UPDATE purchase_orders p SET status = CASE WHEN (SELECT done FROM complete) THEN 'received' ELSE 'partially_received' END,
         received_at = CASE WHEN (SELECT done FROM complete) THEN now() ELSE p.received_at END, version = p.version + 1, updated_at = now()
-      WHERE p.tenant_id = ${t} AND p.id = ${id} AND EXISTS (SELECT 1 FROM fine) AND (SELECT count(*) FROM counted) = (SELECT count(*) FROM input)
+      WHERE p.tenant_id = ${t} AND p.id = ${id} AND EXISTS (SELECT 1 FROM fine) AND (SELECT count(*) FROM counted) = (SELECT count(*) FROM per_item)
       RETURNING *
     ),
     receipt AS (
       INSERT INTO purchase_order_receipts (id, tenant_id, purchase_order_id, lines, note, created_by)
-      SELECT ${receiptId}, ${t}, r.id, ${receiptLines}::jsonb, ${input.note ?? null}, ${userId} FROM received r
+      SELECT ${receiptId}, ${t}, r.id, (SELECT lines FROM receipt_lines), ${input.note ?? null}, ${userId} FROM received r
       RETURNING *
     ),
     moves AS (
-      INSERT INTO stock_movements (id, tenant_id, item_id, delta, reason, purchase_order_id, created_by)
-      SELECT gen_random_uuid(), ${t}, s.id, s.quantity, 'receipt', r.id, ${userId} FROM stocked s CROSS JOIN received r
+      INSERT INTO stock_movements (id, tenant_id, item_id, delta, reason, purchase_order_id, lot_id, created_by)
+      SELECT gen_random_uuid(), ${t}, x.item_id, x.quantity, 'receipt', r.id, lt.id, ${userId}
+      FROM input x JOIN stocked s ON s.id = x.item_id LEFT JOIN lots_in lt ON lt.item_id = x.item_id AND lt.lot_code = x.lot_code CROSS JOIN received r
       RETURNING 1
     ),
     ${poEvents(t, actor, sql`SELECT 'purchase_order.received' AS type, 'purchase_order' AS resource_type, r.id AS resource_id,
-      jsonb_build_object('purchaseOrder', ${poJson("r", "final_lines")}, 'receipt', jsonb_build_object('id', ${receiptId}::text, 'lines', ${receiptLines}::jsonb), 'from', (SELECT status FROM target)) AS data FROM received r`)},
+      jsonb_build_object('purchaseOrder', ${poJson("r", "final_lines")}, 'receipt', jsonb_build_object('id', ${receiptId}::text, 'lines', (SELECT lines FROM receipt_lines)), 'from', (SELECT status FROM target)) AS data FROM received r`)},
     ${stockLevelEvents("stock_events", t, actor, sql`SELECT id, name, sku, stock_after - quantity AS before, stock_after AS after, low_stock_threshold AS threshold FROM stocked`)}`,
     failures: sql`
       WHEN EXISTS (SELECT 1 FROM ok) AND EXISTS (SELECT 1 FROM not_on_po) THEN tally_fail('not_on_purchase_order',

@@ -8,7 +8,7 @@ import { ApiError, notFound, staleVersion, type ErrorDetail } from "../http/erro
 import { earlierResult, refusalOf, type IdempotencyRequest } from "../idempotency/keys.js";
 import { localDay } from "../analytics/service.js";
 import * as repo from "./po-repo.js";
-import type { FromSuggestionsInput, PoCreateInput, PoListInput, PoReceiptInput, PoStatusInput, PoUpdateInput } from "./schemas.js";
+import { receiptLotCode, type FromSuggestionsInput, type PoCreateInput, type PoListInput, type PoReceiptInput, type PoStatusInput, type PoUpdateInput } from "./schemas.js";
 
 const PO_TAGS = ["purchase-orders"];
 // A receipt moves stock: items, analytics and the PO lists go stale together.
@@ -117,13 +117,33 @@ export async function setPurchaseOrderStatus(auth: AuthContext, id: string, inpu
   return po;
 }
 
+/**
+ * Lot expiry on receipt: a date before the tenant's today is refused (422 naming the line) — goods
+ * already expired are not sellable and would only be written off by the next expire-lots run.
+ * A date of today is accepted (sellable through today).
+ */
+function pastExpiries(tenant: Tenant, input: PoReceiptInput): ErrorDetail[] {
+  const today = localDay(Date.now(), tenant.timezone);
+  return input.lines.flatMap((l, n) => (l.expiresOn !== undefined && l.expiresOn < today ? [{ path: `lines.${n}.expiresOn`, message: `${l.expiresOn} is before today (${today}): the lot has expired` }] : []));
+}
+
 export async function receivePurchaseOrder(auth: AuthContext, id: string, input: PoReceiptInput, idem: IdempotencyRequest | undefined) {
+  const past = pastExpiries(auth.tenant, input);
+  if (past.length) throw new ApiError("unprocessable", "A lot's expiry date is in the past; nothing was received.", past);
   const { db } = await getDb();
   let written: repo.ReceiptWrite;
   try {
     written = await attempt("lines", () => repo.receivePurchaseOrder(db, auth.tenant.id, auth.userId, id, newId(), input, idem, actorOf(auth)));
   } catch (error) {
-    const refusal = refusalOf(classifyDbError(error));
+    const failure = classifyDbError(error);
+    if (failure?.kind === "rule_failed" && failure.rule!.code === "lot_expiry_mismatch") {
+      const lot = failure.rule!.detail as { itemId: string; lotCode: string; expiresOn: string | null };
+      const n = input.lines.findIndex((l) => l.itemId === lot.itemId && receiptLotCode(l) === lot.lotCode);
+      throw new ApiError("unprocessable", `Lot ${lot.lotCode} of this item already exists with expiry ${lot.expiresOn ?? "none"}; nothing was received.`, [
+        { path: `lines.${n}.expiresOn`, message: `lot ${lot.lotCode} expires ${lot.expiresOn ?? "never"}`, itemId: lot.itemId },
+      ]);
+    }
+    const refusal = refusalOf(failure);
     if (!refusal) throw error;
     if (refusal.status === null || refusal.status === undefined) throw notFound("Purchase order");
     throw new ApiError("invalid_transition", `Only an ordered or partially received purchase order can receive goods; this one is ${refusal.status}.`, [

@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { calendarDate, limitField, nonNegativeInt, optionalText, requiredText, text, uuid, versionField, SearchListQuery } from "../http/inputs.js";
 import { isCurrency } from "../tenants/settings.js";
+import { countOut, dayOut, intOut, uuidOut } from "../http/outputs.js";
 
 // Inventory (issue 15): suppliers, item ↔ supplier links, purchase orders and their receipts.
 
@@ -114,13 +115,20 @@ export const PoListQuery = v.object({
 });
 export type PoListInput = v.InferOutput<typeof PoListQuery>;
 
-const ReceiptLine = v.strictObject({ itemId: uuid, quantity });
+export const MAX_LOT_CODE = 64;
+/** A lot code as received: trimmed, 1–64 characters. */
+export const lotCode = requiredText(1, MAX_LOT_CODE);
+// lotCode and/or expiresOn put the line's units in a lot (created, or topped up if the item already
+// has a lot with that code); expiresOn without lotCode uses the date as the code.
+const ReceiptLine = v.strictObject({ itemId: uuid, quantity, lotCode: v.optional(lotCode), expiresOn: v.optional(calendarDate) });
+/** The lot a receipt line names (null: unlotted). */
+export const receiptLotCode = (l: { lotCode?: string; expiresOn?: string }) => l.lotCode ?? l.expiresOn ?? null;
 export const PoReceipt = v.strictObject({
   lines: v.pipe(
     v.array(ReceiptLine, "must be an array"),
     v.minLength(1, "must have at least one line"),
     v.maxLength(MAX_PO_LINES, `must have at most ${MAX_PO_LINES} lines`),
-    v.check((lines) => new Set(lines.map((l) => l.itemId)).size === lines.length, "must name each item once"),
+    v.check((lines) => new Set(lines.map((l) => `${l.itemId}|${receiptLotCode(l) ?? ""}`)).size === lines.length, "must name each item (and lot) once"),
   ),
   allowOver: v.optional(v.boolean("must be true or false"), false),
   note: optionalText(500),
@@ -207,7 +215,7 @@ export const PurchaseOrderOut = v.strictObject({
 });
 export const PurchaseOrderPageOut = v.strictObject({ items: v.array(PurchaseOrderOut), pagination: v.strictObject({ limit: v.number(), nextCursor: nullableString }) });
 export const ReceiptOut = v.strictObject({
-  receipt: v.strictObject({ id: v.string(), purchaseOrderId: v.string(), lines: v.array(v.strictObject({ itemId: v.string(), quantity: v.number() })), note: nullableString, createdAt: v.string() }),
+  receipt: v.strictObject({ id: v.string(), purchaseOrderId: v.string(), lines: v.array(v.strictObject({ itemId: v.string(), quantity: v.number(), lotId: v.optional(v.string()), lotCode: v.optional(v.string()), expiresOn: v.optional(v.nullable(v.string())) })), note: nullableString, createdAt: v.string() }),
   purchaseOrder: PurchaseOrderOut,
 });
 export const FromSuggestionsOut = v.strictObject({ purchaseOrders: v.array(PurchaseOrderOut), skipped: v.array(v.strictObject({ itemId: v.string(), reason: v.string() })) });
@@ -216,10 +224,11 @@ export const FromSuggestionsOut = v.strictObject({ purchaseOrders: v.array(Purch
 export const MAX_STOCK_TAKE_LINES = 1000;
 export const StockTakeCreate = v.strictObject({
   lines: v.pipe(
-    v.array(v.strictObject({ itemId: uuid, countedQuantity: nonNegativeInt(MAX_LINE_QUANTITY) }), "must be an array"),
+    // lotId counts one lot of the item; without it the line counts the item's unlotted units.
+    v.array(v.strictObject({ itemId: uuid, lotId: v.optional(uuid), countedQuantity: nonNegativeInt(MAX_LINE_QUANTITY) }), "must be an array"),
     v.minLength(1, "must have at least one line"),
     v.maxLength(MAX_STOCK_TAKE_LINES, `must have at most ${MAX_STOCK_TAKE_LINES} lines`),
-    v.check((lines) => new Set(lines.map((l) => l.itemId)).size === lines.length, "must name each item once"),
+    v.check((lines) => new Set(lines.map((l) => `${l.itemId}|${l.lotId ?? ""}`)).size === lines.length, "must name each item (and lot) once"),
   ),
   note: optionalText(500),
 });
@@ -227,6 +236,9 @@ export type StockTakeCreateInput = v.InferOutput<typeof StockTakeCreate>;
 
 const StockTakeLineOut = v.strictObject({
   itemId: v.string(),
+  lotId: nullableString,
+  lotCode: nullableString,
+  expiresOn: nullableString,
   name: v.string(),
   sku: nullableString,
   expectedQuantity: v.number(),
@@ -247,3 +259,43 @@ export const StockTakeOut = v.strictObject({
   lines: v.array(StockTakeLineOut),
   totals: v.strictObject({ lines: v.number(), varianceUnits: v.number(), varianceValueCents: v.number(), linesWithoutCost: v.number(), movedLines: v.number() }),
 });
+
+// Lots (issue 15).
+export const MAX_EXPIRING_DAYS = 365;
+export const ExpiringSoonQuery = v.strictObject({
+  days: v.optional(
+    v.pipe(
+      text("must be a whole number of days"),
+      v.regex(/^\d{1,3}$/, `must be a whole number of days from 1 to ${MAX_EXPIRING_DAYS}`),
+      v.transform(Number),
+      v.minValue(1, "must be at least 1"),
+      v.maxValue(MAX_EXPIRING_DAYS, `must be at most ${MAX_EXPIRING_DAYS}`),
+    ),
+    "30",
+  ),
+  limit: limitField,
+  cursor: v.optional(v.pipe(text(), v.maxLength(200, "is not a valid cursor"))),
+});
+export type ExpiringSoonInput = v.InferOutput<typeof ExpiringSoonQuery>;
+
+export const ExpiringLotOut = v.strictObject({
+  lotId: uuidOut,
+  lotCode: v.string(),
+  expiresOn: v.nullable(dayOut),
+  daysLeft: intOut,
+  expired: v.boolean(),
+  quantity: countOut,
+  item: v.strictObject({ id: uuidOut, name: v.string(), sku: nullableString }),
+  unitCostCents: v.nullable(countOut),
+  valueCents: v.nullable(countOut),
+});
+export const ExpiringSoonOut = v.strictObject({
+  days: countOut,
+  today: dayOut,
+  items: v.array(ExpiringLotOut),
+  pagination: v.strictObject({ limit: countOut, nextCursor: nullableString }),
+});
+/** ?tenant= runs the write-off for one tenant only (by hand); the daily run does every tenant. */
+export const ExpireLotsQuery = v.strictObject({ tenant: v.optional(uuid) });
+export type ExpireLotsInput = v.InferOutput<typeof ExpireLotsQuery>;
+export const ExpireLotsOut = v.strictObject({ lots: countOut, units: countOut, tenants: countOut, remaining: v.boolean() });

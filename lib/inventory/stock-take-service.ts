@@ -18,6 +18,10 @@ export async function startStockTake(auth: AuthContext, input: StockTakeCreateIn
       const entries = (failure.rule.detail ?? []) as { itemId: string; position: number }[];
       throw new ApiError("unprocessable", "Some items do not exist or are deleted.", entries.map((e) => ({ path: `lines.${e.position}.itemId`, message: "unknown or deleted item", itemId: e.itemId })));
     }
+    if (failure?.kind === "rule_failed" && failure.rule?.code === "unknown_lots") {
+      const entries = (failure.rule.detail ?? []) as { itemId: string; lotId: string; position: number }[];
+      throw new ApiError("unprocessable", "Some lots do not exist or are not lots of the line's item.", entries.map((e) => ({ path: `lines.${e.position}.lotId`, message: "unknown lot for this item", itemId: e.itemId, lotId: e.lotId })));
+    }
     throw error;
   }
 }

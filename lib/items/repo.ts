@@ -232,7 +232,13 @@ async function guardedWrite(
 export function updateLiveItem(db: Db, tenantId: string, userId: string, id: string, input: ItemUpdateInput, expected: number | undefined, actor: Actor) {
   const sets = Object.entries(SETTABLE)
     .filter(([key]) => (input as Record<string, unknown>)[key] !== undefined)
-    .map(([key, column]) => sql`${sql.raw(column)} = ${(input as Record<string, unknown>)[key]}`);
+    .map(([key, column]) =>
+      key === "stock"
+        ? // Setting stock sets the total; the lots keep theirs, so it may not go below them (count a lot instead).
+          sql`stock = CASE WHEN ${input.stock}::int >= i.lot_stock THEN ${input.stock}::int
+            WHEN tally_fail('below_lot_stock', jsonb_build_object('lotStock', i.lot_stock, 'stock', i.stock)) THEN NULL END`
+        : sql`${sql.raw(column)} = ${(input as Record<string, unknown>)[key]}`,
+    );
   const recategorised = input.category !== undefined || input.categoryId !== undefined;
   if (recategorised) sets.push(sql`category = (SELECT name FROM cat)`, sql`category_id = (SELECT id FROM cat)`);
   sets.push(sql`version = i.version + 1`, sql`updated_at = now()`);

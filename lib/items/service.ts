@@ -21,6 +21,12 @@ async function withSkuCheck<T>(write: () => Promise<T>): Promise<T> {
     const failure = classifyDbError(error);
     if (failure?.kind === "unique_violation" && failure.constraint === "items_tenant_sku_live_key") throw SKU_TAKEN();
     if (failure?.kind === "rule_failed" && failure.rule?.code === "unknown_category") throw new ApiError("unprocessable", "Invalid body.", [{ path: "categoryId", message: "unknown category" }]);
+    if (failure?.kind === "rule_failed" && failure.rule?.code === "below_lot_stock") {
+      const { lotStock } = failure.rule.detail as { lotStock: number };
+      throw new ApiError("insufficient_stock", `${lotStock} units of this item are in lots: stock cannot be set below that (count a lot with a stock-take to change it).`, [
+        { path: "stock", message: `must be at least ${lotStock} (units in lots)`, available: lotStock },
+      ]);
+    }
     throw error;
   }
 }

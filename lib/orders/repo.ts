@@ -7,6 +7,7 @@ import type { CustomerInput } from "../customers/schemas.js";
 import { orderJson, toOrder, type Order } from "./json.js";
 import { DELIVERY_WINDOW_DAYS, type OrderLine } from "./schemas.js";
 import { todayIn, withinDaysOfTodayIn } from "../tenants/zone.js";
+import { fefoCtes, lotBackCtes, lotMoveCtes, lotsMovedGuard, lotsMovedUnless, retryOnLotsMoved } from "./lots.js";
 
 // Every write here is a chain of CTEs that locks the items it touches in id order, moves stock with
 // conditional UPDATEs (never read-then-write), writes the order, its lines and the ledger, and — if
@@ -135,7 +136,7 @@ function result(rows: Record<string, unknown>[]): WriteResult {
 const renderOrder = (tenantId: string) => (id: SQL) => sql`SELECT ${orderJson("r")} FROM orders r WHERE r.tenant_id = ${tenantId} AND r.id = ${id}`;
 
 export async function insertOrder(db: Db, o: NewOrder): Promise<WriteResult> {
-  return result(await query(db, insertOrderStatement(o)));
+  return result(await retryOnLotsMoved(() => query(db, insertOrderStatement(o))));
 }
 
 /** The order-creation statement, for callers that batch it with more (the storefront's checkout). */
@@ -155,15 +156,18 @@ export function insertOrderStatement(o: NewOrder): SQL {
     snap AS (SELECT i.id, i.stock FROM items i WHERE i.tenant_id = ${t} AND i.id IN (SELECT item_id FROM input) AND i.deleted_at IS NULL),
     snap_short AS (SELECT 1 FROM input x JOIN snap s ON s.id = x.item_id WHERE s.stock < x.quantity LIMIT 1),
     locked AS (
-      SELECT i.id, i.stock FROM items i
+      SELECT i.id, i.stock, i.lot_stock FROM items i
       WHERE i.tenant_id = ${t} AND i.id IN (SELECT item_id FROM input) AND i.deleted_at IS NULL AND EXISTS (SELECT 1 FROM go)
         AND NOT EXISTS (SELECT 1 FROM snap_short)
       ORDER BY i.id FOR UPDATE
     ),
+    ${fefoCtes(t, "input")}
+    -- Sellable = unlotted (stock − lot_stock) + the sellable lots; lots go first (FEFO), then unlotted.
     taken AS (
-      UPDATE items i SET stock = i.stock - x.quantity, version = i.version + 1, updated_at = now()
-      FROM input x
-      WHERE i.id = x.item_id AND i.id IN (SELECT id FROM locked) AND i.stock >= x.quantity
+      UPDATE items i SET stock = i.stock - x.quantity, version = i.version + 1, updated_at = now(),
+        lot_stock = ${lotsMovedUnless(sql`i.lot_stock >= coalesce(s.from_lots, 0)`, sql`i.lot_stock - coalesce(s.from_lots, 0)`)}
+      FROM input x LEFT JOIN lot_sums s ON s.item_id = x.item_id
+      WHERE i.id = x.item_id AND i.id IN (SELECT id FROM locked) AND i.stock - i.lot_stock + coalesce(s.from_lots, 0) >= x.quantity
       RETURNING i.id, i.name, i.sku, i.price_cents, x.quantity, x.position, i.stock AS stock_after, i.low_stock_threshold
     ),
     -- A number only for an order whose every line got its stock: a refused one never waits for the
@@ -193,10 +197,14 @@ export function insertOrderStatement(o: NewOrder): SQL {
       SELECT gen_random_uuid(), ${t}, x.id, -x.quantity, 'order', p.id, ${o.userId} FROM taken x CROSS JOIN placed p
       RETURNING 1
     ),
+    order_lot_moves AS (SELECT lt.lot_id, lt.item_id, -lt.quantity AS delta FROM lot_take lt WHERE lt.quantity > 0 AND EXISTS (SELECT 1 FROM placed)),
+    ${lotMoveCtes(t, sql`${o.orderId}::uuid`, "order_lot_moves")}
     problems AS (
-      SELECT x.item_id, x.quantity, x.position, coalesce(l.stock, s.stock) AS stock,
+      -- Available: sellable (unlotted + sellable lots) where the rows were locked; the snapshot's stock
+      -- where the snapshot refused the order without locking (an upper bound: it is short anyway).
+      SELECT x.item_id, x.quantity, x.position, coalesce(l.stock - l.lot_stock + coalesce(ps.sellable, 0), s.stock) AS stock,
              (s.id IS NULL OR (l.id IS NULL AND NOT EXISTS (SELECT 1 FROM snap_short))) AS missing
-      FROM input x LEFT JOIN locked l ON l.id = x.item_id LEFT JOIN snap s ON s.id = x.item_id
+      FROM input x LEFT JOIN locked l ON l.id = x.item_id LEFT JOIN snap s ON s.id = x.item_id LEFT JOIN pool_sums ps ON ps.item_id = x.item_id
       WHERE EXISTS (SELECT 1 FROM go) AND x.item_id NOT IN (SELECT id FROM taken)
         -- Refused from the snapshot: only the lines it shows short (or gone) are the problem.
         AND (NOT EXISTS (SELECT 1 FROM snap_short) OR s.id IS NULL OR s.stock < x.quantity)
@@ -204,7 +212,7 @@ export function insertOrderStatement(o: NewOrder): SQL {
     ${eventsCte("order_events", t, o.actor, sql`SELECT 'order.created' AS type, 'order' AS resource_type, p.id AS resource_id, jsonb_build_object('order', ${orderJson("p", "lines", "customer_row")}) AS data FROM placed p`)},
     ${stockLevelEvents("stock_events", t, o.actor, sql`SELECT id, name, sku, stock_after + quantity AS before, stock_after AS after, low_stock_threshold AS threshold FROM taken`)}
     ${x.work ?? sql``}`,
-      failures: sql`${deliveryOutOfWindow(t, o.expectedDeliveryDate, sql`EXISTS (SELECT 1 FROM go)`)} ${stockFailures} ${customerMissing} ${x.failures ?? sql``}`,
+      failures: sql`${deliveryOutOfWindow(t, o.expectedDeliveryDate, sql`EXISTS (SELECT 1 FROM go)`)} ${stockFailures} ${lotsMovedGuard("order_lot_moves")} ${customerMissing} ${x.failures ?? sql``}`,
       succeeded: sql`EXISTS (SELECT 1 FROM placed)`,
       refusal: sql`'{}'::jsonb`,
       columns: sql`(SELECT count(*) FROM moves) AS moved, (SELECT ${orderJson("p", "lines", "customer_row")} FROM placed p) AS order ${x.result ?? sql``}`,
@@ -288,19 +296,35 @@ export async function updateOrder(db: Db, tenantId: string, userId: string, id: 
       WHERE EXISTS (SELECT 1 FROM ok) AND coalesce(x.quantity, 0) <> coalesce(o.quantity, 0)
     ),
     locked AS (
-      SELECT i.id, i.stock, i.deleted_at FROM items i
+      SELECT i.id, i.stock, i.lot_stock, i.deleted_at FROM items i
       WHERE i.tenant_id = ${t} AND i.id IN (SELECT item_id FROM changes)
       ORDER BY i.id FOR UPDATE
     ),
+    -- Lines that grow take FEFO like a new order; lines that shrink give back (lots.ts).
+    grow AS (SELECT item_id, delta AS quantity FROM changes WHERE delta > 0),
+    ${fefoCtes(t, "grow")}
+    give AS (
+      SELECT c.item_id, -c.delta AS quantity,
+             o.quantity - coalesce((SELECT sum(a.quantity) FROM order_lot_allocations a WHERE a.order_id = ${id} AND a.item_id = c.item_id), 0) AS unlotted
+      FROM changes c JOIN old o ON o.item_id = c.item_id WHERE c.delta < 0
+    ),
+    ${lotBackCtes(id, "give")}
+    back_sums AS (SELECT item_id, sum(quantity)::int AS to_lots FROM lot_back GROUP BY item_id),
     moved AS (
-      UPDATE items i SET stock = i.stock - c.delta, version = i.version + 1, updated_at = now()
-      FROM changes c
-      WHERE i.id = c.item_id AND i.id IN (SELECT id FROM locked) AND (c.delta < 0 OR (i.stock >= c.delta AND i.deleted_at IS NULL))
+      UPDATE items i SET stock = i.stock - c.delta, lot_stock = i.lot_stock - coalesce(s.from_lots, 0) + coalesce(b.to_lots, 0), version = i.version + 1, updated_at = now()
+      FROM changes c LEFT JOIN lot_sums s ON s.item_id = c.item_id LEFT JOIN back_sums b ON b.item_id = c.item_id
+      WHERE i.id = c.item_id AND i.id IN (SELECT id FROM locked)
+        AND (c.delta < 0 OR (i.stock - i.lot_stock + coalesce(s.from_lots, 0) >= c.delta AND i.deleted_at IS NULL))
       RETURNING i.id, c.delta, i.name, i.sku, i.stock AS stock_after, i.low_stock_threshold
     ),
+    edit_lot_moves AS (
+      SELECT lot_id, item_id, -quantity AS delta FROM lot_take WHERE quantity > 0 AND item_id IN (SELECT id FROM moved)
+      UNION ALL SELECT lot_id, item_id, quantity AS delta FROM lot_back WHERE quantity > 0 AND item_id IN (SELECT id FROM moved)
+    ),
+    ${lotMoveCtes(t, sql`${id}::uuid`, "edit_lot_moves")}
     problems AS (
-      SELECT c.item_id, c.delta AS quantity, c.position, l.stock, (l.id IS NULL OR l.deleted_at IS NOT NULL) AS missing
-      FROM changes c LEFT JOIN locked l ON l.id = c.item_id
+      SELECT c.item_id, c.delta AS quantity, c.position, l.stock - l.lot_stock + coalesce(ps.sellable, 0) AS stock, (l.id IS NULL OR l.deleted_at IS NOT NULL) AS missing
+      FROM changes c LEFT JOIN locked l ON l.id = c.item_id LEFT JOIN pool_sums ps ON ps.item_id = c.item_id
       WHERE c.item_id NOT IN (SELECT id FROM moved)
     ),
     final_lines AS (
@@ -321,7 +345,7 @@ export async function updateOrder(db: Db, tenantId: string, userId: string, id: 
       RETURNING 1
     ),
     ${stockLevelEvents("stock_events", t, actor, sql`SELECT id, name, sku, stock_after + delta AS before, stock_after AS after, low_stock_threshold AS threshold FROM moved`)},`;
-    lineFailures = stockFailures;
+    lineFailures = sql`${stockFailures} ${lotsMovedGuard("edit_lot_moves")}`;
   }
 
   const rows = await afterLock(
@@ -369,12 +393,16 @@ export async function cancelOrder(db: Db, tenantId: string, userId: string, id: 
       RETURNING *
     ),
     returned AS (SELECT l.item_id, sum(l.quantity)::int AS quantity FROM order_lines l WHERE l.order_id IN (SELECT id FROM cancelled) GROUP BY l.item_id),
+    -- Every unit the order took from a lot goes back to that lot (expired or not: the cron writes it off).
+    cancel_lot_moves AS (SELECT a.lot_id, a.item_id, a.quantity AS delta FROM order_lot_allocations a WHERE a.order_id IN (SELECT id FROM cancelled)),
+    back_sums AS (SELECT item_id, sum(delta)::int AS to_lots FROM cancel_lot_moves GROUP BY item_id),
     locked AS (SELECT i.id FROM items i WHERE i.id IN (SELECT item_id FROM returned) ORDER BY i.id FOR UPDATE),
     restocked AS (
-      UPDATE items i SET stock = i.stock + r.quantity, version = i.version + 1, updated_at = now()
-      FROM returned r WHERE i.id = r.item_id AND i.id IN (SELECT id FROM locked)
+      UPDATE items i SET stock = i.stock + r.quantity, lot_stock = i.lot_stock + coalesce(b.to_lots, 0), version = i.version + 1, updated_at = now()
+      FROM returned r LEFT JOIN back_sums b ON b.item_id = r.item_id WHERE i.id = r.item_id AND i.id IN (SELECT id FROM locked)
       RETURNING i.id, r.quantity, i.name, i.sku, i.stock AS stock_after, i.low_stock_threshold
     ),
+    ${lotMoveCtes(t, sql`${id}::uuid`, "cancel_lot_moves")}
     moves AS (
       INSERT INTO stock_movements (id, tenant_id, item_id, delta, reason, order_id, created_by)
       SELECT gen_random_uuid(), ${t}, r.id, r.quantity, 'cancel', ${id}, ${userId} FROM restocked r
@@ -383,6 +411,7 @@ export async function cancelOrder(db: Db, tenantId: string, userId: string, id: 
     ${eventsCte("order_events", t, actor, sql`SELECT 'order.cancelled' AS type, 'order' AS resource_type, c.id AS resource_id,
       jsonb_build_object('order', ${orderJson("c")}, 'from', (SELECT status FROM target)) AS data FROM cancelled c`)},
     ${stockLevelEvents("stock_events", t, actor, sql`SELECT id, name, sku, stock_after - quantity AS before, stock_after AS after, low_stock_threshold AS threshold FROM restocked`)}`,
+      failures: lotsMovedGuard("cancel_lot_moves"),
       succeeded: sql`EXISTS (SELECT 1 FROM cancelled)`,
       refusal: sql`jsonb_build_object('status', (SELECT status FROM target), 'version', (SELECT version FROM target))`,
       columns: sql`(SELECT count(*) FROM moves) AS moved, (SELECT ${orderJson("c")} FROM cancelled c) AS order`,

@@ -47,13 +47,15 @@ export async function adjustStock(db: Db, tenantId: string, userId: string, item
       resourceId: movementId,
       work: sql`
     locked AS (
-      SELECT i.id, i.stock FROM items i
+      SELECT i.id, i.stock, i.lot_stock FROM items i
       WHERE i.tenant_id = ${tenantId} AND i.id = ${itemId} AND i.deleted_at IS NULL AND EXISTS (SELECT 1 FROM go)
       FOR UPDATE
     ),
+    -- Adjustments move unlotted units only (lots move through receipts, orders, counts with lotId
+    -- and the expiry write-off): a decrease may not take stock below what sits in lots.
     adjusted AS (
       UPDATE items i SET stock = i.stock + ${delta}::int, version = i.version + 1, updated_at = now()
-      WHERE i.id IN (SELECT id FROM locked) AND i.stock + ${delta}::int >= 0
+      WHERE i.id IN (SELECT id FROM locked) AND i.stock - i.lot_stock + ${delta}::int >= 0
       RETURNING ${sql.raw(ITEM)}
     ),
     moved AS (
@@ -63,7 +65,7 @@ export async function adjustStock(db: Db, tenantId: string, userId: string, item
     ),
     ${stockLevelEvents("stock_events", tenantId, actor, sql`SELECT id, name, sku, stock - ${delta}::int AS before, stock AS after, low_stock_threshold AS threshold FROM adjusted`)}`,
       succeeded: sql`EXISTS (SELECT 1 FROM moved)`,
-      refusal: sql`jsonb_build_object('stock', (SELECT stock FROM locked))`,
+      refusal: sql`jsonb_build_object('stock', (SELECT stock FROM locked), 'unlotted', (SELECT stock - lot_stock FROM locked))`,
       columns: sql`(SELECT row_to_json(a) FROM adjusted a) AS item, (SELECT row_to_json(m) FROM moved m) AS movement`,
       render: (id) => sql`SELECT json_build_object('item', row_to_json(i), 'movement', row_to_json(m)) FROM stock_movements m JOIN items i ON i.id = m.item_id WHERE m.tenant_id = ${tenantId} AND m.id = ${id}`,
     }),

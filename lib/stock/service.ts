@@ -20,8 +20,9 @@ export async function adjustStock(auth: AuthContext, itemId: string, input: Stoc
     const current = refusalOf(classifyDbError(error));
     if (!current) throw error;
     if (current.stock === null || current.stock === undefined) throw notFound("Item");
-    const available = Number(current.stock);
-    throw new ApiError("insufficient_stock", `Stock cannot go below zero (${available} in stock).`, [
+    const available = Number(current.unlotted ?? current.stock);
+    const inLots = Number(current.stock) - available;
+    throw new ApiError("insufficient_stock", inLots > 0 ? `Unlotted stock cannot go below zero (${available} unlotted, ${inLots} in lots: count a lot to change it).` : `Stock cannot go below zero (${available} in stock).`, [
       { path: "delta", message: `${-input.delta} requested, ${available} available`, itemId, requested: -input.delta, available },
     ]);
   }

@@ -4,6 +4,7 @@ import type { Db } from "../../db/client.js";
 import { eventsCte, stockLevelEvents, type Actor } from "../events/outbox.js";
 import { failedOutcome, type IdempotencyRequest } from "../idempotency/keys.js";
 import { orderJson } from "../orders/json.js";
+import { lotMoveCtes, lotsMovedGuard } from "../orders/lots.js";
 
 // The storefront's additions to the order-creation statement (lib/orders/repo.ts insertOrderStatement,
 // through its `extend` hook): the cart's prices as the shopper saw them (a line whose price moved, or
@@ -81,11 +82,15 @@ export function releaseFailedCheckout(tenantId: string, orderId: string, actor: 
   return sql`
     WITH ${failedOutcome("key_failed", t, idem, orderId)},
     held AS (SELECT l.item_id, sum(l.quantity)::int AS q FROM order_lines l WHERE l.tenant_id = ${t} AND l.order_id = ${orderId} GROUP BY l.item_id),
+    -- What the order took from lots goes back to those lots (lib/orders/lots.ts).
+    release_lot_moves AS (SELECT a.lot_id, a.item_id, a.quantity AS delta FROM order_lot_allocations a WHERE a.tenant_id = ${t} AND a.order_id = ${orderId}),
+    back_sums AS (SELECT item_id, sum(delta)::int AS to_lots FROM release_lot_moves GROUP BY item_id),
     restocked AS (
-      UPDATE items i SET stock = i.stock + h.q, version = i.version + 1, updated_at = now()
-      FROM held h WHERE i.tenant_id = ${t} AND i.id = h.item_id
+      UPDATE items i SET stock = i.stock + h.q, lot_stock = i.lot_stock + coalesce(b.to_lots, 0), version = i.version + 1, updated_at = now()
+      FROM held h LEFT JOIN back_sums b ON b.item_id = h.item_id WHERE i.tenant_id = ${t} AND i.id = h.item_id
       RETURNING i.id, h.q, i.name, i.sku, i.stock AS stock_after, i.low_stock_threshold
     ),
+    ${lotMoveCtes(t, sql`${orderId}::uuid`, "release_lot_moves")}
     moves AS (
       INSERT INTO stock_movements (id, tenant_id, item_id, delta, reason, order_id)
       SELECT gen_random_uuid(), ${t}, r.id, r.q, 'release', ${orderId} FROM restocked r
@@ -94,5 +99,5 @@ export function releaseFailedCheckout(tenantId: string, orderId: string, actor: 
     ${eventsCte("order_events", t, actor, sql`SELECT 'order.cancelled' AS type, 'order' AS resource_type, o.id AS resource_id,
       jsonb_build_object('order', ${orderJson("o")}, 'from', 'pending') AS data FROM orders o WHERE o.tenant_id = ${t} AND o.id = ${orderId}`)},
     ${stockLevelEvents("stock_events", t, actor, sql`SELECT id, name, sku, stock_after - q AS before, stock_after AS after, low_stock_threshold AS threshold FROM restocked`)}
-    SELECT (SELECT count(*) FROM moves) AS released`;
+    SELECT CASE ${lotsMovedGuard("release_lot_moves")} END AS failed, (SELECT count(*) FROM moves) AS released`;
 }

@@ -13,6 +13,7 @@ import * as orders from "../orders/repo.js";
 import { config } from "../platform/config.js";
 import { cartOp } from "./cart-store.js";
 import { checkoutExtension, findCheckout, releaseFailedCheckout, type PaymentRecord } from "./checkout-repo.js";
+import { retryOnLotsMoved } from "../orders/lots.js";
 import { charge, type PaymentOutcome } from "./payments.js";
 import type { CheckoutInput } from "./schemas.js";
 
@@ -158,10 +159,11 @@ export async function checkout(limit: Limit, slug: string, sessionId: string | u
   const confirm = async (prices: Record<string, number>) => void (await cartOp(slug, session, { op: "confirm", prices }));
   let row: Record<string, unknown>;
   try {
-    row =
+    row = await retryOnLotsMoved(async () =>
       status === "cancelled"
         ? (await atomic(db, [orders.insertOrderStatement(newOrder), releaseFailedCheckout(tenantId, orderId, SHOPPER, idem)]))[0]![0]!
-        : (await query(db, orders.insertOrderStatement(newOrder)))[0]!;
+        : (await query(db, orders.insertOrderStatement(newOrder)))[0]!,
+    );
   } catch (error) {
     return checkoutError(error, confirm);
   }

@@ -84,6 +84,7 @@ export const ROUTES: RouteSpec[] = [
   },
   { method: "GET", pattern: "/api/items/deleted", role: "staff" },
   { method: "GET", pattern: "/api/items/low-stock", role: "staff" },
+  { method: "GET", pattern: "/api/items/expiring-soon", role: "staff" },
   { method: "GET", pattern: "/api/items/[id]", role: "staff", target: liveItem },
   {
     method: "PUT",
@@ -402,6 +403,9 @@ export const ROUTES: RouteSpec[] = [
   { method: "POST", pattern: "/api/events/stream-token", role: "staff", success: 201 },
   { method: "GET", pattern: "/api/orders/board", role: "staff" },
   { method: "GET", pattern: "/api/cron/events-retention", role: "cron" },
+  // Lots (issue 15): Vercel's cron sends GET; POST runs it by hand.
+  { method: "GET", pattern: "/api/cron/expire-lots", role: "cron" },
+  { method: "POST", pattern: "/api/cron/expire-lots", role: "cron" },
   // Conversations (issue 16).
   { method: "GET", pattern: "/api/conversations", role: "staff" },
   {

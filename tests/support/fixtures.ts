@@ -207,6 +207,19 @@ export async function insertPurchaseOrder(db: Db, tenant: TestTenant, status = "
   return { id, supplierId, itemId };
 }
 
+/**
+ * A lot of `quantity` units straight into the database (expired ones too, which receipts refuse):
+ * the item's stock and lot_stock rise with it, as initial stock (no ledger row).
+ */
+export async function insertLot(db: Db, tenantId: string, itemId: string, lot: { code: string; expiresOn: string | null; quantity: number }) {
+  const id = newId();
+  await atomic(db, [
+    sql`INSERT INTO lots (id, tenant_id, item_id, lot_code, expires_on, quantity) VALUES (${id}, ${tenantId}, ${itemId}, ${lot.code}, ${lot.expiresOn}::date, ${lot.quantity})`,
+    sql`UPDATE items SET stock = stock + ${lot.quantity}::int, lot_stock = lot_stock + ${lot.quantity}::int WHERE id = ${itemId}`,
+  ]);
+  return id;
+}
+
 /** An open stock-take of one fresh item (expected 10, counted 8), straight into the database. */
 export async function insertStockTake(db: Db, tenant: TestTenant) {
   const id = newId();

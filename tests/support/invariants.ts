@@ -66,6 +66,7 @@ export type Effect =
   | { kind: "pay"; orderId: string }
   | { kind: "shop_cancel"; orderId: string }
   | { kind: "expire" }
+  | { kind: "expire_lots" }
   | { kind: "read" };
 
 export interface Entry {
@@ -98,6 +99,12 @@ export interface World {
   conversation: string;
   /** Storefront orders placed pay-later in the mix (issue 14): paid, cancelled, expired while the rest runs. */
   webOrders: { id: string; token: string; session: string }[];
+  /**
+   * Lots made at setup (issue 15): a fresh one per item and, on the first item, one already expired
+   * (never sellable; the expire-lots cron writes it off). Receipts add lots L1 and L2 with these dates.
+   */
+  lots: { id: string; itemId: string; initial: number; expired: boolean }[];
+  lotDates: { L1: string; L2: string };
 }
 
 /** Sends one request and records it. */
@@ -293,21 +300,38 @@ async function cancel(w: World, r: Rng, orderId: string) {
 async function receive(w: World, r: Rng) {
   const po = r.pick(w.purchaseOrders);
   const count = r.int(1, po.lines.length);
-  const lines = po.lines.slice(0, count).map((l) => ({ itemId: l.itemId, quantity: r.int(1, 6) }));
+  // Some lines go into lot L1 or L2 (created by the first receipt naming them, topped up after).
+  const lines = po.lines.slice(0, count).map((l) => {
+    const lot = r.pick([null, null, "L1", "L2"] as const);
+    return { itemId: l.itemId, quantity: r.int(1, 6), ...(lot ? { lotCode: lot, expiresOn: w.lotDates[lot] } : {}) };
+  });
   const path = `/api/purchase-orders/${po.id}/receipts`;
   const role = r.pick(["staff", "admin"] as const);
   const { key, body } = keyed(w, r, role, path, "receive", { lines, allowOver: r.chance(0.2) });
   await send(w, "receive", { kind: "receive", poId: po.id, lines: body.lines, allowOver: body.allowOver }, role, "POST", path, { body, key });
 }
 
+/** The expire-lots cron for this tenant only (?tenant=: other suites' tenants are not this run's). */
+async function expire(w: World) {
+  const path = `/api/cron/expire-lots?tenant=${w.tenant.id}`;
+  const result = await call("POST", path, { headers: { authorization: `Bearer ${process.env.CRON_SECRET}` } });
+  w.entries.push({ op: "expire lots", effect: { kind: "expire_lots" }, method: "POST", path, principal: "cron", status: result.status, replayed: false, json: result.json, code: result.json?.error?.code });
+}
+
 export const OPERATIONS: Operation[] = [
   { name: "receive", weight: 2, run: receive },
+  { name: "expire lots", weight: 0.6, run: (w) => expire(w) },
   {
     // A count of some items, applied after a pause in which the rest of the mix moves their stock.
     name: "stock-take",
     weight: 1,
     async run(w, r) {
-      const counted = randomLines(w, r).map((l) => ({ itemId: l.itemId, countedQuantity: r.int(0, 30) }));
+      const counted: { itemId: string; lotId?: string; countedQuantity: number }[] = randomLines(w, r).map((l) => ({ itemId: l.itemId, countedQuantity: r.int(0, 30) }));
+      // Sometimes a lot too (issue 15): its own line, next to the item's unlotted one.
+      if (r.chance(0.6)) {
+        const lot = r.pick(w.lots);
+        counted.push({ itemId: lot.itemId, lotId: lot.id, countedQuantity: r.int(0, 8) });
+      }
       const started = await send(w, "stock-take", { kind: "take_start" }, "admin", "POST", "/api/stock-takes", { body: { lines: counted } });
       if (started.status !== 201) return;
       await new Promise((resolve) => setTimeout(resolve, r.int(0, 20)));
@@ -426,6 +450,7 @@ const ALLOWED: Record<Effect["kind"], number[]> = {
   pay: [200, 402, 409],
   shop_cancel: [200, 409],
   expire: [200],
+  expire_lots: [200],
   read: [200, 404],
 };
 
@@ -449,10 +474,26 @@ export async function setUp(db: Db, tenant: TestTenant, r: Rng, options: RunOpti
   const customer = await call("POST", "/api/customers", { token: tenant.users.staff.token, body: { name: "Invariant customer", socialHandle: "@inv" } });
   const conversation = await call("POST", "/api/conversations", { token: tenant.users.staff.token, body: { customerId: customer.json.id, channel: "web" } });
   if (conversation.status !== 201) throw new Error(`setup conversation failed: ${conversation.status} ${conversation.text}`);
-  const w: World = { db, tenant, items: [], orders: [], purchaseOrders: [], entries: [], keyBodies: new Map(), conversation: conversation.json.id, webOrders: [] };
+  const day = async (n: number) => String((await query(db, sql`SELECT ((now() AT TIME ZONE timezone)::date + ${n}::int)::text AS d FROM tenants WHERE id = ${tenant.id}`))[0]!.d);
+  const w: World = {
+    db, tenant, items: [], orders: [], purchaseOrders: [], entries: [], keyBodies: new Map(), conversation: conversation.json.id,
+    webOrders: [], lots: [], lotDates: { L1: await day(5), L2: await day(15) },
+  };
+  process.env.CRON_SECRET ??= "invariant-cron-secret-0123456789abcdef";
   for (let i = 0; i < options.items; i++) {
     const initial = r.int(8, 40);
     w.items.push({ id: await insertItem(db, tenant.id, { stock: initial }), initial, price: 500 });
+  }
+  // Lots (no draws from r: seeds keep their mix): 4 units expiring in 10 days on every item, and 5
+  // already expired on the first. Initial stock includes them (stock = unlotted + lots from the start).
+  for (const [k, item] of w.items.entries()) {
+    for (const lot of k === 0 ? [{ code: "F", quantity: 4, days: 10 }, { code: "X", quantity: 5, days: -2 }] : [{ code: "F", quantity: 4, days: 10 }]) {
+      const id = randomUUID();
+      await query(db, sql`INSERT INTO lots (id, tenant_id, item_id, lot_code, expires_on, quantity) VALUES (${id}, ${tenant.id}, ${item.id}, ${lot.code}, ${await day(lot.days)}::date, ${lot.quantity})`);
+      await query(db, sql`UPDATE items SET stock = stock + ${lot.quantity}::int, lot_stock = lot_stock + ${lot.quantity}::int WHERE id = ${item.id}`);
+      item.initial += lot.quantity;
+      w.lots.push({ id, itemId: item.id, initial: lot.quantity, expired: lot.days < 0 });
+    }
   }
   // The shop sells the same items (checkouts in the mix).
   await query(db, sql`UPDATE items SET published = true WHERE tenant_id = ${tenant.id}`);
@@ -662,6 +703,51 @@ export async function check(w: World): Promise<string[]> {
     const closedAfter = closed && (!lastReceipt || writes.some((e) => e.effect.kind === "po_status" && num(e.json.version) > num(lastReceipt.json.purchaseOrder.version)));
     const wanted = closedAfter ? "closed" : complete ? "received" : any ? "partially_received" : "ordered";
     if (row.status !== wanted) fail(`purchase order ${po.id}: status ${row.status} ≠ ${wanted} from its answered writes`);
+  }
+
+  // Lots (issue 15): per item stock = Σ lots + unlotted, unlotted ≥ 0; per lot, quantity = initial +
+  // its ledger rows (receipts, counts, write-offs) − what live orders hold of it; no lot negative;
+  // allocations only on live orders, never more than the line; the expired lot never sold, written
+  // off at most once (exactly once if a run of the cron answered).
+  const lotRows = await query(w.db, sql`SELECT id, item_id, lot_code, quantity, expires_on < (now() AT TIME ZONE (SELECT timezone FROM tenants WHERE id = ${t}))::date AS expired FROM lots WHERE tenant_id = ${t}`);
+  const lotStock = await query(w.db, sql`SELECT id, stock, lot_stock FROM items WHERE tenant_id = ${t}`);
+  const lotMoves = await query(w.db, sql`SELECT lot_id, reason, delta FROM stock_movements WHERE tenant_id = ${t} AND lot_id IS NOT NULL`);
+  const allocs = await query(w.db, sql`SELECT order_id, item_id, lot_id, quantity FROM order_lot_allocations WHERE tenant_id = ${t}`);
+  for (const item of lotStock) {
+    const inLots = sum(lotRows.filter((l) => String(l.item_id) === String(item.id)).map((l) => num(l.quantity)));
+    if (inLots !== num(item.lot_stock)) fail(`item ${item.id}: Σ lots ${inLots} ≠ lot_stock ${item.lot_stock}`);
+    if (num(item.stock) - num(item.lot_stock) < 0) fail(`item ${item.id}: unlotted ${num(item.stock) - num(item.lot_stock)} < 0`);
+  }
+  const setupLot = new Map(w.lots.map((l) => [l.id, l]));
+  for (const lot of lotRows) {
+    const id = String(lot.id);
+    const quantity = num(lot.quantity);
+    if (quantity < 0) fail(`lot ${lot.lot_code} of item ${lot.item_id}: quantity ${quantity} < 0`);
+    const ledger = sum(lotMoves.filter((m) => String(m.lot_id) === id).map((m) => num(m.delta)));
+    const held = sum(allocs.filter((a) => String(a.lot_id) === id).map((a) => num(a.quantity)));
+    const initial = setupLot.get(id)?.initial ?? 0;
+    if (quantity !== initial + ledger - held) fail(`lot ${lot.lot_code} of item ${lot.item_id}: quantity ${quantity} ≠ initial ${initial} + ledger ${ledger} − held by orders ${held}`);
+    if ((lot.expired === true || lot.expired === "t") && held > 0) fail(`expired lot ${lot.lot_code} of item ${lot.item_id}: ${held} units held by orders (sold)`);
+  }
+  for (const a of allocs) {
+    const order = orderById.get(String(a.order_id));
+    if (!order || order.status === "cancelled") fail(`allocation of lot ${a.lot_id} on ${order ? "cancelled" : "unknown"} order ${a.order_id}`);
+  }
+  for (const l of lines) {
+    const taken = sum(allocs.filter((a) => String(a.order_id) === String(l.order_id) && String(a.item_id) === String(l.item_id)).map((a) => num(a.quantity)));
+    if (taken > num(l.quantity)) fail(`order ${l.order_id}, item ${l.item_id}: ${taken} units from lots > line ${l.quantity}`);
+  }
+  const cronRan = done.some((e) => e.effect.kind === "expire_lots");
+  for (const lot of w.lots) {
+    const writeOffs = lotMoves.filter((m) => String(m.lot_id) === lot.id && m.reason === "expired").map((m) => num(m.delta));
+    if (!lot.expired && writeOffs.length) fail(`lot ${lot.id} not expired, yet written off: [${writeOffs}]`);
+    // Written off once (a count of it may move it first, or give it units to write off again). Other
+    // suites' runs of the daily all-tenant cron may be the ones that write it off.
+    const counts = lotMoves.filter((m) => String(m.lot_id) === lot.id && m.reason === "count").length;
+    const once = writeOffs.length === 1 && writeOffs[0] === -lot.initial;
+    if (lot.expired && (writeOffs.length > 1 + counts || (counts === 0 && writeOffs.length > 0 && !once) || (counts === 0 && cronRan && !once))) {
+      fail(`expired lot ${lot.id}: write-offs [${writeOffs}] (initial ${lot.initial}, ${counts} counts, a run answered: ${cronRan})`);
+    }
   }
 
   // Idempotency-Keys: stored exactly for the keyed requests that succeeded, once each.

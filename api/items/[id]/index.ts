@@ -12,7 +12,7 @@ export const GET = route(path, { auth: "staff", output: ItemDetailOut, params: I
   return reply(item, { version: item.version });
 });
 
-export const PUT = route(path, { auth: "admin", output: ItemOut, errors: ["conflict", "precondition_failed", "precondition_required"], params: IdParams, body: ItemUpdate }, async ({ auth, params, body, request }) => {
+export const PUT = route(path, { auth: "admin", output: ItemOut, errors: ["conflict", "insufficient_stock", "precondition_failed", "precondition_required"], params: IdParams, body: ItemUpdate }, async ({ auth, params, body, request }) => {
   const { version, ...changes } = body;
   const item = await updateItem(auth, params.id, changes, expectedVersion(request, version));
   return reply(item, { version: item.version });
