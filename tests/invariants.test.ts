@@ -26,6 +26,7 @@ function seedsFor(name: string): number[] {
 
 describe.each(dbTargets())("concurrency invariants on %s", (name) => {
   const ctx = withTarget(name);
+  const answered = new Set<string>();
 
   for (const seed of seedsFor(name)) {
     it(`seed ${seed}: stock, ledger, lines, totals, versions and keys agree after a concurrent mix`, { timeout: 120_000 }, async () => {
@@ -39,12 +40,14 @@ describe.each(dbTargets())("concurrency invariants on %s", (name) => {
       const report = `seed ${seed} on ${name} (INVARIANT_SEED=${seed} to replay): ${options.operations} operations on ${options.items} items and ${options.orders} orders\n  ${summary(world)}`;
       if (problems.length) console.error(`${report}\n  ${problems.join("\n  ")}`);
       expect(problems, report).toEqual([]);
-      // The mix must have exercised what it claims to: successes and refusals of the main paths.
-      const statuses = (op: string) => new Set(world.entries.filter((e) => e.op === op && e.effect.kind !== "read").map((e) => e.status));
-      expect(statuses("edit lines").has(200), report).toBe(true);
-      expect(statuses("receive").has(201), report).toBe(true);
-      expect(statuses("stock-take").has(200), report).toBe(true);
-      expect(statuses("checkout").has(201), report).toBe(true);
+      for (const e of world.entries) if (e.effect.kind !== "read") answered.add(`${e.op} ${e.status}`);
     });
   }
+
+  // The mix must have exercised what it claims to. Per seed a path can lose every race on a loaded
+  // machine (all of one seed's stock-takes answered 409); across the target's seeds it must succeed.
+  it("the seeds together exercised successful line edits, receipts, stock-takes and checkouts", () => {
+    const wanted = ["checkout 201", "edit lines 200", "receive 201", "stock-take 200"];
+    expect([...answered].filter((a) => wanted.includes(a)).sort()).toEqual(wanted);
+  });
 });
