@@ -1,10 +1,11 @@
 import { getDb } from "../../db/client.js";
+import { decodeDeliveryCursor, encodeDeliveryCursor } from "../delivery/cursor.js";
 import { newId } from "../../db/ids.js";
 import type { AuthContext } from "../auth/session.js";
 import { endpointsChanged, kick } from "../delivery/kick.js";
 import { requeue } from "../delivery/repo.js";
 import { newSecret } from "../delivery/signing.js";
-import { ApiError, conflict, notFound, staleVersion } from "../http/errors.js";
+import { conflict, notFound, staleVersion } from "../http/errors.js";
 import * as repo from "./repo.js";
 import type { WebhookCreateInput, WebhookReplayInput, WebhookUpdateInput } from "./schemas.js";
 
@@ -80,19 +81,9 @@ export async function sendTest(auth: AuthContext, id: string) {
 
 export async function listDeliveries(auth: AuthContext, id: string, q: { status?: string; limit: number; cursor?: string }) {
   const { db } = await getDb();
-  const page = await repo.listDeliveries(db, auth.tenant.id, id, { ...q, after: q.cursor ? decodeCursor(q.cursor) : undefined });
+  const page = await repo.listDeliveries(db, auth.tenant.id, id, { ...q, after: q.cursor ? decodeDeliveryCursor(q.cursor) : undefined });
   if (!page) throw notFound("Webhook");
-  return { items: page.items, pagination: { limit: q.limit, nextCursor: page.next ? encodeCursor(page.next) : null } };
-}
-
-const encodeCursor = (c: { createdAt: string; id: string }) => Buffer.from(`${c.createdAt}|${c.id}`).toString("base64url");
-
-function decodeCursor(text: string): { createdAt: string; id: string } {
-  const [createdAt, id, extra] = Buffer.from(text, "base64url").toString("utf8").split("|");
-  if (extra !== undefined || !createdAt || !id || Number.isNaN(Date.parse(createdAt)) || !/^[0-9a-f-]{36}$/.test(id)) {
-    throw new ApiError("bad_request", "Invalid cursor.", [{ path: "cursor", message: "must be pagination.nextCursor of a previous page" }]);
-  }
-  return { createdAt, id };
+  return { items: page.items, pagination: { limit: q.limit, nextCursor: page.next ? encodeDeliveryCursor(page.next) : null } };
 }
 
 export async function retryDelivery(auth: AuthContext, id: string, deliveryId: string) {
