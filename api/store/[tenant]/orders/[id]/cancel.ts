@@ -6,10 +6,11 @@ import { ShopOrderParams, ShopperOrderOut } from "../../../../../lib/storefront/
 const path = "/api/store/[tenant]/orders/[id]/cancel";
 
 // The shopper cancels a pending or confirmed order (Idempotency-Key optional): stock back once, the
-// card payment refunded or the pay-later one voided. 409 invalid_transition once it is preparing or later.
+// card payment refunded or the pay-later one voided. 409 invalid_transition once it is preparing or later,
+// reservation_expired once its reservation ran out (the expiry got there first).
 export const POST = route(
   path,
-  { auth: "public", rateLimit: "store", params: ShopOrderParams, idempotent: true, output: ShopperOrderOut, errors: ["invalid_transition"] },
+  { auth: "public", rateLimit: "store", params: ShopOrderParams, idempotent: true, output: ShopperOrderOut, errors: ["invalid_transition", "reservation_expired"] },
   async ({ request, params, idempotency }) => {
     const { order, replayed } = await cancelShopperOrder(params.tenant, params.id, request, idempotency);
     return reply(order, { headers: { "Cache-Control": "private, no-store", ...(replayed ? { "Idempotent-Replayed": "true" } : {}) } });
