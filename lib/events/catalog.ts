@@ -3,7 +3,8 @@
 // or changing a field's meaning, is a major one (consumers pin the major). The envelope is the same
 // for every type (EVENT_ENVELOPE). tests/events.test.ts checks every emitted event against it.
 
-export const EVENT_CATALOG_VERSION = "1.0.0";
+// 1.1.0: payment.refunded, payment.voided (shop), lot.expired (lots), connector.disabled (connectors).
+export const EVENT_CATALOG_VERSION = "1.1.0";
 
 type JsonSchema = Record<string, unknown>;
 
