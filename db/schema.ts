@@ -294,10 +294,13 @@ export const stockMovements = pgTable(
   (t) => [
     index("stock_movements_item_idx").on(t.tenantId, t.itemId, t.createdAt, t.id),
     index("stock_movements_order_idx").on(t.orderId),
+    // The tenant-wide ledger in time order (GET /api/stock-movements/export pages by it).
+    index("stock_movements_tenant_created_idx").on(t.tenantId, t.createdAt, t.id),
     // 'set': PUT /api/items/:id with a stock, recorded as the difference it made.
     // 'receipt': a purchase order received (purchase_order_id set); 'count': a stock-take applied;
-    // 'release': a storefront reservation given back (payment failed, reservation expired).
-    check("stock_movements_reason_check", sql`${t.reason} IN ('order', 'cancel', 'edit', 'adjustment', 'set', 'receipt', 'count', 'release')`),
+    // 'release': a storefront reservation given back (payment failed, reservation expired);
+    // 'import': POST /api/items/import setting an item's stock (or creating it with stock).
+    check("stock_movements_reason_check", sql`${t.reason} IN ('order', 'cancel', 'edit', 'adjustment', 'set', 'receipt', 'count', 'release', 'import')`),
     check("stock_movements_delta_check", sql`${t.delta} <> 0`),
   ],
 );
@@ -819,4 +822,22 @@ export const stockTakeLines = pgTable(
     primaryKey({ columns: [t.stockTakeId, t.itemId] }),
     check("stock_take_lines_counted_check", sql`${t.countedQuantity} >= 0`),
   ],
+);
+
+// Bulk item imports (POST /api/items/import): one row per import that wrote, with its counts — the
+// resource an Idempotency-Key replays. Dry runs leave none.
+export const itemImports = pgTable(
+  "item_imports",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    mode: text("mode").notNull(),
+    rows: integer("rows").notNull(),
+    created: integer("created").notNull(),
+    updated: integer("updated").notNull(),
+    unchanged: integer("unchanged").notNull(),
+    createdBy: uuid("created_by"),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
+  },
+  (t) => [index("item_imports_tenant_created_idx").on(t.tenantId, t.createdAt), check("item_imports_mode_check", sql`${t.mode} IN ('create', 'upsert')`)],
 );
