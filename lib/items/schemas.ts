@@ -96,3 +96,18 @@ export const ItemOut = v.strictObject({
 export const ItemPageOut = pageOf(ItemOut);
 /** One item as GET /api/items/:id shows it: with its supplier links. */
 export const ItemDetailOut = v.strictObject({ ...ItemOut.entries, suppliers: v.array(ItemSupplierOut) });
+
+/** POST /api/items/import: `mode` create (an existing SKU is an error on its line) or upsert; `dryRun` checks only. */
+export const ItemImportQuery = v.object({
+  mode: v.optional(v.picklist(["create", "upsert"], "must be create or upsert"), "create"),
+  dryRun: booleanField,
+});
+export const ItemImportOut = v.strictObject({
+  id: v.nullable(uuidOut),
+  mode: v.picklist(["create", "upsert"]),
+  dryRun: v.boolean(),
+  rows: countOut,
+  created: countOut,
+  updated: countOut,
+  unchanged: countOut,
+});
