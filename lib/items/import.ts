@@ -1,4 +1,5 @@
 import { parse } from "csv-parse/sync";
+import { ApiError } from "../http/errors.js";
 import { INT32_MAX } from "../http/inputs.js";
 import { MAX_UNIT_COST_CENTS } from "../inventory/schemas.js";
 import { categorySlugFromName } from "../categories/schemas.js";
@@ -157,7 +158,8 @@ export function readJsonRows(text: string): RawTable {
   try {
     value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch {
-    throw new ImportRejected([{ line: 1, column: null, message: "the body is not valid JSON" }], 1);
+    // As every JSON route answers a body it cannot parse: 400, not a problem of a row.
+    throw new ApiError("bad_request", "The body is not valid JSON.");
   }
   if (!Array.isArray(value)) throw new ImportRejected([{ line: 1, column: null, message: "the JSON body must be an array of rows (objects keyed by column name)" }], 1);
   const names: string[] = [];

@@ -1,3 +1,4 @@
+import { exportFormatField } from "../http/export.js";
 import * as v from "valibot";
 import { ItemSupplierOut } from "../inventory/schemas.js";
 import { countOut, intOut, nullableString, nullableTimestampOut, pageOf, timestampOut, uuidOut } from "../http/outputs.js";
@@ -111,3 +112,14 @@ export const ItemImportOut = v.strictObject({
   updated: countOut,
   unchanged: countOut,
 });
+
+/** GET /api/items/export: the list's filters (no paging) and the file format. */
+export const ItemExportQuery = v.object({
+  search: ItemListQuery.entries.search,
+  lowStock: ItemListQuery.entries.lowStock,
+  category: ItemListQuery.entries.category,
+  supplier: ItemListQuery.entries.supplier,
+  format: exportFormatField,
+});
+/** One exported item (a JSON Lines line; the CSV's columns): the item with its preferred supplier's SKU and unit cost. */
+export const ItemExportLineOut = v.strictObject({ ...ItemOut.entries, supplierSku: nullableString, unitCostCents: v.nullable(countOut) });
