@@ -9,7 +9,7 @@ import type { Db } from "../db/client.js";
 import { totalRoundTrips } from "../db/round-trips.js";
 import { EXPORT_PAGE_ITEMS } from "../lib/items/export.js";
 import { ItemExportLineOut } from "../lib/items/schemas.js";
-import { OrderExportLineOut } from "../lib/orders/schemas.js";
+import { OrderOut } from "../lib/orders/schemas.js";
 import { MovementExportLineOut } from "../lib/stock/schemas.js";
 import { app, call, errorOf } from "./support/client.js";
 import { insertItem, insertSupplier, type TestTenant } from "./support/fixtures.js";
@@ -122,7 +122,7 @@ describe.each(dbTargets())("streamed exports on %s", (name) => {
     expect(rows[0]![at("totalCents")]).toBe("1250");
 
     const j = await call("GET", "/api/orders/export?format=jsonl&status=completed&channel=web", { token: admin });
-    const orders = jsonLines(j.text).map((l) => v.parse(OrderExportLineOut, l));
+    const orders = jsonLines(j.text).map((l) => v.parse(OrderOut, l));
     expect(orders.map((o) => o.number)).toEqual(Array.from({ length: 15 }, (_, i) => 30 - 2 * i));
     expect((await call("GET", "/api/orders/export?status=nope", { token: admin })).status).toBe(400);
     expect((await call("GET", "/api/orders/export", { token: t.users.staff.token })).status).toBe(403);

@@ -174,5 +174,3 @@ export const OrderExportQuery = v.object({
   to: OrderListQuery.entries.to,
   format: exportFormatField,
 });
-/** One exported order (a JSON Lines line; the CSV has one row per order with its lines summarised). */
-export const OrderExportLineOut = OrderOut;
