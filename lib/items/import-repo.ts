@@ -73,7 +73,7 @@ const problemsJson = sql`(SELECT jsonb_build_object('count', (SELECT count(*) FR
  */
 const plan = sql`
     matched AS (
-      SELECT x.*, cur.id AS item_id, cur.name AS old_name, cur.sku AS old_sku, cur.price_cents AS old_price, cur.stock AS old_stock,
+      SELECT x.*, k.id AS known_id, cur.id AS item_id, cur.name AS old_name, cur.sku AS old_sku, cur.price_cents AS old_price, cur.stock AS old_stock,
              cur.low_stock_threshold AS old_threshold, cur.category_id AS old_category_id, cur.description AS old_description,
              cur.published AS old_published, l.supplier_id AS link_supplier_id, l.supplier_sku AS old_supplier_sku, l.unit_cost_cents AS old_unit_cost,
              c.id AS cat_id, c.name AS cat_name
@@ -95,7 +95,7 @@ const plan = sql`
           OR (r.unit_cost_cents IS NOT NULL AND r.unit_cost_cents IS DISTINCT FROM r.old_unit_cost) AS link_changed
       FROM matched r),
     actions AS (
-      SELECT p.*, CASE WHEN p.item_id IS NULL THEN 'create' WHEN p.item_changed OR p.link_changed THEN 'update' ELSE 'same' END AS action FROM plan p)`;
+      SELECT p.*, CASE WHEN p.known_id IS NULL THEN 'create' WHEN p.item_id IS NULL THEN 'vanished' WHEN p.item_changed OR p.link_changed THEN 'update' ELSE 'same' END AS action FROM plan p)`;
 
 const counts = sql`(SELECT count(*) FROM actions)::int AS rows,
   (SELECT count(*) FROM actions WHERE action = 'create')::int AS created,
@@ -209,7 +209,9 @@ export async function runImport(
              (SELECT count(*) FROM actions WHERE action = 'update'), (SELECT count(*) FROM actions WHERE action = 'same'), ${w.userId}::uuid
       FROM ready
       RETURNING *)`,
-    failures: sql`WHEN EXISTS (SELECT 1 FROM go) AND EXISTS (SELECT 1 FROM problems) THEN tally_fail('import_rejected', ${problemsJson})`,
+    // 'vanished': an item matched by SKU was deleted between the statement's snapshot and its lock.
+    failures: sql`WHEN EXISTS (SELECT 1 FROM go) AND EXISTS (SELECT 1 FROM problems) THEN tally_fail('import_rejected', ${problemsJson})
+      WHEN EXISTS (SELECT 1 FROM actions WHERE action = 'vanished') THEN tally_fail('import_raced', '{}'::jsonb)`,
     succeeded: sql`EXISTS (SELECT 1 FROM record)`,
     refusal: sql`'{}'::jsonb`,
     columns: sql`(SELECT ${recordJson("r")} FROM record r) AS record`,
