@@ -72,9 +72,6 @@ export async function importItems(auth: AuthContext, request: Request, options: 
       const detail = failure.rule.detail as { count: number; problems: ImportProblem[] };
       throw rejected(detail.problems, detail.count);
     }
-    if (failure?.kind === "rule_failed" && failure.rule?.code === "import_raced") {
-      throw new ApiError("conflict", "An item of this file was deleted while the import ran; nothing was imported. Retry.", undefined, { "Retry-After": "1" });
-    }
     // Two imports (or an import and an item write) created the same SKU at once: the later one loses.
     if (failure?.kind === "unique_violation" && failure.constraint === "items_tenant_sku_live_key") {
       throw new ApiError("conflict", "Another write created an item with one of these SKUs while this import ran; nothing was imported. Retry (mode=upsert updates it).", undefined, { "Retry-After": "1" });
