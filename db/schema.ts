@@ -301,11 +301,14 @@ export const stockMovements = pgTable(
   (t) => [
     index("stock_movements_item_idx").on(t.tenantId, t.itemId, t.createdAt, t.id),
     index("stock_movements_order_idx").on(t.orderId),
+    // The tenant-wide ledger in time order (GET /api/stock-movements/export pages by it).
+    index("stock_movements_tenant_created_idx").on(t.tenantId, t.createdAt, t.id),
     // 'set': PUT /api/items/:id with a stock, recorded as the difference it made.
     // 'receipt': a purchase order received (purchase_order_id set); 'count': a stock-take applied;
     // 'release': a storefront reservation given back (payment failed, reservation expired);
-    // 'expired': an expired lot written off by the expire-lots cron (lot_id set).
-    check("stock_movements_reason_check", sql`${t.reason} IN ('order', 'cancel', 'edit', 'adjustment', 'set', 'receipt', 'count', 'release', 'expired')`),
+    // 'expired': an expired lot written off by the expire-lots cron (lot_id set). 'import': POST
+    // /api/items/import setting an item's stock (or creating it with stock).
+    check("stock_movements_reason_check", sql`${t.reason} IN ('order', 'cancel', 'edit', 'adjustment', 'set', 'receipt', 'count', 'release', 'expired', 'import')`),
     check("stock_movements_delta_check", sql`${t.delta} <> 0`),
   ],
 );
@@ -881,4 +884,22 @@ export const orderLotAllocations = pgTable(
     index("order_lot_allocations_lot_idx").on(t.lotId),
     check("order_lot_allocations_quantity_check", sql`${t.quantity} > 0`),
   ],
+);
+
+// Bulk item imports (POST /api/items/import): one row per import that wrote, with its counts — the
+// resource an Idempotency-Key replays. Dry runs leave none.
+export const itemImports = pgTable(
+  "item_imports",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    mode: text("mode").notNull(),
+    rows: integer("rows").notNull(),
+    created: integer("created").notNull(),
+    updated: integer("updated").notNull(),
+    unchanged: integer("unchanged").notNull(),
+    createdBy: uuid("created_by"),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
+  },
+  (t) => [index("item_imports_tenant_created_idx").on(t.tenantId, t.createdAt), check("item_imports_mode_check", sql`${t.mode} IN ('create', 'upsert')`)],
 );

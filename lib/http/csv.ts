@@ -5,12 +5,15 @@
 
 export type CsvValue = string | number | boolean | null | undefined;
 
-function cell(value: CsvValue): string {
+export function cell(value: CsvValue): string {
   if (value === null || value === undefined) return "";
   if (typeof value !== "string") return String(value);
   const text = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
+
+/** One CSV line (CRLF-terminated). */
+export const csvLine = (values: CsvValue[]) => values.map(cell).join(",") + "\r\n";
 
 export function toCsv(header: string[], rows: CsvValue[][]): string {
   return [header, ...rows].map((row) => row.map(cell).join(",")).join("\r\n") + "\r\n";

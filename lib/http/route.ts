@@ -45,7 +45,9 @@ export interface RoutePolicy<A extends RouteAuth, P, Q, B> {
    */
   errors?: readonly ErrorCode[];
   /** Other representations of the success answer: a CSV download (Accept: text/csv or ?format=csv), an event stream, raw bytes. */
-  formats?: readonly ("text/csv" | "text/event-stream" | "text/plain" | "application/octet-stream")[];
+  formats?: readonly ("text/csv" | "text/event-stream" | "text/plain" | "application/octet-stream" | "application/x-ndjson")[];
+  /** Schema of one line of an application/x-ndjson answer (a streamed export's rows; the CSV has the same columns). OpenAPI only. */
+  lineOutput?: Schema;
   /** Schema of this route's error answers when they are not the bare error shape (health: its report beside the error). */
   errorOutput?: Schema;
   /** Sends an ETag of the body itself and answers If-None-Match with 304 (versioned outputs do so through `version`). */

@@ -20,6 +20,31 @@ const encoder = new TextEncoder();
 const list = (items: unknown[]) => items.map((item) => JSON.stringify(item)).join(",");
 
 export function streamedList<T>(pages: Pages<T>, context: { requestId: string; path: string }): Response {
+  return streamed(pages, context, {
+    contentType: "application/json",
+    head: (first) => `{"items":[${list(first)}`,
+    page: (rows, sentBefore) => (rows.length > 0 ? `${sentBefore > 0 ? "," : ""}${list(rows)}` : ""),
+    end: (count) => `],"count":${count}}`,
+    failure: (error, count) => `\n${JSON.stringify({ error: { ...error, message: `${error.message} The list is incomplete (${count} items sent).` } })}\n`,
+  });
+}
+
+/** How a streamed body is written: its first chunk, each further page, the end, and the cut-short marker. */
+export interface StreamFormat<T> {
+  contentType: string;
+  headers?: Record<string, string>;
+  head(first: T[]): string;
+  page(rows: T[], sentBefore: number): string;
+  end(count: number): string;
+  failure(error: { code: string; message: string; requestId: string }, count: number): string;
+}
+
+/**
+ * A body written page by page in any format (streamedList's JSON; the exports' CSV and JSON Lines),
+ * with the same rules: pulled only as the client reads, the first page read before the status goes
+ * out, a later failure cutting the body short with a marker, a hang-up ending it quietly.
+ */
+export function streamed<T>(pages: Pages<T>, context: { requestId: string; path: string }, format: StreamFormat<T>): Response {
   let count = pages.first.length;
   let started = false;
   // The client hung up (the runtime cancels the body): a page still in flight lands on a closed
@@ -31,25 +56,26 @@ export function streamedList<T>(pages: Pages<T>, context: { requestId: string; p
       async pull(controller) {
         if (!started) {
           started = true;
-          controller.enqueue(encoder.encode(`{"items":[${list(pages.first)}`));
+          controller.enqueue(encoder.encode(format.head(pages.first)));
           return;
         }
         try {
           const page = await pages.next();
           if (cancelled) return;
           if (page === null) {
-            controller.enqueue(encoder.encode(`],"count":${count}}`));
+            const end = format.end(count);
+            if (end) controller.enqueue(encoder.encode(end));
             controller.close();
             return;
           }
-          if (page.length > 0) controller.enqueue(encoder.encode(`${count > 0 ? "," : ""}${list(page)}`));
+          const text = format.page(page, count);
+          if (text) controller.enqueue(encoder.encode(text));
           count += page.length;
         } catch (error) {
           if (cancelled) return;
           const known = toApiError(error) ?? new ApiError("internal", "Something went wrong on our side.");
           log("error", "stream failed after the first byte", { ...context, sent: count, code: known.code, error: error instanceof Error ? error.message : String(error) });
-          const marker = { error: { code: known.code, message: `${known.message} The list is incomplete (${count} items sent).`, requestId: context.requestId } };
-          controller.enqueue(encoder.encode(`\n${JSON.stringify(marker)}\n`));
+          controller.enqueue(encoder.encode(format.failure({ code: known.code, message: known.message, requestId: context.requestId }, count)));
           controller.close();
         }
       },
@@ -60,5 +86,21 @@ export function streamedList<T>(pages: Pages<T>, context: { requestId: string; p
     },
     { highWaterMark: 0 },
   );
-  return new Response(body, { headers: { "Content-Type": "application/json" } });
+  return new Response(body, { headers: { "Content-Type": format.contentType, ...format.headers } });
+}
+
+/**
+ * Keyset pages: `fetch(after)` reads the page after a key (null: the first) and says whether more
+ * follow; the first page is read here, before anything is sent.
+ */
+export async function keysetPages<T, K>(fetch: (after: K | null) => Promise<{ rows: T[]; more: boolean; last: K | null }>): Promise<Pages<T>> {
+  let page = await fetch(null);
+  return {
+    first: page.rows,
+    async next() {
+      if (!page.more || page.last === null) return null;
+      page = await fetch(page.last);
+      return page.rows;
+    },
+  };
 }

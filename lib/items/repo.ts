@@ -62,13 +62,18 @@ async function pageOf(db: Db, where: SQL, order: SQL, pageNumber: number, limit:
   return { total, items: rows.map(toItem) };
 }
 
-export function listLiveItems(db: Db, tenantId: string, input: ItemListInput) {
+/** The items list's filters (alias i), shared with the export. */
+export function liveItemFilters(tenantId: string, input: Pick<ItemListInput, "search" | "lowStock" | "category" | "supplier">): SQL[] {
   const filters = [sql`i.tenant_id = ${tenantId}`, sql`i.deleted_at IS NULL`];
   if (input.search) filters.push(sql`(i.name ILIKE ${likeContaining(input.search)} OR i.sku ILIKE ${likeContaining(input.search)})`);
   if (input.lowStock !== undefined) filters.push(input.lowStock ? sql`i.stock <= i.low_stock_threshold` : sql`i.stock > i.low_stock_threshold`);
   if (input.category) filters.push(sql`lower(i.category) = lower(${input.category})`);
   if (input.supplier) filters.push(suppliedBy(tenantId, input.supplier));
-  return pageOf(db, sql.join(filters, sql` AND `), sql`created_at DESC, id DESC`, input.page, input.limit);
+  return filters;
+}
+
+export function listLiveItems(db: Db, tenantId: string, input: ItemListInput) {
+  return pageOf(db, sql.join(liveItemFilters(tenantId, input), sql` AND `), sql`created_at DESC, id DESC`, input.page, input.limit);
 }
 
 export function listDeletedItems(db: Db, tenantId: string, pageNumber: number, limit: number) {

@@ -1,3 +1,4 @@
+import { exportFormatField } from "../http/export.js";
 import * as v from "valibot";
 import { ItemSupplierOut } from "../inventory/schemas.js";
 import { countOut, intOut, nullableString, nullableTimestampOut, pageOf, timestampOut, uuidOut } from "../http/outputs.js";
@@ -96,3 +97,29 @@ export const ItemOut = v.strictObject({
 export const ItemPageOut = pageOf(ItemOut);
 /** One item as GET /api/items/:id shows it: with its supplier links. */
 export const ItemDetailOut = v.strictObject({ ...ItemOut.entries, suppliers: v.array(ItemSupplierOut) });
+
+/** POST /api/items/import: `mode` create (an existing SKU is an error on its line) or upsert; `dryRun` checks only. */
+export const ItemImportQuery = v.object({
+  mode: v.optional(v.picklist(["create", "upsert"], "must be create or upsert"), "create"),
+  dryRun: booleanField,
+});
+export const ItemImportOut = v.strictObject({
+  id: v.nullable(uuidOut),
+  mode: v.picklist(["create", "upsert"]),
+  dryRun: v.boolean(),
+  rows: countOut,
+  created: countOut,
+  updated: countOut,
+  unchanged: countOut,
+});
+
+/** GET /api/items/export: the list's filters (no paging) and the file format. */
+export const ItemExportQuery = v.object({
+  search: ItemListQuery.entries.search,
+  lowStock: ItemListQuery.entries.lowStock,
+  category: ItemListQuery.entries.category,
+  supplier: ItemListQuery.entries.supplier,
+  format: exportFormatField,
+});
+/** One exported item (a JSON Lines line; the CSV's columns): the item with its preferred supplier's SKU and unit cost. */
+export const ItemExportLineOut = v.strictObject({ ...ItemOut.entries, supplierSku: nullableString, unitCostCents: v.nullable(countOut) });

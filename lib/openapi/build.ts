@@ -200,7 +200,7 @@ export function buildSpec(input: BuildInput): Json {
     const operation: Json = {
       operationId: operationId(method, pattern),
       summary: summaryOf(method, pattern),
-      description: [ROLE_TEXT[policy.auth], hints.people && policy.auth !== "user" ? "People only: API keys get 403." : "", policy.formats?.includes("text/csv") ? "CSV with `Accept: text/csv` or `?format=csv`." : ""].filter(Boolean).join(" "),
+      description: [ROLE_TEXT[policy.auth], hints.people && policy.auth !== "user" ? "People only: API keys get 403." : "", policy.lineOutput ? "A streamed download (`Content-Disposition: attachment`): CSV by default, JSON Lines with `?format=jsonl`." : policy.formats?.includes("text/csv") ? "CSV with `Accept: text/csv` or `?format=csv`." : ""].filter(Boolean).join(" "),
       tags: [tag],
       security: securityOf(policy.auth, hints.people === true, policy.bearerSecret),
       "x-tally-auth": policy.auth,
@@ -231,6 +231,8 @@ export function buildSpec(input: BuildInput): Json {
         const content: Json = {};
         if (policy.output) content["application/json"] = { schema: convert.schema(policy.output) };
         for (const format of policy.formats ?? []) content[format] = format === "application/octet-stream" ? {} : { schema: { type: "string" } };
+        // A streamed export: each JSON Lines line is one row of this schema (OpenAPI 3.1 has no item schema for a stream).
+        if (policy.lineOutput && content["application/x-ndjson"]) content["application/x-ndjson"] = { schema: { type: "string", description: "One JSON object a line (JSON Lines); each line matches `x-line-schema`." }, "x-line-schema": convert.schema(policy.lineOutput) };
         responses[String(status)] = { description: status === 201 ? "Created." : "OK.", headers: successHeaders, content };
       }
     }

@@ -33,7 +33,8 @@ function decodeCursor(cursor: string, sort: string): CursorKey {
 
 const deliveryKey = sql.raw("coalesce(o.expected_delivery_date, 'infinity'::date)");
 
-function filtersOf(tenantId: string, input: OrderListInput): SQL[] {
+/** The order list's filters (alias o), shared with the export. */
+export function filtersOf(tenantId: string, input: Pick<OrderListInput, "status" | "channel" | "priority" | "customerId" | "from" | "to">): SQL[] {
   const filters = [sql`o.tenant_id = ${tenantId}`];
   const anyOf = (column: string, values: string[]) => sql`${sql.raw(column)} IN (${sql.join(values.map((v) => sql`${v}`), sql`, `)})`;
   if (input.status) filters.push(anyOf("o.status", input.status));

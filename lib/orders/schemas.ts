@@ -1,3 +1,4 @@
+import { exportFormatField } from "../http/export.js";
 import * as v from "valibot";
 import { CustomerOut } from "../customers/schemas.js";
 import { countOut, dayOut, intOut, nullableString, nullableTimestampOut, PaginationOut, timestampOut, uuidOut } from "../http/outputs.js";
@@ -91,7 +92,7 @@ export const OrderStatusChange = v.strictObject({
 });
 
 
-const csvOf = <T extends readonly string[]>(values: T, label: string) =>
+export const csvOf = <T extends readonly string[]>(values: T, label: string) =>
   v.optional(
     v.pipe(
       text(),
@@ -162,3 +163,14 @@ export const AllOrdersOut = v.strictObject({ items: v.array(OrderOut), count: co
 export const PriorityOrdersOut = v.strictObject({ items: v.array(v.strictObject({ ...orderFields, overdue: v.boolean() })) });
 const openColumns = <T extends v.GenericSchema>(of: T) => v.strictObject({ pending: of, confirmed: of, preparing: of, ready: of });
 export const BoardOut = v.strictObject({ columns: openColumns(v.array(OrderOut)), counts: openColumns(countOut), cursor: v.string() });
+
+/** GET /api/orders/export: the list's filters (no paging or sort: newest first, every match) and the file format. */
+export const OrderExportQuery = v.object({
+  status: OrderListQuery.entries.status,
+  channel: OrderListQuery.entries.channel,
+  priority: OrderListQuery.entries.priority,
+  customerId: OrderListQuery.entries.customerId,
+  from: OrderListQuery.entries.from,
+  to: OrderListQuery.entries.to,
+  format: exportFormatField,
+});

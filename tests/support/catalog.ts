@@ -85,6 +85,15 @@ export const ROUTES: RouteSpec[] = [
   { method: "GET", pattern: "/api/items/deleted", role: "staff" },
   { method: "GET", pattern: "/api/items/low-stock", role: "staff" },
   { method: "GET", pattern: "/api/items/expiring-soon", role: "staff" },
+  { method: "GET", pattern: "/api/items/export", role: "admin" },
+  {
+    method: "POST",
+    pattern: "/api/items/import",
+    role: "admin",
+    // A fresh SKU each time: the walk sends it more than once, and create mode refuses an existing SKU.
+    raw: () => ({ bytes: new TextEncoder().encode(`name,sku,priceCents,stock\r\nWalked,WALK-${crypto.randomUUID()},100,2\r\n`), contentType: "text/csv" }),
+    idempotent: IDEMPOTENCY.itemImport,
+  },
   { method: "GET", pattern: "/api/items/[id]", role: "staff", target: liveItem },
   {
     method: "PUT",
@@ -172,6 +181,8 @@ export const ROUTES: RouteSpec[] = [
     invalid: { body: { channel: "fax", items: [{ itemId: "x", quantity: 0 }], priority: "asap" }, paths: ["channel", "items.0.itemId", "items.0.quantity", "priority"] },
   },
   { method: "GET", pattern: "/api/orders/all", role: "staff" },
+  { method: "GET", pattern: "/api/orders/export", role: "admin" },
+  { method: "GET", pattern: "/api/stock-movements/export", role: "admin" },
   { method: "GET", pattern: "/api/orders/priority", role: "staff" },
   { method: "GET", pattern: "/api/orders/[id]", role: "staff", target: order },
   {

@@ -305,4 +305,25 @@ const shopCancel: IdempotencyCase = {
   resourceOf: (json) => json.id,
 };
 
-export const IDEMPOTENCY = { order, cancel, adjustment, staffFeedback, publicFeedback, tenant, message, receipt, checkout, pay, shopCancel };
+// Bulk import, in upsert mode (so another principal's same file succeeds on its own: it finds the
+// item and changes nothing). Refused by the data: an unknown SKU without name and price.
+let importSku = 0;
+const itemImport: IdempotencyCase = {
+  success: 200,
+  async succeeding(_db, t) {
+    const sku = `IMP-${process.pid}-${++importSku}`;
+    return { method: "POST", path: "/api/items/import?mode=upsert", body: [{ name: "Imported", sku, priceCents: 250, stock: 3 }], token: t.users.admin.token, meta: { sku, tenantId: t.id } };
+  },
+  async failing(db, t) {
+    const sku = `IMP-${process.pid}-${++importSku}`;
+    const request = { method: "POST", path: "/api/items/import?mode=upsert", body: [{ sku, stock: 4 }], token: t.users.admin.token, meta: { sku, tenantId: t.id } };
+    return { request, status: 422, fix: async () => void (await insertItem(db, t.id, { sku, stock: 1 })) };
+  },
+  other: async (_db, t, request) => ({ ...request, token: t.users.owner.token }),
+  otherSucceeds: true,
+  different: (request) => ({ ...request, body: [{ name: "Imported", sku: request.meta.sku, priceCents: 250, stock: 9 }] }),
+  executions: (db, request) => count(db, sql`SELECT count(*) AS n FROM item_imports WHERE tenant_id = ${request.meta.tenantId}`),
+  resourceOf: (json) => json.id,
+};
+
+export const IDEMPOTENCY = { order, cancel, adjustment, staffFeedback, publicFeedback, tenant, message, receipt, checkout, pay, shopCancel, itemImport };

@@ -67,6 +67,7 @@ export type Effect =
   | { kind: "shop_cancel"; orderId: string }
   | { kind: "expire" }
   | { kind: "expire_lots" }
+  | { kind: "import"; itemIds: string[] }
   | { kind: "read" };
 
 export interface Entry {
@@ -87,7 +88,7 @@ type Role = "owner" | "admin" | "staff";
 export interface World {
   db: Db;
   tenant: TestTenant;
-  items: { id: string; initial: number; price: number }[];
+  items: { id: string; initial: number; price: number; sku: string }[];
   /** Orders that exist when the mix starts (operations may also create and then act on their own). */
   orders: string[];
   /** Purchase orders in status ordered when the mix starts, with their lines (issue 15: receiving). */
@@ -274,6 +275,20 @@ export interface Operation {
   run(w: World, r: Rng): Promise<void>;
 }
 
+/**
+ * Bulk import (upsert by SKU) setting the stock of one or two items: an absolute set, written to the
+ * ledger as the difference from the stock the import's lock found.
+ */
+async function importStock(w: World, r: Rng) {
+  const first = r.pick(w.items);
+  const second = r.pick(w.items);
+  const chosen = first.id === second.id ? [first] : [first, second];
+  const path = "/api/items/import?mode=upsert";
+  const { key, body } = keyed(w, r, "admin", path, "import", chosen.map((item) => ({ sku: item.sku, stock: r.int(0, 30) })));
+  const itemIds = body.map((row) => w.items.find((item) => item.sku === row.sku)!.id);
+  await send(w, "import stock", { kind: "import", itemIds }, "admin", "POST", path, { body, key });
+}
+
 async function edit(w: World, r: Rng, orderId: string) {
   const lines = randomLines(w, r);
   const headers: Record<string, string> = {};
@@ -385,6 +400,9 @@ export const OPERATIONS: Operation[] = [
     name: "set stock",
     weight: 1,
     async run(w, r) {
+      // Sometimes through a bulk import instead (drawn inside this operation, so the other operations
+      // of a seed's mix stay what they were).
+      if (r.chance(0.4)) return importStock(w, r);
       const itemId = r.pick(w.items).id;
       const seen = await send(w, "set stock", { kind: "read" }, "admin", "GET", `/api/items/${itemId}`);
       if (seen.status !== 200) return;
@@ -451,6 +469,8 @@ const ALLOWED: Record<Effect["kind"], number[]> = {
   shop_cancel: [200, 409],
   expire: [200],
   expire_lots: [200],
+  // 422: an item of the file is deleted at the moment (its SKU matches nothing); 409: deleted while the import ran.
+  import: [200, 409, 422],
   read: [200, 404],
 };
 
@@ -482,7 +502,9 @@ export async function setUp(db: Db, tenant: TestTenant, r: Rng, options: RunOpti
   process.env.CRON_SECRET ??= "invariant-cron-secret-0123456789abcdef";
   for (let i = 0; i < options.items; i++) {
     const initial = r.int(8, 40);
-    w.items.push({ id: await insertItem(db, tenant.id, { stock: initial }), initial, price: 500 });
+    const id = await insertItem(db, tenant.id, { stock: initial });
+    const [row] = await query(db, sql`SELECT sku FROM items WHERE id = ${id}`);
+    w.items.push({ id, initial, price: 500, sku: String(row!.sku) });
   }
   // Lots (no draws from r: seeds keep their mix): 4 units expiring in 10 days on every item, and 5
   // already expired on the first. Initial stock includes them (stock = unlotted + lots from the start).
@@ -602,6 +624,10 @@ export async function check(w: World): Promise<string[]> {
       .sort((a, b) => a - b);
     const countRows = mine.filter((m) => m.reason === "count").map((m) => num(m.delta)).sort((a, b) => a - b);
     if (JSON.stringify(countDeltas) !== JSON.stringify(countRows)) fail(`item ${item.id}: count rows ${countRows} ≠ answered ${countDeltas}`);
+    // Imports: at most one ledger row per answered import naming the item (none when it set the stock it found).
+    const imports = done.filter((e) => e.effect.kind === "import" && e.effect.itemIds.includes(item.id)).length;
+    const importRows = mine.filter((m) => m.reason === "import").length;
+    if (importRows > imports) fail(`item ${item.id}: ${importRows} import rows for ${imports} answered imports`);
   }
 
   // Orders: exactly the ones answered 201 (replays point at one of them).
@@ -751,7 +777,8 @@ export async function check(w: World): Promise<string[]> {
   }
 
   // Idempotency-Keys: stored exactly for the keyed requests that succeeded, once each.
-  const scopeOf = (e: Entry) => `${e.method} ${e.path}`;
+  // A key's scope is the route as called, without its query string (POST /api/items/import?mode=upsert).
+  const scopeOf = (e: Entry) => `${e.method} ${e.path.split("?")[0]}`;
   // Keys kept besides successes: a declined checkout's (recorded as failed) and a pay that expired the order.
   const keptFailure = (e: Entry) =>
     !e.replayed && ((e.effect.kind === "checkout" && e.status === 402) || (e.effect.kind === "pay" && e.code === "reservation_expired" && e.json.error.details?.[0]?.released === true));
