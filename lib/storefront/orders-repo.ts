@@ -70,11 +70,24 @@ function releaseCtes(p: string, source: string, reason: "release" | "cancel", ac
     -- One version step per ledger row (the invariant suite counts them): n orders releasing one item.
     ${r("per_item")} AS (SELECT item_id, sum(q)::int AS q, count(*)::int AS n FROM ${r("held")} GROUP BY item_id),
     ${r("locked")} AS (SELECT i.id FROM items i WHERE i.id IN (SELECT item_id FROM ${r("per_item")}) ORDER BY i.id FOR UPDATE),
+    -- What the orders took from lots goes back to those lots (lib/orders/lots.ts), and their
+    -- allocations end. The allocations read here match the orders' versions: the cancel locks the
+    -- order first (a fresh snapshot), the sweep expires an order only at the version it saw.
+    ${r("lot_back")} AS (
+      SELECT a.lot_id, a.item_id, sum(a.quantity)::int AS q FROM order_lot_allocations a
+      WHERE a.order_id IN (SELECT id FROM ${src}) GROUP BY a.lot_id, a.item_id
+    ),
+    ${r("lot_sums")} AS (SELECT item_id, sum(q)::int AS to_lots FROM ${r("lot_back")} GROUP BY item_id),
     ${r("restocked")} AS (
-      UPDATE items i SET stock = i.stock + h.q, version = i.version + h.n, updated_at = now()
-      FROM ${r("per_item")} h WHERE i.id = h.item_id AND i.id IN (SELECT id FROM ${r("locked")})
+      UPDATE items i SET stock = i.stock + h.q, lot_stock = i.lot_stock + coalesce(b.to_lots, 0), version = i.version + h.n, updated_at = now()
+      FROM ${r("per_item")} h LEFT JOIN ${r("lot_sums")} b ON b.item_id = h.item_id WHERE i.id = h.item_id AND i.id IN (SELECT id FROM ${r("locked")})
       RETURNING i.id, i.tenant_id, h.q, i.name, i.sku, i.stock AS stock_after, i.low_stock_threshold
     ),
+    ${r("lots_refilled")} AS (
+      UPDATE lots l SET quantity = l.quantity + b.q, updated_at = now() FROM ${r("lot_back")} b WHERE l.id = b.lot_id
+      RETURNING 1
+    ),
+    ${r("allocs_ended")} AS (DELETE FROM order_lot_allocations a WHERE a.order_id IN (SELECT id FROM ${src}) RETURNING 1),
     ${r("moves")} AS (
       INSERT INTO stock_movements (id, tenant_id, item_id, delta, reason, order_id)
       SELECT gen_random_uuid(), h.tenant_id, h.item_id, h.q, ${reason}, h.order_id FROM ${r("held")} h
