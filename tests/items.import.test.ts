@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { query } from "../db/atomic.js";
 import { MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, MAX_REPORTED_PROBLEMS } from "../lib/items/import.js";
 import { call, errorOf } from "./support/client.js";
-import { insertItem, insertSupplier } from "./support/fixtures.js";
+import { insertItem, insertLot, insertSupplier } from "./support/fixtures.js";
 import { withTarget } from "./support/suite.js";
 import { dbTargets } from "./support/targets.js";
 
@@ -154,6 +154,18 @@ describe.each(dbTargets())("item import on %s", (name) => {
     expect(problems(await importCsv(t.users.admin.token, "sku,stock,unitCostCents\nOLD-1,5,\nNEW-1,5,\nOLD-1x,,10\n", "?mode=upsert&dryRun=true")).length).toBe(5);
     expect(Number((await one(sql`SELECT count(*) AS n FROM items WHERE tenant_id = ${t.id}`)).n)).toBe(1);
     expect(Number((await one(sql`SELECT count(*) AS n FROM stock_movements WHERE tenant_id = ${t.id}`)).n)).toBe(0);
+  });
+
+  it("never sets stock below the units an item holds in lots: 422 on that row's stock, nothing written", async () => {
+    const t = await shop();
+    const itemId = await insertItem(ctx.db, t.id, { sku: "LOT-1", stock: 2 });
+    await insertLot(ctx.db, t.id, itemId, { code: "L", expiresOn: null, quantity: 6 });
+    const refused = await importCsv(t.users.admin.token, "sku,stock\nLOT-1,5\n", "?mode=upsert");
+    expect(problems(refused)).toEqual([{ line: 2, column: "stock", message: expect.stringContaining("6 units this item holds in lots") }]);
+    expect(Number((await one(sql`SELECT stock FROM items WHERE id = ${itemId}`)).stock)).toBe(8);
+    const fine = await importCsv(t.users.admin.token, "sku,stock\nLOT-1,6\n", "?mode=upsert");
+    expect(fine.status).toBe(200);
+    expect((await one(sql`SELECT stock, lot_stock FROM items WHERE id = ${itemId}`))).toMatchObject({ stock: 6, lot_stock: 6 });
   });
 
   it("takes a JSON array of rows; line is the row's position", async () => {

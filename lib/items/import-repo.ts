@@ -49,7 +49,7 @@ function checks(tenantId: string, mode: ImportMode, input: Input): SQL {
   return sql`input AS (SELECT * FROM jsonb_to_recordset(${JSON.stringify(input.records)}::jsonb) AS x(${recordsetColumns})),
     cats_in AS (SELECT * FROM jsonb_to_recordset(${JSON.stringify(input.categories)}::jsonb) AS c(key text, name text, slug text, id uuid)),
     known AS (
-      SELECT x.*, cur.id AS item_id, cur.name AS old_name, cur.sku AS old_sku, cur.price_cents AS old_price, cur.stock AS old_stock,
+      SELECT x.*, cur.id AS item_id, cur.name AS old_name, cur.sku AS old_sku, cur.price_cents AS old_price, cur.stock AS old_stock, cur.lot_stock AS old_lot_stock,
              cur.low_stock_threshold AS old_threshold, cur.category_id AS old_category_id, cur.description AS old_description,
              cur.published AS old_published, l.supplier_id AS link_supplier_id, l.supplier_sku AS old_supplier_sku, l.unit_cost_cents AS old_unit_cost
       FROM input x
@@ -65,7 +65,11 @@ function checks(tenantId: string, mode: ImportMode, input: Input): SQL {
       SELECT k.line, CASE WHEN k.supplier_sku IS NOT NULL THEN 'supplierSku' ELSE 'unitCostCents' END,
              'the item has no preferred supplier to set this on (link one first: PUT /api/items/:id/suppliers/:supplierId)'
       FROM known k
-      WHERE (k.supplier_sku IS NOT NULL OR k.unit_cost_cents IS NOT NULL) AND k.link_supplier_id IS NULL),`;
+      WHERE (k.supplier_sku IS NOT NULL OR k.unit_cost_cents IS NOT NULL) AND k.link_supplier_id IS NULL
+      UNION ALL
+      -- Stock is the units in lots plus the unlotted ones: an import sets the total, never below the lots.
+      SELECT k.line, 'stock', 'is below the ' || k.old_lot_stock || ' units this item holds in lots (count or write off lots instead)'
+      FROM known k WHERE k.stock IS NOT NULL AND k.item_id IS NOT NULL AND k.stock < k.old_lot_stock),`;
 }
 
 /** jsonb {count, problems: [{line, column, message}…]} of the `problems` CTE. */
@@ -203,10 +207,12 @@ export async function runImport(
     columns: sql`(SELECT ${recordJson("r")} FROM record r) AS record`,
     render: (id) => sql`SELECT ${recordJson("r")} FROM item_imports r WHERE r.tenant_id = ${t} AND r.id = ${id}`,
   });
-  // Locks the live items the file names, in id order; the statement after it reads them as they are now.
+  // Locks the items the file names, in id order; the statement after it reads them as they are now.
+  // Deleted ones too: one restored between the two statements would otherwise be written unlocked,
+  // its ledger delta taken from a stock an order changed meanwhile (the invariant suite caught that).
   const skus = JSON.stringify([...new Set(w.input.records.map((r) => r.sku.toLowerCase()))]);
   const lock = sql`SELECT 1 FROM items i
-    WHERE i.tenant_id = ${t} AND i.deleted_at IS NULL AND i.sku IS NOT NULL AND lower(i.sku) IN (SELECT jsonb_array_elements_text(${skus}::jsonb))
+    WHERE i.tenant_id = ${t} AND i.sku IS NOT NULL AND lower(i.sku) IN (SELECT jsonb_array_elements_text(${skus}::jsonb))
     ORDER BY i.id FOR UPDATE`;
   const row = (await atomic(db, [lock, statement]))[1]![0]!;
   const record = row.record === null || row.record === undefined ? undefined : toImportRecord(row.record);

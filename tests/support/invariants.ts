@@ -402,11 +402,7 @@ export const OPERATIONS: Operation[] = [
     async run(w, r) {
       // Sometimes through a bulk import instead (drawn inside this operation, so the other operations
       // of a seed's mix stay what they were).
-      // Held out of the mix unless INVARIANT_IMPORT=1 (the draw stays, so seeds keep their mix): since
-      // lots merged, an import racing orders leaves stock above initial + ledger by the units an order
-      // took meanwhile (seed 1028 on real Postgres), and one setting stock below an item's lot units
-      // is a bare 409 conflict. Open in issue 15; README "Inventory" says so.
-      if (r.chance(0.4) && process.env.INVARIANT_IMPORT === "1") return importStock(w, r);
+      if (r.chance(0.4)) return importStock(w, r);
       const itemId = r.pick(w.items).id;
       const seen = await send(w, "set stock", { kind: "read" }, "admin", "GET", `/api/items/${itemId}`);
       if (seen.status !== 200) return;
