@@ -23,6 +23,8 @@ import { paymentJson } from "./checkout-repo.js";
 // meanwhile makes it skip the order (the next touch or sweep gets it).
 
 const SYSTEM: Actor = { type: "system", id: null };
+/** A shopper, who has no identity beyond the order's token or session. */
+const SHOPPER: Actor = { type: "public", id: null };
 
 /** How the shopper proves the order is theirs: the order access token or the session that placed it (SHA-256 of either). */
 export interface Access {
@@ -157,7 +159,7 @@ export async function readOrder(db: Db, slug: string, id: string, access: Access
     db,
     sql`WITH ${shopCte(slug)},
     target AS (SELECT o.id, o.version FROM orders o WHERE o.tenant_id = (SELECT id FROM shop) AND o.id = ${id} AND ${accessible("o", access)}),
-    ${expiryCtes(sql`SELECT id, version FROM target`, { type: "public", id: null })},
+    ${expiryCtes(sql`SELECT id, version FROM target`, SHOPPER)},
     final AS (SELECT * FROM expired UNION ALL SELECT o.* FROM orders o WHERE o.id IN (SELECT id FROM target) AND NOT EXISTS (SELECT 1 FROM expired)),
     final_payments AS (SELECT * FROM expiry_payments UNION ALL SELECT pm.* FROM payments pm WHERE pm.order_id IN (SELECT id FROM target) AND NOT EXISTS (SELECT 1 FROM expiry_payments))
     SELECT (SELECT id FROM shop) AS tenant_id, (SELECT ${shopperOrderJson("f", "final_payments")} FROM final f) AS order, EXISTS (SELECT 1 FROM expired) AS expired`,
@@ -174,7 +176,7 @@ export async function listOrders(db: Db, slug: string, sessionHash: string, limi
     ${expiryCtes(
       sql`SELECT o.id, o.version FROM orders o WHERE o.tenant_id = (SELECT id FROM shop) AND o.session_hash = ${sessionHash}
         AND o.status = 'pending' AND o.reserved_until IS NOT NULL AND o.reserved_until <= now()`,
-      { type: "public", id: null },
+      SHOPPER,
     )},
     page AS (
       SELECT o.* FROM orders o WHERE o.tenant_id = (SELECT id FROM shop) AND o.session_hash = ${sessionHash}
@@ -220,15 +222,8 @@ const targetCte = (slug: string, id: string, access: Access) =>
  * one that is not pending raises (`refused`, nothing kept).
  */
 export async function payOrder(db: Db, slug: string, id: string, access: Access, card: { ok: boolean; last4: string }, idem: IdempotencyRequest | undefined): Promise<Record<string, unknown>> {
-  const actor: Actor = { type: "public", id: null };
-  const statement = gatedStatement({
-    tenantId: sql`(SELECT id FROM shop)`,
-    idem,
-    resourceId: id,
-    before: targetCte(slug, id, access),
-    onlyIf: sql`EXISTS (SELECT 1 FROM shop)`,
+  return shopperOrderWrite(db, slug, id, access, idem, {
     work: sql`
-    ${expiryCtes(sql`SELECT id, version FROM target`, actor)},
     paid AS (
       UPDATE orders o SET status = 'confirmed', version = o.version + 1, updated_at = now()
       WHERE o.id IN (SELECT id FROM target) AND o.status = 'pending' AND o.reserved_until > now() AND ${card.ok}::boolean AND EXISTS (SELECT 1 FROM go)
@@ -239,18 +234,13 @@ export async function payOrder(db: Db, slug: string, id: string, access: Access,
       WHERE pm.order_id IN (SELECT id FROM paid) AND pm.status = 'pending'
       RETURNING pm.*
     ),
-    ${eventsCte("paid_order_events", sql`e.tenant_id`, actor, sql`SELECT p.tenant_id, 'order.status_changed' AS type, 'order' AS resource_type, p.id AS resource_id,
+    ${eventsCte("paid_order_events", sql`e.tenant_id`, SHOPPER, sql`SELECT p.tenant_id, 'order.status_changed' AS type, 'order' AS resource_type, p.id AS resource_id,
       jsonb_build_object('order', ${orderJson("p")}, 'from', 'pending', 'to', 'confirmed') AS data FROM paid p`)},
-    ${eventsCte("paid_payment_events", sql`e.tenant_id`, actor, sql`SELECT pm.tenant_id, 'payment.succeeded' AS type, 'payment' AS resource_type, pm.id AS resource_id,
+    ${eventsCte("paid_payment_events", sql`e.tenant_id`, SHOPPER, sql`SELECT pm.tenant_id, 'payment.succeeded' AS type, 'payment' AS resource_type, pm.id AS resource_id,
       jsonb_build_object('payment', ${paymentJson("pm")}) AS data FROM paid_payments pm`)},
     ${outcomeCtes(["paid", "expired"], ["paid_payments", "expiry_payments"])}`,
     succeeded: sql`EXISTS (SELECT 1 FROM paid) OR EXISTS (SELECT 1 FROM expired)`,
-    refusal,
-    columns: outcomeColumns,
-    render,
   });
-  const results = await atomic(db, [lockOrder(slug, id), statement]);
-  return results[1]![0]!;
 }
 
 /**
@@ -259,7 +249,26 @@ export async function payOrder(db: Db, slug: string, id: string, access: Access,
  * instead (the same end: cancelled, stock back once).
  */
 export async function cancelOrder(db: Db, slug: string, id: string, access: Access, idem: IdempotencyRequest | undefined): Promise<Record<string, unknown>> {
-  const actor: Actor = { type: "public", id: null };
+  return shopperOrderWrite(db, slug, id, access, idem, {
+    work: sql`
+    cancelled AS (
+      UPDATE orders o SET status = 'cancelled', cancel_reason = 'shopper', cancelled_at = now(), version = o.version + 1, updated_at = now()
+      WHERE o.id IN (SELECT id FROM target) AND o.status IN ('pending', 'confirmed')
+        AND NOT (o.status = 'pending' AND o.reserved_until IS NOT NULL AND o.reserved_until <= now()) AND EXISTS (SELECT 1 FROM go)
+      RETURNING o.*
+    ),
+    ${releaseCtes("cancel", "cancelled", "cancel", SHOPPER, sql`(SELECT status FROM target)`)},
+    ${outcomeCtes(["cancelled", "expired"], ["cancel_payments", "expiry_payments"])}`,
+    succeeded: sql`EXISTS (SELECT 1 FROM cancelled) OR EXISTS (SELECT 1 FROM expired)`,
+  });
+}
+
+/**
+ * A shopper's write to one of their orders (pay, cancel): the order row locked first (so the
+ * statement's snapshot is fresh), its reservation expired if it has passed, then `work`, gated by the
+ * Idempotency-Key; one batch, one round trip.
+ */
+async function shopperOrderWrite(db: Db, slug: string, id: string, access: Access, idem: IdempotencyRequest | undefined, write: { work: SQL; succeeded: SQL }): Promise<Record<string, unknown>> {
   const statement = gatedStatement({
     tenantId: sql`(SELECT id FROM shop)`,
     idem,
@@ -267,16 +276,9 @@ export async function cancelOrder(db: Db, slug: string, id: string, access: Acce
     before: targetCte(slug, id, access),
     onlyIf: sql`EXISTS (SELECT 1 FROM shop)`,
     work: sql`
-    ${expiryCtes(sql`SELECT id, version FROM target`, actor)},
-    cancelled AS (
-      UPDATE orders o SET status = 'cancelled', cancel_reason = 'shopper', cancelled_at = now(), version = o.version + 1, updated_at = now()
-      WHERE o.id IN (SELECT id FROM target) AND o.status IN ('pending', 'confirmed')
-        AND NOT (o.status = 'pending' AND o.reserved_until IS NOT NULL AND o.reserved_until <= now()) AND EXISTS (SELECT 1 FROM go)
-      RETURNING o.*
-    ),
-    ${releaseCtes("cancel", "cancelled", "cancel", actor, sql`(SELECT status FROM target)`)},
-    ${outcomeCtes(["cancelled", "expired"], ["cancel_payments", "expiry_payments"])}`,
-    succeeded: sql`EXISTS (SELECT 1 FROM cancelled) OR EXISTS (SELECT 1 FROM expired)`,
+    ${expiryCtes(sql`SELECT id, version FROM target`, SHOPPER)},
+    ${write.work}`,
+    succeeded: write.succeeded,
     refusal,
     columns: outcomeColumns,
     render,
