@@ -1,12 +1,9 @@
-import { sql } from "../../db/sql.js";
-import { query } from "../../db/atomic.js";
 import { getDb } from "../../db/client.js";
-import { toNumber } from "../../db/values.js";
 import type { Tenant } from "../auth/session.js";
 import { exportResponse, type ExportFormat } from "../http/export.js";
 import { keysetPages } from "../http/stream.js";
-import { orderJson, toOrder, type Order } from "./json.js";
-import { EXPORT_PAGE_BYTES, EXPORT_PAGE_ORDERS, filtersOf } from "./list.js";
+import type { Order } from "./json.js";
+import { filtersOf, sizedOrderPage } from "./list.js";
 import type { OrderListInput } from "./schemas.js";
 
 // GET /api/orders/export: the orders GET /api/orders would list with the same filters, newest first,
@@ -18,23 +15,8 @@ export type OrderExportFilters = Pick<OrderListInput, "status" | "channel" | "pr
 
 async function page(tenantId: string, input: OrderExportFilters, after: string | null) {
   const { db } = await getDb();
-  const filters = filtersOf(tenantId, input);
-  if (after) filters.push(sql`o.id < ${after}`);
-  const rows = await query(
-    db,
-    sql`WITH candidates AS (
-          SELECT o.id, ${orderJson("o")}::text AS doc FROM orders o
-          WHERE ${sql.join(filters, sql` AND `)}
-          ORDER BY o.id DESC LIMIT ${EXPORT_PAGE_ORDERS + 1}),
-        sized AS (
-          SELECT doc, row_number() OVER w AS rn, sum(octet_length(doc)) OVER w AS upto, count(*) OVER () AS candidates
-          FROM candidates WINDOW w AS (ORDER BY id DESC ROWS UNBOUNDED PRECEDING))
-        SELECT doc, candidates FROM sized
-        WHERE rn <= ${EXPORT_PAGE_ORDERS} AND (rn = 1 OR upto <= ${EXPORT_PAGE_BYTES})
-        ORDER BY rn`,
-  );
-  const orders = rows.map((r) => toOrder(r.doc));
-  return { rows: orders, more: rows.length > 0 && orders.length < toNumber(rows[0]!.candidates), last: orders.at(-1)?.id ?? null };
+  const { orders, more } = await sizedOrderPage(db, filtersOf(tenantId, input), after);
+  return { rows: orders, more, last: orders.at(-1)?.id ?? null };
 }
 
 const summary = (o: Order) => o.lines.map((l) => `${l.quantity} × ${l.name}${l.sku ? ` (${l.sku})` : ""}`).join("; ");

@@ -114,13 +114,22 @@ export async function allOrders(db: Db, tenantId: string): Promise<OrderPages> {
 }
 
 async function exportPage(db: Db, tenantId: string, after: string | null): Promise<{ orders: Order[]; more: boolean }> {
-  // Candidates are one index range; their JSON is sized in SQL and only what fits the budget comes
-  // back (always at least one order), with how many candidates there were to tell if more follow.
+  return sizedOrderPage(db, [sql`o.tenant_id = ${tenantId}`], after);
+}
+
+/**
+ * One page of the orders matching `filters`, newest first, after order id `after`: candidates are one
+ * index range; their JSON is sized in SQL and only what fits EXPORT_PAGE_BYTES comes back (always at
+ * least one order), with how many candidates there were to tell if more follow. /api/orders/all and
+ * /api/orders/export read their pages through it.
+ */
+export async function sizedOrderPage(db: Db, filters: SQL[], after: string | null): Promise<{ orders: Order[]; more: boolean }> {
+  const where = after ? [...filters, sql`o.id < ${after}`] : filters;
   const rows = await query(
     db,
     sql`WITH candidates AS (
           SELECT o.id, ${orderJson("o")}::text AS doc FROM orders o
-          WHERE o.tenant_id = ${tenantId}${after ? sql` AND o.id < ${after}` : sql``}
+          WHERE ${sql.join(where, sql` AND `)}
           ORDER BY o.id DESC LIMIT ${EXPORT_PAGE_ORDERS + 1}),
         sized AS (
           SELECT doc, row_number() OVER w AS rn, sum(octet_length(doc)) OVER w AS upto, count(*) OVER () AS candidates
