@@ -192,6 +192,16 @@ export function pinReadsToPrimary(): void {
 
 export const readsPinnedToPrimary = () => routing.getStore()?.primary === true;
 
+/**
+ * Pins this request's reads to the primary when data it is about to read (and cache for others)
+ * was written less than one staleness window ago (`writtenAt`, ms): a replica read may be that far
+ * behind. Later than that, every replica still in use has the write.
+ */
+export function readPrimaryAfterWrite(writtenAt: number, now = Date.now()): void {
+  const set = replicaSet();
+  if (set.replicas.length > 0 && writtenAt > 0 && now - writtenAt < stickyMs(set.settings)) pinReadsToPrimary();
+}
+
 export class ReplicaSet {
   private cursor = 0;
 

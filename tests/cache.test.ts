@@ -1,6 +1,8 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { atomic } from "../db/atomic.js";
+import type { DbHandle } from "../db/client.js";
+import { installReplicas, readsPinnedToPrimary, replicaSetOf, withReadRouting } from "../db/replicas.js";
 import { newId } from "../db/ids.js";
 import { totalRoundTrips } from "../db/round-trips.js";
 import { createResponseCache, isCacheable } from "../lib/cache/response-cache.js";
@@ -193,6 +195,52 @@ describe.each(cacheTargets())("response cache on %s", (cacheName) => {
     // Were A to come back, its pending bump would still go out ahead of its first lookup.
     expect(await read(a)).toEqual(["miss", 45]);
     expect(await read(b)).toEqual(["hit", 45]);
+  });
+
+  it("a miss within the replicas' staleness window after a write to its tags reads the primary; later misses may read a replica", async () => {
+    const handle = await getRedis();
+    const shared = memoryStore();
+    const store = handle ? (await import("../lib/cache/redis-store.js")).redisStore(handle) : shared;
+    let clock = Date.UTC(2026, 0, 1, 12);
+    const cache = createResponseCache(async () => store, { now: () => clock, maxStaleMs: () => 60_000 });
+    const settings = { maxLagMs: 1000, sampleMs: 500, retryAfterMs: 30_000 };
+    installReplicas(replicaSetOf([{ host: "replica:5432", handle: {} as DbHandle }], settings));
+    try {
+      const tenant = crypto.randomUUID();
+      let n = 0;
+      /** Whether a miss for a fresh key, tagged `tags`, computes with its reads pinned to the primary. */
+      const pinnedOnMiss = (tags: string[]) =>
+        withReadRouting({ primary: false }, async () => {
+          let pinned: boolean | undefined;
+          const served = await cache.serve(tenant, `key ${n++}`, { ttl: 60, tags }, Promise.resolve(), async () => {
+            pinned = readsPinnedToPrimary();
+            return { status: 200, headers: {}, body: "{}" };
+          });
+          await app().settle();
+          expect(served.state).toBe("miss");
+          return pinned;
+        });
+      // Never written: the replica.
+      expect(await pinnedOnMiss(["items"])).toBe(false);
+      await cache.invalidate(tenant, ["items"]);
+      // Within maxLag + sample (1.5 s) of the write: the primary, for any key carrying the tag...
+      clock += 1_000;
+      expect(await pinnedOnMiss(["items"])).toBe(true);
+      expect(await pinnedOnMiss(["categories", "items"])).toBe(true);
+      // ...but not for keys that do not depend on what was written.
+      expect(await pinnedOnMiss(["categories"])).toBe(false);
+      clock += 499;
+      expect(await pinnedOnMiss(["items"])).toBe(true);
+      // Once the window has passed, every replica still in use has the write.
+      clock += 1;
+      expect(await pinnedOnMiss(["items"])).toBe(false);
+      // Without replicas there is nothing to pin.
+      await cache.invalidate(tenant, ["items"]);
+      installReplicas(replicaSetOf([], settings));
+      expect(await pinnedOnMiss(["items"])).toBe(false);
+    } finally {
+      installReplicas(undefined);
+    }
   });
 
   it("shows every write on the very next GET", async () => {

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { query } from "../db/atomic.js";
 import { installReplicas, readDb, replicaSetOf, type ReplicaSettings } from "../db/replicas.js";
 import { sql } from "../db/sql.js";
+import { readsFromPrimary } from "../lib/http/read-routing.js";
 import { call } from "./support/client.js";
 import { insertItem } from "./support/fixtures.js";
 import { withTarget } from "./support/suite.js";
@@ -87,7 +88,7 @@ describe.each(targets)("read replicas on %s", (name) => {
     expect(await inRecovery()).toBe(false);
   });
 
-  it("read-your-writes while replay is paused: the author reads the primary, others a stale replica", async () => {
+  it("read-your-writes while replay is paused: the author reads the primary, and so does a miss on what was just written", async () => {
     // A lag limit no test reaches: the paused replica stays in use, so staleness is visible.
     use({ maxLagMs: 3_600_000, sampleMs: 0, retryAfterMs: 30_000 });
     const t = await ctx.tenant("ryw");
@@ -105,10 +106,14 @@ describe.each(targets)("read replicas on %s", (name) => {
     // Localhost: no Secure (browsers drop Secure cookies on http://localhost).
     expect(cookie).not.toMatch(/Secure/);
 
-    // Someone else (no marker): served by the replica, which has not replayed the order.
-    const stale = await call("GET", "/api/analytics/dashboard", { token: t.users.admin.token });
-    expect(stale.status).toBe(200);
-    expect(stale.json.openOrders.pending).toBe(0);
+    // The replica has not replayed the order...
+    const onReplicaNow = async () => (await query(await readDb(), sql`SELECT count(*)::int AS n FROM orders WHERE id = ${created.json.id}`))[0]!.n;
+    expect(await onReplicaNow()).toBe(0);
+    // ...so someone else's miss on a view of what was just written reads the primary too: whatever
+    // it computes is cached for everyone under the new version (the write is within the window).
+    const other = await call("GET", "/api/analytics/dashboard", { token: t.users.admin.token });
+    expect(other.status).toBe(200);
+    expect(other.json.openOrders.pending).toBe(1);
 
     // The author, echoing the header or sending the cookie: the primary, past the shared cache.
     const byHeader = await call("GET", "/api/analytics/dashboard", { token, headers: { "x-read-primary-until": String(until) } });
@@ -116,18 +121,48 @@ describe.each(targets)("read replicas on %s", (name) => {
     expect(byHeader.json.openOrders.pending).toBe(1);
     const byCookie = await call("GET", "/api/analytics/dashboard", { token, headers: { cookie: `other=1; ${cookie.split(";")[0]}` } });
     expect(byCookie.json.openOrders.pending).toBe(1);
-
+    const marked = (headers: Record<string, string>) => readsFromPrimary(new Request("http://127.0.0.1/api/analytics/dashboard", { headers }));
+    expect(marked({ "x-read-primary-until": String(until) })).toBe(true);
+    expect(marked({ cookie: `a=b; tally_read_primary=${until}` })).toBe(true);
+    expect(marked({})).toBe(false);
     // A marker that is expired, or further ahead than we ever issue, is ignored.
-    for (const bogus of [String(Date.now() - 1), String(Date.now() + 86_400_000), "soon"]) {
-      const ignored = await call("GET", "/api/analytics/dashboard", { token, headers: { "x-read-primary-until": bogus } });
-      expect(ignored.json.openOrders.pending, bogus).toBe(0);
+    for (const bogus of [String(Date.now() - 1), String(Date.now() + 86_400_000), "soon", ""]) {
+      expect(marked({ "x-read-primary-until": bogus }), bogus).toBe(false);
+      expect(marked({ cookie: `tally_read_primary=${bogus}` }), bogus).toBe(false);
     }
     // Reads outside analytics are primary reads: the order is there.
     expect((await call("GET", `/api/orders/${created.json.id}`, { token: t.users.admin.token })).status).toBe(200);
     // And once replay resumes, the replica has it.
     await resumeReplay();
     await caughtUp();
-    expect((await query(await readDb(), sql`SELECT count(*)::int AS n FROM orders WHERE id = ${created.json.id}`))[0]!.n).toBe(1);
+    expect(await onReplicaNow()).toBe(1);
+  });
+
+  it("the public catalog reads the replica, except a miss within the window after a catalog write, which reads the primary", async () => {
+    use({ maxLagMs: 3_600_000, sampleMs: 0, retryAfterMs: 30_000 });
+    const t = await ctx.tenant("shopreplica");
+    const lamp = await insertItem(ctx.db, t.id, { name: "Lamp", published: true, stock: 5 });
+    const names = async (query: string) => {
+      const r = await call("GET", `/api/store/${t.slug}/products?${query}`);
+      expect(r.status, r.text).toBe(200);
+      return r.json.items.map((p: { name: string }) => p.name);
+    };
+    await caughtUp();
+    expect(await names("limit=10")).toEqual(["Lamp"]);
+    await pauseReplay();
+    // A change the replica has not replayed, made behind the API's back (no cache version moved):
+    // a catalog miss reads the replica and does not see it.
+    await ctx.db.execute(sql`UPDATE items SET name = 'Lamp (renamed in SQL)' WHERE id = ${lamp}`);
+    expect(await names("limit=20")).toEqual(["Lamp"]);
+    // An admin's edit through the API moves the catalog's versions: anyone's next miss, within the
+    // window, reads the primary, and the entry it fills holds the edit.
+    const edited = await call("PUT", `/api/items/${lamp}`, { token: t.users.admin.token, body: { name: "Desk lamp" } });
+    expect(edited.status).toBe(200);
+    expect(await names("limit=20")).toEqual(["Desk lamp"]);
+    expect(await names("limit=50")).toEqual(["Desk lamp"]);
+    expect((await call("GET", `/api/store/${t.slug}/products/${lamp}`)).json.name).toBe("Desk lamp");
+    // The replica itself is still behind.
+    expect((await query(await readDb(), sql`SELECT name FROM items WHERE id = ${lamp}`))[0]!.name).toBe("Lamp");
   });
 
   it("reads never carry a marker, failed writes neither", async () => {

@@ -6,6 +6,7 @@ import { kick } from "../delivery/kick.js";
 import { waitUntil } from "../platform/wait-until.js";
 import { memoryStore, type CacheStore, type EntryKeys, type Lookup } from "./store.js";
 import { errorFields } from "../platform/log-error.js";
+import { readPrimaryAfterWrite } from "../../db/replicas.js";
 
 export interface CachePolicy {
   /** Seconds an entry lives, at most (entries are never served past CACHE_MAX_STALE_S either). */
@@ -66,7 +67,7 @@ export function createResponseCache(storeFor: () => Promise<CacheStore>, clock: 
     const tags = unsynced.get(tenantId);
     if (!tags?.size) return undefined;
     const sending = [...tags];
-    return store.bump(keysFor(store, tenantId, "").versions, sending).then(() => {
+    return store.bump(keysFor(store, tenantId, "").versions, sending, clock.now()).then(() => {
       for (const tag of sending) tags.delete(tag);
       if (tags.size === 0) unsynced.delete(tenantId);
     });
@@ -117,6 +118,9 @@ export function createResponseCache(storeFor: () => Promise<CacheStore>, clock: 
       throw error;
     }
     const stamp = found?.stamp ?? "";
+    // A miss soon after a write to these tags reads the primary: what it computes is stored under
+    // the new stamp, and a replica may not have replayed that write yet.
+    if (found && found.state !== "hit") readPrimaryAfterWrite(found.writtenAt, born);
     if (found?.state === "hit") {
       const rendered = parse(found.payload);
       if (rendered) {

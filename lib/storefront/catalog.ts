@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { getDb } from "../../db/client.js";
+import { readDb } from "../../db/replicas.js";
 import { UUID_PATTERN } from "../../db/ids.js";
 import { responseCache, type CacheState, type Rendered } from "../cache/response-cache.js";
 import { ApiError, notFound } from "../http/errors.js";
@@ -12,7 +12,9 @@ import { forgetShop, knownShop, rememberShop } from "./shops.js";
 // under the tenant's id and carry the versions of the "items" and "categories" tags, which every
 // item, stock and category write bumps), plus CDN caching (public, s-maxage) with a strong ETag.
 // A hit costs no database trip: the shop's tenant id comes from this instance's memory of slugs
-// (shops.ts), and the rate-limit check rides with the cache lookup in one Redis round trip.
+// (shops.ts), and the rate-limit check rides with the cache lookup in one Redis round trip. A miss
+// reads a replica (README "Read replicas"), unless the lookup shows the catalog was written within
+// the replicas' staleness window: then the primary, so no entry is ever filled with pre-write data.
 
 const TAGS = ["items", "categories"];
 const SERVER_TTL_S = 86_400;
@@ -79,7 +81,7 @@ const encodeCursor = (cursor: repo.Cursor) => Buffer.from(JSON.stringify([cursor
 export function listProducts(limit: () => Promise<void>, slug: string, input: ProductListInput, identity: string, requireCategory = false): Promise<CatalogAnswer> {
   const cursor = input.cursor ? decodeCursor(input.cursor) : undefined;
   return serveCatalog(limit, slug, identity, async () => {
-    const { db } = await getDb();
+    const db = await readDb();
     const page = await repo.listProducts(db, slug, input, cursor);
     if (!page) return undefined;
     if (requireCategory && !page.categoryFound) throw notFound("Category");
@@ -93,7 +95,7 @@ export function listProducts(limit: () => Promise<void>, slug: string, input: Pr
 
 export function getProduct(limit: () => Promise<void>, slug: string, id: string, identity: string): Promise<CatalogAnswer> {
   return serveCatalog(limit, slug, identity, async () => {
-    const { db } = await getDb();
+    const db = await readDb();
     const found = await repo.findProduct(db, slug, id);
     if (!found) return undefined;
     if (!found.product) throw notFound("Product");
@@ -103,7 +105,7 @@ export function getProduct(limit: () => Promise<void>, slug: string, id: string,
 
 export function listShopCategories(limit: () => Promise<void>, slug: string, identity: string): Promise<CatalogAnswer> {
   return serveCatalog(limit, slug, identity, async () => {
-    const { db } = await getDb();
+    const db = await readDb();
     const tree = await repo.categoryTree(db, slug);
     return tree && { tenantId: tree.tenantId, body: { items: tree.items } };
   });
