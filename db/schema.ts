@@ -201,6 +201,8 @@ export const customers = pgTable(
   (t) => [
     index("customers_tenant_name_idx").on(t.tenantId, sql`lower(${t.name})`),
     index("customers_tenant_phone_idx").on(t.tenantId, t.phone),
+    // Checkout finds the customer by email; a signed-in shopper's orders are found through it.
+    index("customers_tenant_email_idx").on(t.tenantId, sql`lower(${t.email})`),
   ],
 );
 

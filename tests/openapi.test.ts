@@ -127,7 +127,7 @@ describe("OpenAPI document", () => {
     for (const route of ROUTES) {
       const schemes = securityOf(route.method, route.pattern);
       if (route.pattern === "/api/metrics") expect(schemes, route.pattern).toEqual(["metricsToken"]);
-      else if (route.role === "public") expect(schemes, route.pattern).toEqual([]);
+      else if (route.role === "public") expect(schemes, route.pattern).toEqual(route.shopper ? ["googleIdToken"] : []);
       else if (route.role === "cron") expect(schemes, route.pattern).toEqual(["cronSecret"]);
       else if (route.role === "user" || route.people) expect(schemes, route.pattern).toEqual(["googleIdToken"]);
       else expect(schemes, route.pattern).toEqual(["googleIdToken", "apiKey"]);

@@ -3,7 +3,7 @@ import { sql } from "drizzle-orm/sql/sql";
 import { query } from "../db/atomic.js";
 import type { Db } from "../db/client.js";
 import { call, errorOf, type CallResult } from "./support/client.js";
-import { insertItem, type TestTenant } from "./support/fixtures.js";
+import { insertItem, tokenFor, type TestTenant } from "./support/fixtures.js";
 import { withTarget } from "./support/suite.js";
 import { dbTargets } from "./support/targets.js";
 
@@ -94,6 +94,74 @@ describe.each(dbTargets())("storefront shopper orders on %s", (name) => {
     expect(none.json.items).toEqual([]);
     expect((await call("GET", `/api/store/${t.slug}/my-orders?limit=7`, { headers: { "x-session-id": first.session } })).status).toBe(400);
     expect((await call("GET", `/api/store/${t.slug}/my-orders?cursor=abc`, { headers: { "x-session-id": first.session } })).status).toBe(400);
+  });
+
+  it("a shopper signed in with Google: my-orders across sessions by verified email, read and cancel by account; nobody else's", async () => {
+    const t = await ctx.tenant();
+    const other = await ctx.tenant();
+    const mug = await insertItem(ctx.db, t.id, { published: true, stock: 50 });
+    const theirMug = await insertItem(ctx.db, other.id, { published: true, stock: 50 });
+    const email = `ana-${Date.now()}@example.com`;
+    const buy = async (shop: TestTenant, itemId: string, customerEmail: string, session?: string) => {
+      const added = await call("POST", `/api/store/${shop.slug}/cart/items`, { body: { itemId, quantity: 1 }, headers: session ? { "x-session-id": session } : {} });
+      const r = await call("POST", `/api/store/${shop.slug}/checkout`, {
+        body: { customer: { name: "Ana", email: customerEmail }, payment: { method: "pay_later" } },
+        headers: { "x-session-id": sid(added), "idempotency-key": `acct-${Math.random()}` },
+      });
+      expect(r.status, r.text).toBe(201);
+      return { id: String(r.json.order.id), session: sid(added) };
+    };
+    // Three guest sessions (two devices, one with the address in capitals), another person, another shop.
+    const a = await buy(t, mug, email);
+    const b = await buy(t, mug, email.toUpperCase());
+    const c = await buy(t, mug, email, a.session);
+    const stranger = await buy(t, mug, `someone-${Date.now()}@example.com`);
+    const elsewhere = await buy(other, theirMug, email);
+    const account = await tokenFor(`google-${Date.now()}`, email);
+    const ids = async (headers: Record<string, string>, token?: string) => {
+      const r = await call("GET", `/api/store/${t.slug}/my-orders`, { token, headers });
+      expect(r.status, r.text).toBe(200);
+      oneTrip(r);
+      return r.json.items.map((o: { id: string }) => o.id);
+    };
+    expect(await ids({}, account)).toEqual([c.id, b.id, a.id]);
+    // Signed in on a device whose session placed someone else's order: both.
+    expect(await ids({ "x-session-id": stranger.session }, account)).toEqual([stranger.id, c.id, b.id, a.id]);
+    // Keyset pages across sessions.
+    const page1 = await call("GET", `/api/store/${t.slug}/my-orders?limit=10`, { token: account });
+    expect(page1.json.pagination.nextCursor).toBeNull();
+    // The other shop has its own customers: only the order placed there.
+    expect((await call("GET", `/api/store/${other.slug}/my-orders`, { token: account })).json.items.map((o: { id: string }) => o.id)).toEqual([elsewhere.id]);
+    // Another account sees none of them.
+    expect(await ids({}, await tokenFor(`google-other-${Date.now()}`, `nobody-${Date.now()}@example.com`))).toEqual([]);
+    // Read and cancel by account, from a device that never had the session or the token.
+    const read = await call("GET", `/api/store/${t.slug}/orders/${b.id}`, { token: account });
+    expect(read.status, read.text).toBe(200);
+    expect(read.json.id).toBe(b.id);
+    expect((await call("GET", `/api/store/${t.slug}/orders/${stranger.id}`, { token: account })).status).toBe(404);
+    expect((await call("GET", `/api/store/${other.slug}/orders/${b.id}`, { token: account })).status).toBe(404);
+    const cancelled = await call("POST", `/api/store/${t.slug}/orders/${b.id}/cancel`, { token: account, headers: { "idempotency-key": "acct-cancel" } });
+    expect(cancelled.status, cancelled.text).toBe(200);
+    expect(cancelled.json).toMatchObject({ status: "cancelled", payment: { status: "voided" } });
+    const again = await call("POST", `/api/store/${t.slug}/orders/${b.id}/cancel`, { token: account, headers: { "idempotency-key": "acct-cancel" } });
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect((await state(ctx.db, b.id, mug)).cancels).toBe(1);
+    // Pay by account.
+    const paid = await call("POST", `/api/store/${t.slug}/orders/${a.id}/pay`, { token: account, body: { cardNumber: OK_CARD }, headers: { "idempotency-key": "acct-pay" } });
+    expect(paid.status, paid.text).toBe(200);
+    expect(paid.json.status).toBe("confirmed");
+    // A token that is sent must be good: an expired one, garbage, an API key; an unverified address.
+    const expired = await tokenFor(`google-${Date.now()}`, email, { ttlSeconds: -120 });
+    for (const token of [expired, "not.a.token"]) {
+      const r = await call("GET", `/api/store/${t.slug}/my-orders`, { token });
+      expect(r.status).toBe(401);
+      expect(errorOf(r).code).toBe("unauthorized");
+    }
+    expect((await call("GET", `/api/store/${t.slug}/my-orders`, { token: t.keys.owner.key })).status).toBe(403);
+    const unverified = await tokenFor(`google-noemail-${Date.now()}`);
+    const refused = await call("GET", `/api/store/${t.slug}/orders/${a.id}`, { token: unverified, headers: { "x-session-id": a.session } });
+    expect(refused.status).toBe(403);
+    expect(errorOf(refused).code).toBe("forbidden");
   });
 
   it("pay within the window confirms; a declined card leaves it pending; replays; not pending is 409", async () => {

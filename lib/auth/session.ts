@@ -44,7 +44,8 @@ export function forgetPrincipals(): void {
   principals.clear();
 }
 
-function bearerToken(request: Request): string {
+/** The Authorization header's bearer token; 401 when the header is missing or malformed. */
+export function bearerToken(request: Request): string {
   const header = request.headers.get("authorization");
   const match = header ? /^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(header) : null;
   if (!match) {

@@ -54,6 +54,11 @@ export interface RoutePolicy<A extends RouteAuth, P, Q, B> {
   conditional?: true;
   /** Reads the shop session (X-Session-ID, or the session_id cookie) and sends it back. OpenAPI only. */
   shopSession?: true;
+  /**
+   * A public shop route that also takes a signed-in shopper (the `customer` principal: a Google ID
+   * token, optional; a bad one is 401). The service reads it (lib/storefront/shopper-account.ts). OpenAPI only.
+   */
+  shopper?: true;
   /** A public route that checks a bearer secret of its own (the Prometheus scrape: METRICS_TOKEN). OpenAPI only. */
   bearerSecret?: "metricsToken";
   /** A raw (non-JSON) request body and its accepted media types (image uploads). */

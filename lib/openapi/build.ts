@@ -96,8 +96,10 @@ const ROLE_TEXT: Record<RouteAuth, string> = {
   owner: "Role **owner** in the tenant.",
 };
 
-function securityOf(auth: RouteAuth, people: boolean, bearerSecret: string | undefined): Json[] {
+function securityOf(auth: RouteAuth, people: boolean, bearerSecret: string | undefined, shopper: boolean): Json[] {
   if (bearerSecret) return [{ [bearerSecret]: [] }];
+  // Anonymous (token, session) or a signed-in shopper.
+  if (shopper) return [{}, { googleIdToken: [] }];
   if (auth === "public") return [];
   if (auth === "cron") return [{ cronSecret: [] }];
   if (auth === "user" || people) return [{ googleIdToken: [] }];
@@ -200,9 +202,9 @@ export function buildSpec(input: BuildInput): Json {
     const operation: Json = {
       operationId: operationId(method, pattern),
       summary: summaryOf(method, pattern),
-      description: [ROLE_TEXT[policy.auth], hints.people && policy.auth !== "user" ? "People only: API keys get 403." : "", policy.lineOutput ? "A streamed download (`Content-Disposition: attachment`): CSV by default, JSON Lines with `?format=jsonl`." : policy.formats?.includes("text/csv") ? "CSV with `Accept: text/csv` or `?format=csv`." : ""].filter(Boolean).join(" "),
+      description: [ROLE_TEXT[policy.auth], policy.shopper ? "A shopper signed in with Google (`Authorization: Bearer <ID token>`, verified email) also reaches the orders placed with their email, from any session." : "", hints.people && policy.auth !== "user" ? "People only: API keys get 403." : "", policy.lineOutput ? "A streamed download (`Content-Disposition: attachment`): CSV by default, JSON Lines with `?format=jsonl`." : policy.formats?.includes("text/csv") ? "CSV with `Accept: text/csv` or `?format=csv`." : ""].filter(Boolean).join(" "),
       tags: [tag],
-      security: securityOf(policy.auth, hints.people === true, policy.bearerSecret),
+      security: securityOf(policy.auth, hints.people === true, policy.bearerSecret, policy.shopper === true),
       "x-tally-auth": policy.auth,
     };
     if (parameters.length) operation.parameters = parameters;

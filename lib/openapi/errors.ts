@@ -15,7 +15,7 @@ export function errorCodesOf(method: string, policy: Policy): Map<number, ErrorC
   if (method !== "GET") codes.add("conflict");
   const limited = policy.rateLimit !== false && policy.auth !== "cron";
   if (policy.auth === "cron") codes.add("unauthorized");
-  else if (policy.auth !== "public") codes.add("unauthorized").add("forbidden");
+  else if (policy.auth !== "public" || policy.shopper) codes.add("unauthorized").add("forbidden");
   // A rejected token counts toward the per-IP auth-failure limit even where the route has no limit.
   if (limited || (policy.auth !== "public" && policy.auth !== "cron")) codes.add("rate_limited");
   if (policy.params) codes.add("not_found");

@@ -26,18 +26,27 @@ const SYSTEM: Actor = { type: "system", id: null };
 /** A shopper, who has no identity beyond the order's token or session. */
 const SHOPPER: Actor = { type: "public", id: null };
 
-/** How the shopper proves the order is theirs: the order access token or the session that placed it (SHA-256 of either). */
+/**
+ * How the shopper proves an order is theirs: the order access token or the session that placed it
+ * (SHA-256 of either), or a signed-in account's verified email (its customer's orders). Any one of
+ * those the request carries is enough.
+ */
 export interface Access {
   tokenHash?: string;
   sessionHash?: string;
+  customerEmail?: string;
 }
 
 const shopCte = (slug: string) => sql`shop AS (SELECT t.id FROM tenants t WHERE t.slug = ${slug} AND t.deleted_at IS NULL)`;
 
 function accessible(o: string, a: Access): SQL {
-  if (a.tokenHash) return sql`${sql.raw(o)}.access_token_hash = ${a.tokenHash}`;
-  if (a.sessionHash) return sql`${sql.raw(o)}.session_hash = ${a.sessionHash}`;
-  return sql`false`;
+  const ways: SQL[] = [];
+  if (a.tokenHash) ways.push(sql`${sql.raw(o)}.access_token_hash = ${a.tokenHash}`);
+  if (a.sessionHash) ways.push(sql`${sql.raw(o)}.session_hash = ${a.sessionHash}`);
+  if (a.customerEmail) {
+    ways.push(sql`${sql.raw(o)}.customer_id IN (SELECT c.id FROM customers c WHERE c.tenant_id = ${sql.raw(o)}.tenant_id AND lower(c.email) = ${a.customerEmail})`);
+  }
+  return ways.length ? sql`(${sql.join(ways, sql` OR `)})` : sql`false`;
 }
 
 /** The order as its shopper sees it: no SKU, version, staff notes or customer record; with its payment from `payments` (a table or CTE). */
@@ -168,18 +177,18 @@ export async function readOrder(db: Db, slug: string, id: string, access: Access
   return { tenantId: (row.tenant_id as string | null) ?? null, order: row.order ?? null, expired: row.expired === true || row.expired === "t" };
 }
 
-/** A session's orders, newest first, a keyset page (expiring any whose reservation has passed). */
-export async function listOrders(db: Db, slug: string, sessionHash: string, limit: number, before: string | undefined): Promise<{ tenantId: string | null; orders: unknown[]; expired: boolean }> {
+/** A shopper's orders (by session and/or account), newest first, a keyset page (expiring any whose reservation has passed). */
+export async function listOrders(db: Db, slug: string, access: Access, limit: number, before: string | undefined): Promise<{ tenantId: string | null; orders: unknown[]; expired: boolean }> {
   const rows = await query(
     db,
     sql`WITH ${shopCte(slug)},
     ${expiryCtes(
-      sql`SELECT o.id, o.version FROM orders o WHERE o.tenant_id = (SELECT id FROM shop) AND o.session_hash = ${sessionHash}
+      sql`SELECT o.id, o.version FROM orders o WHERE o.tenant_id = (SELECT id FROM shop) AND ${accessible("o", access)}
         AND o.status = 'pending' AND o.reserved_until IS NOT NULL AND o.reserved_until <= now()`,
       SHOPPER,
     )},
     page AS (
-      SELECT o.* FROM orders o WHERE o.tenant_id = (SELECT id FROM shop) AND o.session_hash = ${sessionHash}
+      SELECT o.* FROM orders o WHERE o.tenant_id = (SELECT id FROM shop) AND ${accessible("o", access)}
         AND (${before ?? null}::uuid IS NULL OR o.id < ${before ?? null}::uuid)
       ORDER BY o.id DESC LIMIT ${limit + 1}
     ),

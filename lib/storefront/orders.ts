@@ -6,15 +6,17 @@ import { ApiError, notFound } from "../http/errors.js";
 import { sessionFrom } from "../http/shop-session.js";
 import { bindPrincipal, earlierOutcome, refusalOf, requireIdempotency, type IdempotencyRequest } from "../idempotency/keys.js";
 import { SESSION_ID } from "./cart-store.js";
+import { signedInShopper } from "./shopper-account.js";
 import { hashSecret, paymentFailed } from "./checkout.js";
 import * as repo from "./orders-repo.js";
 import { charge } from "./payments.js";
 import type { PayInput, ShopperOrder } from "./schemas.js";
 
 // Shopper orders (issue 14). A shopper proves an order is theirs with its order access token
-// (header X-Order-Token, handed out by the checkout) or with the shop session that placed it
-// (X-Session-ID or the session_id cookie); anything else — no credential, a wrong one, another
-// shop's order — is 404, as if the order did not exist. Each request is one statement (a write: one
+// (header X-Order-Token, handed out by the checkout), with the shop session that placed it
+// (X-Session-ID or the session_id cookie), or by signing in with Google (shopper-account.ts: the
+// orders placed with their verified email, from any session); anything else — no credential, a
+// wrong one, another shop's order — is 404, as if the order did not exist. Each request is one statement (a write: one
 // batch, order lock first); any of them expires a pay-later order whose reservation has passed.
 
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
@@ -26,19 +28,29 @@ interface Credentials {
   principal: string;
 }
 
-function credentialsOf(request: Request): Credentials | undefined {
+/**
+ * Every credential the request carries (any one that matches opens the order). The idempotency
+ * principal is the most specific of them: the order's token, else the account, else the session.
+ */
+async function credentialsOf(request: Request): Promise<Credentials | undefined> {
+  const access: repo.Access = {};
+  const principals: string[] = [];
   const token = request.headers.get("x-order-token")?.trim();
-  if (token) {
-    if (!TOKEN.test(token)) return undefined;
-    const hash = hashSecret(token);
-    return { access: { tokenHash: hash }, principal: `order-token:${hash}` };
+  if (token && TOKEN.test(token)) {
+    access.tokenHash = hashSecret(token);
+    principals.push(`order-token:${access.tokenHash}`);
+  }
+  const account = await signedInShopper(request);
+  if (account) {
+    access.customerEmail = account.email;
+    principals.push(`customer:${hashSecret(account.subject)}`);
   }
   const session = sessionFrom(request);
   if (session && SESSION_ID.test(session)) {
-    const hash = hashSecret(session);
-    return { access: { sessionHash: hash }, principal: `session:${hash}` };
+    access.sessionHash = hashSecret(session);
+    principals.push(`session:${access.sessionHash}`);
   }
-  return undefined;
+  return principals.length ? { access, principal: principals[0]! } : undefined;
 }
 
 const ORDER = () => notFound("Order");
@@ -85,7 +97,7 @@ const expiredError = (orderId: string, released: boolean, replayed = false) =>
   );
 
 export async function getShopperOrder(slug: string, id: string, request: Request): Promise<ShopperOrder> {
-  const credentials = credentialsOf(request);
+  const credentials = await credentialsOf(request);
   if (!credentials) throw ORDER();
   const { db } = await getDb();
   const read = await repo.readOrder(db, slug, id, credentials.access);
@@ -95,12 +107,14 @@ export async function getShopperOrder(slug: string, id: string, request: Request
   return toShopperOrder(read.order);
 }
 
+/** The orders of this shop session and, for a signed-in shopper, of their account (any session). */
 export async function listMyOrders(slug: string, request: Request, input: { limit: number; cursor?: string }) {
   const session = sessionFrom(request);
-  // Without a (well-formed) session there is nobody's orders to list; the statement still checks the shop.
-  const sessionHash = session && SESSION_ID.test(session) ? hashSecret(session) : "no session";
+  const account = await signedInShopper(request);
+  // Without a (well-formed) session or an account there is nobody's orders to list; the statement still checks the shop.
+  const access: repo.Access = { sessionHash: session && SESSION_ID.test(session) ? hashSecret(session) : undefined, customerEmail: account?.email };
   const { db } = await getDb();
-  const page = await repo.listOrders(db, slug, sessionHash, input.limit, input.cursor);
+  const page = await repo.listOrders(db, slug, access, input.limit, input.cursor);
   if (!page.tenantId) throw notFound("Shop");
   if (page.expired) await invalidate(page.tenantId, STOCK_MOVED);
   const orders = page.orders.map(toShopperOrder);
@@ -151,7 +165,7 @@ async function settle(
  */
 export async function payShopperOrder(slug: string, id: string, request: Request, input: PayInput, idempotency: IdempotencyRequest | undefined): Promise<WriteAnswer> {
   requireIdempotency(idempotency, "Paying an order");
-  const credentials = credentialsOf(request);
+  const credentials = await credentialsOf(request);
   if (!credentials) throw ORDER();
   const idem = bindPrincipal(idempotency, credentials.principal);
   const outcome = charge(input.cardNumber);
@@ -172,7 +186,7 @@ export async function payShopperOrder(slug: string, id: string, request: Request
 
 /** The shopper cancels a pending or confirmed order: stock back once, the payment refunded or voided. */
 export async function cancelShopperOrder(slug: string, id: string, request: Request, idempotency: IdempotencyRequest | undefined): Promise<WriteAnswer> {
-  const credentials = credentialsOf(request);
+  const credentials = await credentialsOf(request);
   if (!credentials) throw ORDER();
   const idem = bindPrincipal(idempotency, credentials.principal);
   const { db } = await getDb();

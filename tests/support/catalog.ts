@@ -38,6 +38,11 @@ export interface RouteSpec {
   /** Only people may call it: an API key, even of a high enough role, is refused with 403. */
   people?: true;
   /**
+   * A public shop route that also takes a signed-in shopper's Google ID token (optional): a bad
+   * token is 401, never a silent guest; an API key is 403.
+   */
+  shopper?: true;
+  /**
    * The path names no tenant-owned id — a per-tenant singleton such as a chat connector, addressed by
    * its channel — so every tenant's path is the same and the foreign-resource (404) and malformed-id
    * (400) checks do not apply; its own suite tests tenant isolation (tests/connectors.test.ts).
@@ -286,19 +291,20 @@ export const ROUTES: RouteSpec[] = [
   },
   // Shopper orders: the order access token (X-Order-Token) or the placing session; without either, 404.
   // tests/storefront.orders.test.ts covers them; pay and cancel also the idempotency suite.
-  { method: "GET", pattern: "/api/store/[tenant]/orders/[id]", role: "public", walk: false, target: async (_db, t) => `/api/store/${t.slug}/orders/${ZERO_ID}` },
-  { method: "GET", pattern: "/api/store/[tenant]/my-orders", role: "public", target: async (_db, t) => `/api/store/${t.slug}/my-orders` },
+  { method: "GET", pattern: "/api/store/[tenant]/orders/[id]", role: "public", shopper: true, walk: false, target: async (_db, t) => `/api/store/${t.slug}/orders/${ZERO_ID}` },
+  { method: "GET", pattern: "/api/store/[tenant]/my-orders", role: "public", shopper: true, target: async (_db, t) => `/api/store/${t.slug}/my-orders` },
   {
     method: "POST",
     pattern: "/api/store/[tenant]/orders/[id]/pay",
     role: "public",
+    shopper: true,
     walk: false,
     target: async (_db, t) => `/api/store/${t.slug}/orders/${ZERO_ID}/pay`,
     body: { cardNumber: "4242 4242 4242 4242" },
     idempotent: IDEMPOTENCY.pay,
     invalid: { body: { cardNumber: "abc", extra: 1 }, paths: ["cardNumber", "extra"] },
   },
-  { method: "POST", pattern: "/api/store/[tenant]/orders/[id]/cancel", role: "public", walk: false, target: async (_db, t) => `/api/store/${t.slug}/orders/${ZERO_ID}/cancel`, idempotent: IDEMPOTENCY.shopCancel },
+  { method: "POST", pattern: "/api/store/[tenant]/orders/[id]/cancel", role: "public", shopper: true, walk: false, target: async (_db, t) => `/api/store/${t.slug}/orders/${ZERO_ID}/cancel`, idempotent: IDEMPOTENCY.shopCancel },
   { method: "GET", pattern: "/api/cron/expire-reservations", role: "cron" },
   { method: "POST", pattern: "/api/cron/expire-reservations", role: "cron" },
   { method: "GET", pattern: "/api/cron/refresh-analytics", role: "cron" },

@@ -60,6 +60,25 @@ export function commonRouteChecks(ctx: () => { db: Db; google: Awaited<ReturnTyp
         expect(result.headers.get("allow")).toContain(spec.method);
       });
 
+      if (spec.shopper) {
+        it("takes no token, but a shopper's token that is sent must be good: bad ones 401, API keys 403", async () => {
+          const path = await pathFor(tenant);
+          const headers: Record<string, string> = spec.idempotent ? { "idempotency-key": "shopper-check" } : {};
+          const body = spec.body;
+          for (const [kind, token] of Object.entries(await badTokens(ctx().google, tenant.users.owner.subject))) {
+            const result = await call(spec.method, path, { token, body, headers });
+            expect(result.status, kind).toBe(401);
+            expect(errorOf(result).code, kind).toBe("unauthorized");
+          }
+          const key = tenant.keys.owner.key;
+          expect((await call(spec.method, path, { token: key, body, headers })).status).toBe(403);
+          expect((await call(spec.method, path, { token: key.slice(0, -1), body, headers })).status).toBe(401);
+          // A member's token is a person's token: good as a shopper's (their orders by email).
+          expect((await call(spec.method, path, { token: tenant.users.owner.token, body, headers })).status).not.toBe(401);
+          expect([401, 403]).not.toContain((await call(spec.method, path, { body, headers })).status);
+        });
+      }
+
       if (spec.role === "public") return;
 
       if (spec.role === "cron") {

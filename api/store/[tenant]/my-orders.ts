@@ -5,8 +5,9 @@ import { MyOrdersOut, MyOrdersQuery, ShopParams } from "../../../lib/storefront/
 
 const path = "/api/store/[tenant]/my-orders";
 
-// The orders this shop session placed, newest first; keyset pages (pagination.nextCursor).
-export const GET = route(path, { auth: "public", rateLimit: "store", params: ShopParams, query: MyOrdersQuery, output: MyOrdersOut }, async ({ request, params, query }) =>
+// The orders this shop session placed and, for a shopper signed in with Google, every order placed
+// with their verified email (any session); newest first, keyset pages (pagination.nextCursor).
+export const GET = route(path, { auth: "public", shopper: true, rateLimit: "store", params: ShopParams, query: MyOrdersQuery, output: MyOrdersOut }, async ({ request, params, query }) =>
   reply(await listMyOrders(params.tenant, request, { limit: Number(query.limit), cursor: query.cursor }), { headers: { "Cache-Control": "private, no-store" } }),
 );
 

@@ -10,7 +10,7 @@ const path = "/api/store/[tenant]/orders/[id]/cancel";
 // reservation_expired once its reservation ran out (the expiry got there first).
 export const POST = route(
   path,
-  { auth: "public", rateLimit: "store", params: ShopOrderParams, idempotent: true, output: ShopperOrderOut, errors: ["invalid_transition", "reservation_expired"] },
+  { auth: "public", shopper: true, rateLimit: "store", params: ShopOrderParams, idempotent: true, output: ShopperOrderOut, errors: ["invalid_transition", "reservation_expired"] },
   async ({ request, params, idempotency }) => {
     const { order, replayed } = await cancelShopperOrder(params.tenant, params.id, request, idempotency);
     return reply(order, { headers: { "Cache-Control": "private, no-store", ...(replayed ? { "Idempotent-Replayed": "true" } : {}) } });

@@ -7,7 +7,7 @@ const path = "/api/store/[tenant]/orders/[id]";
 
 // The order for its shopper: X-Order-Token (from the checkout) or the session that placed it; else 404.
 // A pay-later order whose reservation has passed is expired by this read (stock released once).
-export const GET = route(path, { auth: "public", rateLimit: "store", params: ShopOrderParams, output: ShopperOrderOut }, async ({ request, params }) =>
+export const GET = route(path, { auth: "public", shopper: true, rateLimit: "store", params: ShopOrderParams, output: ShopperOrderOut }, async ({ request, params }) =>
   reply(await getShopperOrder(params.tenant, params.id, request), { headers: { "Cache-Control": "private, no-store" } }),
 );
 

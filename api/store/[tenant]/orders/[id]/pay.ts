@@ -10,7 +10,7 @@ const path = "/api/store/[tenant]/orders/[id]/pay";
 // released), 409 invalid_transition when it is not pending.
 export const POST = route(
   path,
-  { auth: "public", rateLimit: "store", params: ShopOrderParams, body: PayBody, maxBodyBytes: 2_000, idempotent: true, output: ShopperOrderOut, errors: ["payment_failed", "reservation_expired", "invalid_transition"] },
+  { auth: "public", shopper: true, rateLimit: "store", params: ShopOrderParams, body: PayBody, maxBodyBytes: 2_000, idempotent: true, output: ShopperOrderOut, errors: ["payment_failed", "reservation_expired", "invalid_transition"] },
   async ({ request, params, body, idempotency }) => {
     const { order, replayed } = await payShopperOrder(params.tenant, params.id, request, body, idempotency);
     return reply(order, { headers: { "Cache-Control": "private, no-store", ...(replayed ? { "Idempotent-Replayed": "true" } : {}) } });
