@@ -188,18 +188,26 @@ describe.each(dbTargets())("business gauges on %s", (name) => {
     await insertOrder(ctx.db, t, "completed");
     await insertItem(ctx.db, t.id, { stock: 0 }); // threshold 10 by default: low
     await insertDeadDelivery(ctx.db, t.id); // a dead letter is not backlog
+    // Pay-later reservations: one holding 3 units, one past its end (awaiting the sweep), one paid.
+    const [held, overdue, paid] = [await insertOrder(ctx.db, t, "pending"), await insertOrder(ctx.db, t, "pending"), await insertOrder(ctx.db, t, "confirmed")];
+    await query(ctx.db, sql`UPDATE orders SET reserved_until = now() + interval '10 minutes', units = 3 WHERE id = ${held}`);
+    await query(ctx.db, sql`UPDATE orders SET reserved_until = now() - interval '10 minutes' WHERE id = ${overdue}`);
+    await query(ctx.db, sql`UPDATE orders SET reserved_until = now() + interval '10 minutes' WHERE id = ${paid}`);
     await query(ctx.db, sql`INSERT INTO deliveries (id, tenant_id, endpoint_id, event_type, payload, created_at) VALUES (${randomUUID()}, ${t.id}, ${await insertWebhook(ctx.db, t.id)}, 'webhook.test', '{}'::jsonb, now() - interval '1 hour')`);
     const refresh = await call("GET", "/api/cron/refresh-analytics", { headers: { authorization: `Bearer ${process.env.CRON_SECRET}` } });
     expect(refresh.status).toBe(200);
     const { result, samples: after } = await scrape();
     expect(result.dbTrips).toBe(1);
     const delta = (key: string) => (after.get(key) ?? 0) - (before.get(key) ?? 0);
-    expect(delta('tally_orders_open{status="pending"}')).toBe(2);
+    expect(delta('tally_orders_open{status="pending"}')).toBe(4);
+    expect(delta("tally_reservations_active")).toBe(1);
+    expect(delta("tally_reservations_units")).toBe(3);
+    expect(delta("tally_reservations_overdue")).toBe(1);
     expect(delta('tally_orders_open{status="ready"}')).toBe(1);
-    expect(delta('tally_orders_open{status="confirmed"}')).toBe(0);
+    expect(delta('tally_orders_open{status="confirmed"}')).toBe(1);
     expect([...after.keys()].some((k) => k.includes('status="completed"') && k.startsWith("tally_orders_open"))).toBe(false);
     // Each insertOrder adds a fixture item with stock 10 (threshold 10): also low.
-    expect(delta("tally_items_low_stock")).toBe(5);
+    expect(delta("tally_items_low_stock")).toBe(8);
     expect(after.get("tally_database_up")).toBe(1);
     expect(after.get("tally_analytics_refresh_age_seconds")).toBeGreaterThanOrEqual(0);
     expect(after.get("tally_analytics_refresh_age_seconds")).toBeLessThan(60);

@@ -103,6 +103,9 @@ export async function renderMetrics(snapshot: Snapshot): Promise<string> {
     const open = new Gauge({ name: "tally_orders_open", help: "Open orders (pending to ready) across live tenants, by status.", labelNames: ["status"], registers });
     for (const [status, n] of Object.entries(g.openOrders)) open.set({ status }, n);
     gauge("tally_items_low_stock", "Live items at or below their low-stock threshold, across live tenants.", g.lowStockItems);
+    gauge("tally_reservations_active", "Pay-later shop orders holding stock within their reservation, across live tenants.", g.reservations.active);
+    gauge("tally_reservations_units", "Units those reservations hold.", g.reservations.units);
+    gauge("tally_reservations_overdue", "Pending pay-later orders past their reservation, not yet released (the expiry sweep runs every minute).", g.reservations.overdue);
     gauge("tally_blob_deletions_pending", "Replaced or purged images whose blob deletion is still queued.", g.blobDeletionsPending);
     const backlog = new Gauge({ name: "tally_deliveries_backlog", help: "Webhook and connector deliveries pending or being sent, by endpoint kind.", labelNames: ["kind"], registers });
     for (const kind of new Set(["webhook", ...Object.keys(g.deliveryBacklog)])) backlog.set({ kind }, g.deliveryBacklog[kind] ?? 0);

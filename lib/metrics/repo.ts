@@ -9,8 +9,6 @@ import { OPEN_STATUSES } from "../orders/board.js";
 // live tenants (a soft-deleted tenant awaiting purge is not counted); no tenant label, so the series
 // count does not grow with the customer base.
 //
-// Gauges for tables that do not exist yet are added with their table, not before:
-// - active reservations: when the storefront's reservations land.
 // Replica lag is not here: this statement runs on the primary; /api/health measures each replica.
 
 const liveTenant = (alias: string) => sql.raw(`EXISTS (SELECT 1 FROM tenants t WHERE t.id = ${alias}.tenant_id AND t.deleted_at IS NULL)`);
@@ -27,6 +25,13 @@ const GAUGE_COLUMNS: Record<string, SQL> = {
   delivery_backlog: sql`(SELECT coalesce(json_object_agg(kind, n), '{}'::json) FROM (
       SELECT e.kind, count(*) AS n FROM deliveries d JOIN delivery_endpoints e ON e.id = d.endpoint_id
       WHERE d.status IN ('pending', 'sending') AND ${liveTenant("d")} GROUP BY e.kind) s)`,
+  // Pay-later checkouts holding stock: within their reservation, and past it but not yet released
+  // (the expiry sweep runs every minute; a growing overdue count means it is not running).
+  reservations: sql`(SELECT json_build_object(
+      'active', count(*) FILTER (WHERE o.reserved_until > now()),
+      'units', coalesce(sum(o.units) FILTER (WHERE o.reserved_until > now()), 0),
+      'overdue', count(*) FILTER (WHERE o.reserved_until <= now()))
+    FROM orders o WHERE o.status = 'pending' AND o.reserved_until IS NOT NULL AND ${liveTenant("o")})`,
   delivery_oldest_pending_age_s: sql`(SELECT extract(epoch FROM now() - min(d.created_at))::float8 FROM deliveries d
       WHERE d.status IN ('pending', 'sending') AND ${liveTenant("d")})`,
 };
@@ -41,6 +46,8 @@ export interface Gauges {
   deliveryBacklog: Record<string, number>;
   /** Age of the oldest delivery still pending; undefined when none is. */
   deliveryOldestPendingAgeS: number | undefined;
+  /** Pending pay-later orders: within their reservation (and the units they hold), and past it, awaiting release. */
+  reservations: { active: number; units: number; overdue: number };
 }
 
 export async function readGauges(db: Db): Promise<Gauges> {
@@ -53,6 +60,7 @@ export async function readGauges(db: Db): Promise<Gauges> {
     analyticsRefreshAgeS: row!.analytics_refresh_age_s === null || row!.analytics_refresh_age_s === undefined ? undefined : Number(row!.analytics_refresh_age_s),
     blobDeletionsPending: toNumber(row!.blob_deletions_pending),
     deliveryBacklog: Object.fromEntries(Object.entries(fromJson<Record<string, unknown>>(row!.delivery_backlog) ?? {}).map(([kind, n]) => [kind, toNumber(n)])),
+    reservations: (({ active, units, overdue }) => ({ active: toNumber(active), units: toNumber(units), overdue: toNumber(overdue) }))(fromJson<Record<string, unknown>>(row!.reservations)),
     deliveryOldestPendingAgeS: row!.delivery_oldest_pending_age_s === null || row!.delivery_oldest_pending_age_s === undefined ? undefined : Number(row!.delivery_oldest_pending_age_s),
   };
 }
