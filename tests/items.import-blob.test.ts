@@ -309,3 +309,75 @@ describe("reading a blob with a cap and a timeout", () => {
     expect(Date.now() - started).toBeLessThan(3_000);
   });
 });
+
+describe("item import from Vercel Blob (the store's HTTP read, fetch faked)", () => {
+  const ctx = withTarget("pglite");
+  const STORE = "teststore";
+  const HOST = `${STORE}.public.blob.vercel-storage.com`;
+  const slot = globalThis as typeof globalThis & { __tallyBlob?: unknown };
+  const realFetch = globalThis.fetch;
+  const fetched: string[] = [];
+  let answer: (url: string) => Promise<Response> = async () => new Response("", { status: 404 });
+  beforeAll(() => {
+    process.env.BLOB_READ_WRITE_TOKEN = `vercel_blob_rw_${STORE}_${"0".repeat(30)}`;
+    delete slot.__tallyBlob;
+    globalThis.fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+      if (!url.includes("vercel-storage.com") && !url.includes("evil")) return realFetch(input, init);
+      fetched.push(url);
+      expect(init?.redirect).toBe("error");
+      return answer(url);
+    }) as typeof fetch;
+  });
+  afterAll(() => {
+    delete process.env.BLOB_READ_WRITE_TOKEN;
+    delete slot.__tallyBlob;
+    globalThis.fetch = realFetch;
+  });
+  const importUrl = (token: string, url: string, q = "") =>
+    call("POST", `/api/items/import${q}`, { token, rawBody: JSON.stringify({ url }), headers: { "content-type": "application/json" } });
+
+  it("fetches only https URLs on the store's own host, under the tenant's imports; a 404 is the 422, a failing or timed-out store 503, too big 413", async () => {
+    const t = await ctx.tenant();
+    const other = await ctx.tenant();
+    const admin = t.users.admin.token;
+    const mine = `https://${HOST}/${importPrefix(t.id)}items-abc.csv`;
+    answer = async () => new Response("name,sku,priceCents,stock\nTea,T-1,450,7\n", { headers: { "content-type": "text/csv" } });
+    fetched.length = 0;
+    for (const url of [
+      `https://other.public.blob.vercel-storage.com/${importPrefix(t.id)}items-abc.csv`,
+      `https://${HOST}.evil.example/${importPrefix(t.id)}items-abc.csv`,
+      `https://evil.example/${importPrefix(t.id)}items-abc.csv`,
+      `http://${HOST}/${importPrefix(t.id)}items-abc.csv`,
+      `https://${HOST}:8443/${importPrefix(t.id)}items-abc.csv`,
+      `https://user@${HOST}/${importPrefix(t.id)}items-abc.csv`,
+      `https://${HOST}/${importPrefix(other.id)}items-abc.csv`,
+      `https://${HOST}/${importPrefix(t.id)}..%2F..%2F${other.id}%2Fimports%2Fitems-abc.csv`,
+      `https://${HOST}/tenants/${t.id}/items/x/items-abc.csv`,
+    ]) {
+      const r = await importUrl(admin, url);
+      expect(r.status, url).toBe(422);
+      expect(errorOf(r).details?.[0]?.path).toBe("url");
+    }
+    expect(fetched).toEqual([]);
+
+    const ok = await importUrl(admin, `${mine}?download=1#x`);
+    expect(ok.status).toBe(200);
+    expect(ok.json).toMatchObject({ created: 1 });
+    expect(fetched).toEqual([mine]);
+    expect(Number((await query(ctx.db, sql`SELECT stock FROM items WHERE tenant_id = ${t.id} AND sku = 'T-1'`))[0]!.stock)).toBe(7);
+
+    answer = async () => new Response("Not found", { status: 404 });
+    expect((await importUrl(admin, mine, "?dryRun=true")).status).toBe(422);
+    answer = async () => new Response("", { status: 502 });
+    expect((await importUrl(admin, mine, "?dryRun=true")).status).toBe(503);
+    answer = async () => Promise.reject(new DOMException("timed out", "TimeoutError"));
+    const timedOut = await importUrl(admin, mine, "?dryRun=true");
+    expect(timedOut.status).toBe(503);
+    expect(timedOut.headers.get("retry-after")).toBe("5");
+    answer = async () => new Response("x", { headers: { "content-length": String(20 * MB) } });
+    expect((await importUrl(admin, mine, "?dryRun=true")).status).toBe(413);
+    answer = async () => new Response(new ReadableStream({ pull: (c) => c.enqueue(new Uint8Array(MB)) }));
+    expect((await importUrl(admin, mine, "?dryRun=true")).status).toBe(413);
+  });
+});
