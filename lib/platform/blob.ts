@@ -51,8 +51,9 @@ export async function readCapped(response: Response, maxBytes: number, signal: A
   }
   if (!response.body) return new Uint8Array(0);
   const reader = response.body.getReader();
+  let fail = () => {};
   const aborted = new Promise<never>((_, reject) => {
-    const fail = () => reject(storeUnavailable());
+    fail = () => reject(storeUnavailable());
     if (signal.aborted) fail();
     else signal.addEventListener("abort", fail, { once: true });
   });
@@ -71,6 +72,8 @@ export async function readCapped(response: Response, maxBytes: number, signal: A
     await reader.cancel().catch(() => {});
     if (error instanceof ApiError) throw error;
     throw storeUnavailable();
+  } finally {
+    signal.removeEventListener("abort", fail);
   }
   return Buffer.concat(chunks);
 }
