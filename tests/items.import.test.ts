@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm/sql/sql";
 import { describe, expect, it } from "vitest";
 import { query } from "../db/atomic.js";
-import { MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, MAX_REPORTED_PROBLEMS } from "../lib/items/import.js";
+import { MAX_IMPORT_BYTES, MAX_IMPORT_RECORDS, MAX_IMPORT_ROWS, MAX_REPORTED_PROBLEMS } from "../lib/items/import.js";
 import { call, errorOf } from "./support/client.js";
 import { insertItem, insertLot, insertSupplier } from "./support/fixtures.js";
 import { withTarget } from "./support/suite.js";
@@ -209,5 +209,36 @@ describe.each(dbTargets())("item import on %s", (name) => {
     const clash = await importCsv(t.users.admin.token, lines.join("\n"));
     expect(problems(clash)).toHaveLength(MAX_REPORTED_PROBLEMS);
     expect(errorOf(clash).message).toContain(`${MAX_IMPORT_ROWS} problems (the first ${MAX_REPORTED_PROBLEMS} are listed)`);
+  });
+
+  it("stops reading at the first row past the limit: millions of tiny rows, a long run of empty-cell rows, a long JSON array", async () => {
+    const t = await shop();
+    const admin = t.users.admin.token;
+    const limit = { line: MAX_IMPORT_ROWS + 2, column: null, message: expect.stringContaining(`at most ${MAX_IMPORT_ROWS} rows`) };
+    // 4 MB of "a\n": two million rows. Parsed whole this took seconds and a gigabyte; now it stops at row 10,001.
+    const started = Date.now();
+    expect(problems(await importCsv(admin, `sku\n${"a\n".repeat(2_000_000)}`, "?mode=upsert&dryRun=true"))).toEqual([limit]);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // What lies past the limit is not read at all: an unbalanced quote there is never reached.
+    expect(problems(await importCsv(admin, `sku\n${"a\n".repeat(20_000)}"never closed\n`, "?mode=upsert&dryRun=true"))).toEqual([limit]);
+    // Rows of empty cells are skipped, but not without end.
+    const padded = `sku,name,priceCents\n${",,\n".repeat(MAX_IMPORT_RECORDS)}`;
+    expect(problems(await importCsv(admin, padded, "?mode=upsert&dryRun=true"))).toEqual([{ line: MAX_IMPORT_RECORDS + 1, column: null, message: expect.stringContaining("empty ones included") }]);
+    const fewPads = await importCsv(admin, `sku,name,priceCents\nP-1,Pad,1\n${",,\n".repeat(50_000)}P-2,Pad,2\n`, "?dryRun=true");
+    expect(fewPads.status).toBe(200);
+    expect(fewPads.json).toMatchObject({ rows: 2, created: 2 });
+    // JSON: counted before it is parsed; the first row past the limit is named.
+    const json = `[${Array.from({ length: MAX_IMPORT_ROWS + 1 }, (_, i) => `{"sku":"J-${i}","note":"a,[b]{c}\\"d"}`).join(",")}]`;
+    const r = await call("POST", "/api/items/import?mode=upsert&dryRun=true", { token: admin, rawBody: json, headers: { "content-type": "application/json" } });
+    expect(problems(r)).toEqual([{ ...limit, line: MAX_IMPORT_ROWS + 1 }]);
+    // Not parsed: broken JSON past the limit is not the 400 it would be.
+    const broken = `[${"{},".repeat(MAX_IMPORT_ROWS + 5)}{"sku": `;
+    expect(problems(await call("POST", "/api/items/import?mode=upsert&dryRun=true", { token: admin, rawBody: broken, headers: { "content-type": "application/json" } }))).toEqual([{ ...limit, line: MAX_IMPORT_ROWS + 1 }]);
+    // Exactly the limit is not refused for its length (commas, brackets and quotes inside strings are not rows).
+    const atLimit = `[${Array.from({ length: MAX_IMPORT_ROWS }, (_, i) => `{"sku":"J-${i}","name":"a,[b]{c}\\"d","priceCents":1}`).join(",")}]`;
+    const ok = await call("POST", "/api/items/import?dryRun=true", { token: admin, rawBody: atLimit, headers: { "content-type": "application/json" } });
+    expect(ok.status).toBe(200);
+    expect(ok.json).toMatchObject({ rows: MAX_IMPORT_ROWS });
+    await nothingWritten(t.id);
   });
 });

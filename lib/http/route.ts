@@ -63,6 +63,8 @@ export interface RoutePolicy<A extends RouteAuth, P, Q, B> {
   bearerSecret?: "metricsToken";
   /** A raw (non-JSON) request body and its accepted media types (image uploads). */
   rawBody?: readonly string[];
+  /** Schemas of raw bodies that have one (the import's application/json: rows or `{ url }`). OpenAPI only: the service reads and checks the body. */
+  rawBodySchemas?: Readonly<Record<string, Schema>>;
   /** JSON body limit in bytes (default MAX_JSON_BODY_BYTES, 100 kB). */
   maxBodyBytes?: number;
   /**

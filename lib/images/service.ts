@@ -1,9 +1,10 @@
 import { getDb } from "../../db/client.js";
-import { authenticate, type AuthContext } from "../auth/session.js";
+import type { AuthContext } from "../auth/session.js";
 import { ApiError, notFound } from "../http/errors.js";
 import { readBytes } from "../http/body.js";
 import * as items from "../items/repo.js";
 import { canonicalPathname, getBlobStore } from "../platform/blob.js";
+import { handleClientUpload, requirePrefix, type ClientUploadBody } from "../platform/blob-upload.js";
 import { log } from "../platform/log.js";
 import { waitUntil } from "../platform/wait-until.js";
 import { invalidate } from "../cache/response-cache.js";
@@ -105,71 +106,36 @@ interface UploadTokenPayload {
 }
 
 /**
- * POST /api/items/:id/image/upload, Vercel Blob's handleUpload protocol. Token requests come from
- * the browser and need an admin of the item's tenant; completion callbacks come from Vercel Blob,
- * signed with the store token, and carry the tenant and item we put in the token.
+ * POST /api/items/:id/image/upload, Vercel Blob's handleUpload protocol (lib/platform/blob-upload.ts):
+ * tokens for an admin of the item's tenant, under the item's prefix, for image types; the verified
+ * completion callback attaches the image to the item named in the token.
  */
-export async function clientUpload(request: Request, itemId: string, body: { type: string; payload: Record<string, unknown> }) {
-  const store = await getBlobStore();
-  const { handleUpload } = await import("@vercel/blob/client");
-  const auth = body.type === "blob.generate-client-token" ? await authenticate(request, "admin") : undefined;
-  // Set once @vercel/blob has verified the callback's signature and hands us its payload.
-  let verified = false;
-  if (auth) {
-    const { db } = await getDb();
-    if (!(await items.findLiveItem(db, auth.tenant.id, itemId))) throw notFound("Item");
-  }
-  try {
-    return await handleUpload({
-      request,
-      body: body as never,
-      token: store.token,
-      onBeforeGenerateToken: async (pathname, clientPayload) => {
-        const prefix = imagePrefix(auth!.tenant.id, itemId);
-        if (!pathname.startsWith(prefix) || pathname.includes("..")) {
-          throw new ApiError("forbidden", `Upload under ${prefix} only.`, [{ path: "payload.pathname", message: `must start with ${prefix}` }]);
-        }
-        const declared = clientContentType(clientPayload) ?? imageTypeOfName(pathname);
-        if (!declared || !isImageType(declared)) {
-          throw new ApiError("unsupported_media_type", "Upload a JPEG, PNG, WebP or GIF image.", [{ path: "payload.pathname", message: "not an allowed image type" }]);
-        }
-        const tokenPayload: UploadTokenPayload = { tenantId: auth!.tenant.id, itemId, actor: actorOf(auth!) };
-        return {
-          allowedContentTypes: Object.keys(IMAGE_TYPES),
-          maximumSizeInBytes: maxClientUploadBytes(),
-          addRandomSuffix: true,
-          tokenPayload: JSON.stringify(tokenPayload),
-          ...(process.env.BLOB_CALLBACK_URL ? { callbackUrl: `${process.env.BLOB_CALLBACK_URL}/api/items/${itemId}/image/upload` } : {}),
-        };
-      },
-      onUploadCompleted: async ({ blob, tokenPayload }) => {
-        verified = true;
-        const claimed = JSON.parse(tokenPayload ?? "null") as UploadTokenPayload | null;
-        if (!claimed || claimed.itemId !== itemId || !canonicalPathname(blob.pathname)?.startsWith(imagePrefix(claimed.tenantId, itemId))) {
-          throw new ApiError("forbidden", "The upload does not belong to this item.");
-        }
-        await attach(claimed.tenantId, itemId, blob.url, claimed.actor ?? SYSTEM);
-      },
-    });
-  } catch (error) {
-    if (error instanceof ApiError) throw error;
-    // Whatever fails before the payload is handed over is a failed verification, however
-    // @vercel/blob reports it (a BlobError, or a RangeError for an odd-length signature).
-    if (body.type === "blob.upload-completed" && !verified) {
-      throw new ApiError("unauthorized", "The upload callback could not be verified.");
-    }
-    throw error;
-  }
-}
-
-function clientContentType(clientPayload: string | null): string | undefined {
-  if (!clientPayload) return undefined;
-  try {
-    const parsed = JSON.parse(clientPayload) as { contentType?: unknown };
-    return typeof parsed.contentType === "string" ? parsed.contentType : undefined;
-  } catch {
-    return undefined;
-  }
+export async function clientUpload(request: Request, itemId: string, body: ClientUploadBody) {
+  return handleClientUpload<UploadTokenPayload>(request, body, {
+    admitted: async (auth) => {
+      const { db } = await getDb();
+      if (!(await items.findLiveItem(db, auth.tenant.id, itemId))) throw notFound("Item");
+    },
+    token: (auth, pathname, declaredType) => {
+      requirePrefix(pathname, imagePrefix(auth.tenant.id, itemId));
+      const declared = declaredType ?? imageTypeOfName(pathname);
+      if (!declared || !isImageType(declared)) {
+        throw new ApiError("unsupported_media_type", "Upload a JPEG, PNG, WebP or GIF image.", [{ path: "payload.pathname", message: "not an allowed image type" }]);
+      }
+      return {
+        allowedContentTypes: Object.keys(IMAGE_TYPES),
+        maximumSizeInBytes: maxClientUploadBytes(),
+        tokenPayload: { tenantId: auth.tenant.id, itemId, actor: actorOf(auth) },
+        callbackPath: `/api/items/${itemId}/image/upload`,
+      };
+    },
+    completed: async (blob, claimed) => {
+      if (!claimed || claimed.itemId !== itemId || !canonicalPathname(blob.pathname)?.startsWith(imagePrefix(claimed.tenantId, itemId))) {
+        throw new ApiError("forbidden", "The upload does not belong to this item.");
+      }
+      await attach(claimed.tenantId, itemId, blob.url, claimed.actor ?? SYSTEM);
+    },
+  });
 }
 
 /** The cleanup cron: retries queued deletions (oldest first). */

@@ -5,7 +5,7 @@ import { MAX_UNIT_COST_CENTS } from "../inventory/schemas.js";
 import { categorySlugFromName } from "../categories/schemas.js";
 
 // Bulk item import (POST /api/items/import): reading and checking a file, without the database.
-// The file is read whole (≤ MAX_IMPORT_BYTES, ≤ MAX_IMPORT_ROWS rows) and every problem is collected
+// The file is read whole (≤ MAX_IMPORT_BYTES as a body or MAX_BLOB_IMPORT_BYTES from Blob, ≤ MAX_IMPORT_ROWS rows) and every problem is collected
 // with its line and column before anything is written; the checks that need the database (an SKU
 // that exists in create mode, an unknown SKU without name and price in upsert mode, supplier cells
 // without a preferred supplier) run in the import's own statement (import-repo.ts).
@@ -17,7 +17,16 @@ import { categorySlugFromName } from "../categories/schemas.js";
 export const IMPORT_COLUMNS = ["name", "sku", "priceCents", "stock", "lowStockThreshold", "category", "description", "published", "supplierSku", "unitCostCents"] as const;
 export type ImportColumn = (typeof IMPORT_COLUMNS)[number];
 export const MAX_IMPORT_ROWS = 10_000;
-export const MAX_IMPORT_BYTES = 5 * 1024 * 1024;
+/**
+ * A file sent as the body: Vercel refuses function bodies over 4.5 MB (read as 4,500,000 bytes, the
+ * stricter reading), so the same limit holds locally. Bigger files go through Blob (import-blob.ts).
+ */
+export const MAX_IMPORT_BYTES = 4_500_000;
+/**
+ * Records a CSV file may have, rows of empty cells included (they are skipped, but each costs parsing
+ * time): with the row limit, this bounds the work a 16 MiB Blob file can ask for before it is refused.
+ */
+export const MAX_IMPORT_RECORDS = 10 * MAX_IMPORT_ROWS;
 /** Problems listed in one 422 (the total is always given). */
 export const MAX_REPORTED_PROBLEMS = 1000;
 export const IMPORT_MODES = ["create", "upsert"] as const;
@@ -116,7 +125,14 @@ export function decodeText(bytes: Uint8Array): string {
   }
 }
 
-/** A CSV file as records with their starting lines; a malformed file (unbalanced quote) is rejected whole. */
+const tooManyRows = (line: number) => new ImportRejected([{ line, column: null, message: `at most ${MAX_IMPORT_ROWS} rows per import; split the file` }], 1);
+
+/**
+ * A CSV file as records with their starting lines; a malformed file (unbalanced quote) is rejected whole.
+ * Parsing stops at the first row past MAX_IMPORT_ROWS (or record past MAX_IMPORT_RECORDS), and rows
+ * of empty cells are dropped as they are read: a file of millions of tiny rows (16 MiB of "a\n" took
+ * 40 s and 4 GB parsed whole) is refused after ~10,000 of them.
+ */
 export function readCsv(input: string): RawTable {
   const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
   const lineOf = lineIndex(text);
@@ -124,17 +140,31 @@ export function readCsv(input: string): RawTable {
   let recordEnd = 0;
   try {
     const lines: number[] = [];
+    let seen = 0;
+    let kept = 0;
     const parsed = parse(text, {
       relax_column_count: true,
       skip_empty_lines: true,
       on_record: (record: string[], context: { bytes: number }) => {
-        lines.push(lineOf(skipBreaks(text, recordEnd)));
+        const line = lineOf(skipBreaks(text, recordEnd));
         recordEnd = context.bytes;
+        seen += 1;
+        if (seen > 1) {
+          // Spreadsheets pad rows with empty cells (",,,,"): a row with no content is skipped, like a blank line.
+          if (!record.some((c) => c.trim() !== "")) {
+            if (seen > MAX_IMPORT_RECORDS) throw new ImportRejected([{ line, column: null, message: `at most ${MAX_IMPORT_RECORDS} lines of rows, empty ones included; split the file` }], 1);
+            return null;
+          }
+          kept += 1;
+          if (kept > MAX_IMPORT_ROWS) throw tooManyRows(line);
+        }
+        lines.push(line);
         return record;
       },
     }).map((record, index) => ({ record, line: lines[index]! }));
     for (const r of parsed) records.push({ line: r.line, cells: r.record });
   } catch (error) {
+    if (error instanceof ImportRejected) throw error;
     const line = lineOf(skipBreaks(text, recordEnd));
     const code = (error as { code?: string }).code;
     const message =
@@ -147,16 +177,49 @@ export function readCsv(input: string): RawTable {
   }
   if (records.length === 0) throw new ImportRejected([{ line: 1, column: null, message: "the file is empty: a header line naming the columns is required" }], 1);
   const [head, ...rows] = records;
-  // Spreadsheets pad rows with empty cells (",,,,"): a row with no content is skipped, like a blank line.
-  const content = rows.filter((r) => r.cells.some((c) => typeof c === "string" && c.trim() !== ""));
-  return { header: { names: head!.cells.map((c) => String(c)), line: head!.line }, records: content };
+  return { header: { names: head!.cells.map((c) => String(c)), line: head!.line }, records: rows };
+}
+
+/**
+ * How many elements a JSON array's text has, counting no further than `max + 1` (one pass over the
+ * characters, strings skipped); undefined if the text is not an array. Lets a file of millions of
+ * rows (16 MiB of "{}," is 5.6 million objects, ~1 GB parsed) be refused before JSON.parse.
+ */
+function arrayLengthUpTo(text: string, max: number): number | undefined {
+  let i = 0;
+  while (i < text.length && (text[i] === " " || text[i] === "\n" || text[i] === "\r" || text[i] === "\t")) i++;
+  if (text[i] !== "[") return undefined;
+  let depth = 0;
+  let count = 0;
+  let empty = true;
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      // A string: skip to its closing quote, over escapes.
+      for (i++; i < text.length && text.charCodeAt(i) !== 34; i++) if (text.charCodeAt(i) === 92) i++;
+      if (depth === 1) empty = false;
+    } else if (c === 91 || c === 123) {
+      if (depth === 1) empty = false;
+      depth++;
+    } else if (c === 93 || c === 125) {
+      depth--;
+      if (depth === 0) break;
+    } else if (c === 44 && depth === 1) {
+      count++;
+      if (count >= max + 1) return count + 1;
+    } else if (depth === 1 && c > 32) empty = false;
+  }
+  return empty ? 0 : count + 1;
 }
 
 /** A JSON body: an array of objects keyed by column name. */
-export function readJsonRows(text: string): RawTable {
+export function readJsonRows(input: string): RawTable {
+  const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
+  // More rows than the limit: refused on the first row past it, as for CSV, without parsing the rest.
+  if ((arrayLengthUpTo(text, MAX_IMPORT_ROWS) ?? 0) > MAX_IMPORT_ROWS) throw tooManyRows(MAX_IMPORT_ROWS + 1);
   let value: unknown;
   try {
-    value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    value = JSON.parse(text);
   } catch {
     // As every JSON route answers a body it cannot parse: 400, not a problem of a row.
     throw new ApiError("bad_request", "The body is not valid JSON.");

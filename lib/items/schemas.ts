@@ -103,6 +103,14 @@ export const ItemImportQuery = v.object({
   mode: v.optional(v.picklist(["create", "upsert"], "must be create or upsert"), "create"),
   dryRun: booleanField,
 });
+/** POST /api/items/import with a JSON object: the file is a Blob client upload (POST /api/items/import/upload). */
+export const ItemImportFromBlob = v.strictObject({
+  url: v.pipe(text("must be the uploaded import file's blob URL"), v.maxLength(2048, "must be at most 2048 characters"), v.url("must be a URL")),
+});
+/** OpenAPI only: the rows form of an application/json import (each row checked by the import, with line and column). */
+export const ItemImportRows = v.array(v.record(v.string(), v.nullable(v.union([v.string(), v.number(), v.boolean()]))));
+/** OpenAPI only: what an application/json import body is — the rows, or `{ url }` of a Blob upload. */
+export const ItemImportJson = v.union([ItemImportRows, ItemImportFromBlob]);
 export const ItemImportOut = v.strictObject({
   id: v.nullable(uuidOut),
   mode: v.picklist(["create", "upsert"]),

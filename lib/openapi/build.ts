@@ -213,7 +213,8 @@ export function buildSpec(input: BuildInput): Json {
       if (hints.example !== undefined) media.example = hints.example;
       operation.requestBody = { required: true, content: { "application/json": media } };
     } else if (policy.rawBody) {
-      operation.requestBody = { required: true, content: Object.fromEntries(policy.rawBody.map((type) => [type, {}])) };
+      const schemas = policy.rawBodySchemas ?? {};
+      operation.requestBody = { required: true, content: Object.fromEntries(policy.rawBody.map((type) => [type, schemas[type] ? { schema: convert.schema(schemas[type]) } : {}])) };
     }
 
     const responses: Record<string, Json> = {};

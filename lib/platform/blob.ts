@@ -21,10 +21,65 @@ export interface BlobStore {
   /** The canonical pathname a URL of this store names; undefined if it is not one (or not canonical). */
   pathnameOf(url: string): string | undefined;
   head(url: string): Promise<StoredBlob | undefined>;
+  /**
+   * The bytes of a blob of this store — only a URL on this store's own origin (never another host:
+   * no request leaves for anything else) — or undefined when it is not one or is absent. 413 past
+   * `maxBytes` (the size known from the store, or counted while streaming); 503 when the store does
+   * not answer within `timeoutMs` or fails.
+   */
+  read(url: string, limits: ReadLimits): Promise<(StoredBlob & { bytes: Uint8Array }) | undefined>;
   del(urls: string[]): Promise<void>;
 }
 
-const contentTypeOf = (pathname: string) => imageTypeOfName(pathname) ?? "application/octet-stream";
+export interface ReadLimits {
+  maxBytes: number;
+  timeoutMs: number;
+}
+
+const tooLarge = (maxBytes: number) => new ApiError("payload_too_large", `The file is larger than ${maxBytes} bytes.`);
+const storeUnavailable = () => new ApiError("unavailable", "The blob store did not answer in time; try again shortly.", undefined, { "Retry-After": "5" });
+
+/**
+ * A blob's body, read to its end unless it passes `maxBytes` (413) or `signal` aborts first (503).
+ * The signal is raced explicitly, so a body that stalls mid-stream is cut off whatever produced it.
+ */
+export async function readCapped(response: Response, maxBytes: number, signal: AbortSignal): Promise<Uint8Array> {
+  const declared = Number(response.headers.get("content-length") ?? "0");
+  if (declared > maxBytes) {
+    await response.body?.cancel().catch(() => {});
+    throw tooLarge(maxBytes);
+  }
+  if (!response.body) return new Uint8Array(0);
+  const reader = response.body.getReader();
+  let fail = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    fail = () => reject(storeUnavailable());
+    if (signal.aborted) fail();
+    else signal.addEventListener("abort", fail, { once: true });
+  });
+  aborted.catch(() => {});
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await Promise.race([reader.read(), aborted]);
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) throw tooLarge(maxBytes);
+      chunks.push(value);
+    }
+  } catch (error) {
+    await reader.cancel().catch(() => {});
+    if (error instanceof ApiError) throw error;
+    throw storeUnavailable();
+  } finally {
+    signal.removeEventListener("abort", fail);
+  }
+  return Buffer.concat(chunks);
+}
+
+const FILE_TYPES: Record<string, string> = { csv: "text/csv", json: "application/json" };
+const contentTypeOf = (pathname: string) => imageTypeOfName(pathname) ?? FILE_TYPES[pathname.split(".").pop()!.toLowerCase()] ?? "application/octet-stream";
 
 /** Vercel Blob adds a random suffix to every name; so do we, so a replaced image never reuses a URL. */
 function withRandomSuffix(pathname: string): string {
@@ -46,6 +101,14 @@ export function canonicalPathname(pathname: string): string | undefined {
 // @vercel/blob costs ~100 ms to import: only the routes that store images load it, on first use.
 async function vercelStore(token: string): Promise<BlobStore> {
   const blob = await import("@vercel/blob");
+  const pathnameOf = (url: string) => {
+    try {
+      // URL parsing already resolves dot segments; decoding can reveal encoded ones ("..%2F").
+      return canonicalPathname(decodeURIComponent(new URL(url).pathname.slice(1)));
+    } catch {
+      return undefined;
+    }
+  };
   return {
     kind: "vercel",
     token,
@@ -53,14 +116,7 @@ async function vercelStore(token: string): Promise<BlobStore> {
       const result = await blob.put(pathname, Buffer.from(body), { access: "public", contentType, token, addRandomSuffix: true });
       return { url: result.url, pathname: result.pathname, size: body.byteLength, contentType };
     },
-    pathnameOf(url) {
-      try {
-        // URL parsing already resolves dot segments; decoding can reveal encoded ones ("..%2F").
-        return canonicalPathname(decodeURIComponent(new URL(url).pathname.slice(1)));
-      } catch {
-        return undefined;
-      }
-    },
+    pathnameOf,
     async head(url) {
       try {
         const result = await blob.head(url, { token });
@@ -69,6 +125,32 @@ async function vercelStore(token: string): Promise<BlobStore> {
         if (error instanceof blob.BlobNotFoundError) return undefined;
         throw error;
       }
+    },
+    async read(url, { maxBytes, timeoutMs }) {
+      // Only this store's own host (the read-write token names the store): never a request elsewhere.
+      const host = `${token.split("_")[3]?.toLowerCase()}.public.blob.vercel-storage.com`;
+      let parsed: URL;
+      try {
+        parsed = new URL(url);
+      } catch {
+        return undefined;
+      }
+      const pathname = pathnameOf(url);
+      if (parsed.protocol !== "https:" || parsed.hostname !== host || parsed.port !== "" || parsed.username !== "" || !pathname) return undefined;
+      const signal = AbortSignal.timeout(timeoutMs);
+      let response: Response;
+      try {
+        response = await fetch(`https://${host}${parsed.pathname}`, { redirect: "error", signal, cache: "no-store" });
+      } catch {
+        throw storeUnavailable();
+      }
+      if (response.status === 404) return undefined;
+      if (!response.ok) {
+        await response.body?.cancel().catch(() => {});
+        throw storeUnavailable();
+      }
+      const bytes = await readCapped(response, maxBytes, signal);
+      return { url: `https://${host}${parsed.pathname}`, pathname, size: bytes.byteLength, contentType: response.headers.get("content-type") ?? "application/octet-stream", bytes };
     },
     async del(urls) {
       if (urls.length) await blob.del(urls, { token });
@@ -139,6 +221,31 @@ function localStore(): BlobStore {
       } catch {
         return undefined;
       }
+    },
+    async read(url, { maxBytes }) {
+      // The local store is files: read by pathname, no HTTP request, and only for a URL on its own origin.
+      let sameOrigin = false;
+      try {
+        sameOrigin = new URL(url).origin === new URL(base).origin;
+      } catch {
+        sameOrigin = false;
+      }
+      const pathname = sameOrigin ? pathnameOf(url) : undefined;
+      const file = pathname && localFile(pathname);
+      if (!pathname || !file) return undefined;
+      let size: number;
+      try {
+        const info = await stat(file);
+        if (!info.isFile()) return undefined;
+        size = info.size;
+      } catch {
+        return undefined;
+      }
+      if (size > maxBytes) throw tooLarge(maxBytes);
+      const bytes = await readFile(file).catch(() => undefined);
+      if (!bytes) return undefined;
+      if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes);
+      return { url: urlOf(pathname), pathname, size: bytes.byteLength, contentType: contentTypeOf(pathname), bytes };
     },
     async del(urls) {
       for (const url of urls) {

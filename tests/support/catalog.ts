@@ -99,6 +99,8 @@ export const ROUTES: RouteSpec[] = [
     raw: () => ({ bytes: new TextEncoder().encode(`name,sku,priceCents,stock\r\nWalked,WALK-${crypto.randomUUID()},100,2\r\n`), contentType: "text/csv" }),
     idempotent: IDEMPOTENCY.itemImport,
   },
+  // Vercel Blob's handleUpload protocol, like the image upload: token requests are checked inside (tests/items.import-blob.test.ts).
+  { method: "POST", pattern: "/api/items/import/upload", role: "public", walk: false },
   { method: "GET", pattern: "/api/items/[id]", role: "staff", target: liveItem },
   {
     method: "PUT",
