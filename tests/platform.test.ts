@@ -40,6 +40,11 @@ describe("HTTP conventions", () => {
     expect(preflight.headers.get("access-control-allow-origin")).toBe("https://pr-12-tally.vercel.app");
     expect(preflight.headers.get("access-control-allow-headers")).toContain("Authorization");
     expect(preflight.headers.get("access-control-allow-headers")).toContain("Idempotency-Key");
+    // A shop on another origin sends its session and an order's token as headers (no cookies cross-origin).
+    for (const header of ["X-Session-ID", "X-Order-Token", "X-Read-Primary-Until", "If-Match"]) expect(preflight.headers.get("access-control-allow-headers")).toContain(header);
+    const answered = await call("GET", "/api/health", { headers: { origin: "https://pr-12-tally.vercel.app" } });
+    // ...and reads what the API answers in headers: a replay, a download's name, a new session.
+    for (const header of ["Idempotent-Replayed", "Content-Disposition", "X-Session-ID", "ETag", "Retry-After"]) expect(answered.headers.get("access-control-expose-headers")).toContain(header);
     const refused = await call("OPTIONS", "/api/items", { headers: { origin: "https://evil.example.com" } });
     expect(refused.headers.get("access-control-allow-origin")).toBeNull();
   });

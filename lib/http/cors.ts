@@ -1,8 +1,8 @@
 import { config } from "../platform/config.js";
 
-export const ALLOWED_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Tenant, X-Request-Id, X-Read-Primary-Until, X-Session-ID";
+export const ALLOWED_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Tenant, X-Request-Id, X-Read-Primary-Until, X-Session-ID, X-Order-Token";
 export const EXPOSED_HEADERS =
-  "ETag, Location, Retry-After, X-Request-Id, X-Session-ID, X-Cache, Server-Timing, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, X-Read-Primary-Until";
+  "ETag, Location, Retry-After, Idempotent-Replayed, Content-Disposition, X-Request-Id, X-Session-ID, X-Cache, Server-Timing, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, X-Read-Primary-Until";
 
 const compiled = new Map<string, RegExp>();
 
