@@ -1,6 +1,5 @@
 import { sql } from "drizzle-orm/sql/sql";
-import { Webhook } from "standardwebhooks";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { query } from "../db/atomic.js";
 import { EVENT_ENVELOPE, EVENT_TYPES } from "../lib/events/catalog.js";
 import { runDue } from "../lib/delivery/engine.js";
@@ -9,7 +8,7 @@ import { settleBackgroundWork } from "../lib/platform/wait-until.js";
 import { call, errorOf, type CallResult } from "./support/client.js";
 import { eventsSettled } from "./support/events.js";
 import { insertCustomer, type TestTenant } from "./support/fixtures.js";
-import { startReceiver, type Receiver } from "./support/receiver.js";
+import { useReceiver, verifySigned } from "./support/receiver-suite.js";
 import { validate } from "./support/json-schema.js";
 import { withTarget } from "./support/suite.js";
 import { dbTargets } from "./support/targets.js";
@@ -18,31 +17,9 @@ import { dbTargets } from "./support/targets.js";
 // engine: signed like webhooks, retried, dead-lettered, replayed, with the message's status moving
 // along in the engine's own outcome statement.
 
-/** Verifies one received request with the reference implementation, at the time it was signed. */
-function verify(secret: string, r: { headers: Record<string, string>; body: string }) {
-  vi.useFakeTimers({ toFake: ["Date"] });
-  try {
-    vi.setSystemTime(Number(r.headers["webhook-timestamp"]) * 1000);
-    return new Webhook(secret).verify(r.body, r.headers) as Record<string, any>;
-  } finally {
-    vi.useRealTimers();
-  }
-}
-
 describe.each(dbTargets())("chat connectors on %s", (name) => {
   const ctx = withTarget(name);
-  let receiver: Receiver;
-  beforeAll(async () => {
-    receiver = await startReceiver();
-  });
-  afterAll(async () => {
-    await receiver.close();
-  });
-  afterEach(async () => {
-    await settleBackgroundWork();
-    receiver.received.length = 0;
-    receiver.respond = () => ({ status: 200, body: "ok" });
-  });
+  const receiver = useReceiver();
 
   const ok = (r: CallResult, status = 200) => {
     expect(r.status, r.text.slice(0, 300)).toBe(status);
@@ -160,7 +137,7 @@ describe.each(dbTargets())("chat connectors on %s", (name) => {
 
     await settleBackgroundWork(); // the post-commit kick: attempt 1
     expect(receiver.received).toHaveLength(1);
-    const body = verify(connector.secret, receiver.received[0]!);
+    const body = verifySigned(connector.secret, receiver.received[0]!);
     expect(body).toMatchObject({
       type: "message.outbound",
       tenantId: t.id,
@@ -286,7 +263,7 @@ describe.each(dbTargets())("chat connectors on %s", (name) => {
     const ids = receiver.received.map((r) => r.headers["webhook-id"]);
     expect(new Set(ids)).toEqual(new Set(dead.items.map((d: { id: string }) => d.id)));
     expect(ids).toHaveLength(3);
-    const delivered = receiver.received.map((r) => verify(connector.secret, r).data.message.id).sort();
+    const delivered = receiver.received.map((r) => verifySigned(connector.secret, r).data.message.id).sort();
     expect(delivered).toEqual(messages.map((m) => m.id).sort());
     for (const m of messages) expect((await statusOf(m.id)).status).toBe("sent");
     await eventsSettled(ctx.db, t.id);

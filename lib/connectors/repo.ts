@@ -2,7 +2,7 @@ import { sql } from "../../db/sql.js";
 import { query } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
 import { fromJson } from "../../db/values.js";
-import { DELIVERY_COLUMNS, toDelivery, type DeliveryInfo } from "../delivery/repo.js";
+import { DELIVERY_COLUMNS, toDelivery, type DeliveryInfo, type EndpointState } from "../delivery/repo.js";
 import { eventsCte, type Actor } from "../events/outbox.js";
 import { messageJson } from "../conversations/json.js";
 import type { ConnectorPutInput } from "./schemas.js";
@@ -12,17 +12,10 @@ import type { ConnectorPutInput } from "./schemas.js";
 // deliveries carrying the message (lib/conversations/repo.ts, postMessage); the engine's outcome
 // statement moves the message (lib/connectors/outcome.ts). Every function here is one statement.
 
-export interface Connector {
+export interface Connector extends EndpointState {
   id: string;
   channel: string;
   url: string;
-  enabled: boolean;
-  disabledReason: string | null;
-  disabledAt: string | null;
-  failingSince: string | null;
-  version: number;
-  createdAt: string;
-  updatedAt: string;
 }
 
 const KIND = sql`'connector'`;

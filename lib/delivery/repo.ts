@@ -167,6 +167,17 @@ export async function recordOutcomes(db: Db, outcomes: Outcome[]): Promise<Recor
   return { disabledTenants, touchedTenants };
 }
 
+/** The switch and failure record every kind's endpoint shows (after its own fields, as endpointJson renders them). */
+export interface EndpointState {
+  enabled: boolean;
+  disabledReason: string | null;
+  disabledAt: string | null;
+  failingSince: string | null;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
 /** An endpoint row (alias `p`) as the API renders it (never its secrets). */
 export const endpointJson = (p: string) =>
   sql.raw(`jsonb_build_object('id', ${p}.id, 'url', ${p}.url, 'events', to_jsonb(${p}.event_types), 'description', ${p}.description, 'enabled', ${p}.enabled,

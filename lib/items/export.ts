@@ -1,6 +1,7 @@
 import { sql } from "../../db/sql.js";
 import { query } from "../../db/atomic.js";
 import { getDb } from "../../db/client.js";
+import { createdKeyset, type CreatedKey } from "../../db/paging.js";
 import { toNumber } from "../../db/values.js";
 import type { Tenant } from "../auth/session.js";
 import { exportResponse, type ExportFormat } from "../http/export.js";
@@ -16,37 +17,33 @@ export const EXPORT_PAGE_ITEMS = 1000;
 
 export type ExportedItem = Item & { supplierSku: string | null; unitCostCents: number | null };
 
-type Key = { at: string; id: string };
+const keyset = createdKeyset("i", EXPORT_PAGE_ITEMS);
 
-async function page(tenantId: string, input: ExportFilters, after: Key | null) {
+async function page(tenantId: string, input: ExportFilters, after: CreatedKey | null) {
   const { db } = await getDb();
   const filters = liveItemFilters(tenantId, input);
-  if (after) filters.push(sql`(i.created_at, i.id) > (${after.at}::timestamptz, ${after.id}::uuid)`);
+  if (after) filters.push(keyset.after(after));
   const rows = await query(
     db,
-    sql`SELECT i.*, i.created_at::text AS key_at, l.supplier_sku AS link_sku, l.unit_cost_cents AS link_cost
+    sql`SELECT i.*, ${keyset.key}, l.supplier_sku AS link_sku, l.unit_cost_cents AS link_cost
         FROM items i
         LEFT JOIN LATERAL (
           SELECT l.supplier_sku, l.unit_cost_cents FROM item_suppliers l JOIN suppliers s ON s.id = l.supplier_id AND s.deleted_at IS NULL
           WHERE l.tenant_id = ${tenantId} AND l.item_id = i.id AND l.preferred) l ON true
         WHERE ${sql.join(filters, sql` AND `)}
-        ORDER BY i.created_at, i.id
-        LIMIT ${EXPORT_PAGE_ITEMS + 1}`,
+        ${keyset.orderAndLimit}`,
   );
-  const more = rows.length > EXPORT_PAGE_ITEMS;
-  const kept = more ? rows.slice(0, EXPORT_PAGE_ITEMS) : rows;
-  const last = kept.at(-1);
-  return {
-    rows: kept.map((r): ExportedItem => ({ ...toItem(r), supplierSku: (r.link_sku as string | null) ?? null, unitCostCents: r.link_cost === null || r.link_cost === undefined ? null : toNumber(r.link_cost) })),
-    more,
-    last: last ? { at: String(last.key_at), id: String(last.id) } : null,
-  };
+  return keyset.page(rows, (r): ExportedItem => ({
+    ...toItem(r),
+    supplierSku: (r.link_sku as string | null) ?? null,
+    unitCostCents: r.link_cost === null || r.link_cost === undefined ? null : toNumber(r.link_cost),
+  }));
 }
 
 export type ExportFilters = Pick<ItemListInput, "search" | "lowStock" | "category" | "supplier">;
 
 export async function exportItems(tenant: Tenant, input: ExportFilters & { format: ExportFormat }, context: { requestId: string; path: string }) {
-  const pages = await keysetPages<ExportedItem, Key>((after) => page(tenant.id, input, after));
+  const pages = await keysetPages<ExportedItem, CreatedKey>((after) => page(tenant.id, input, after));
   return exportResponse(pages, context, {
     name: "items",
     format: input.format,

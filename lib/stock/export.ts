@@ -2,6 +2,7 @@ import * as v from "valibot";
 import { sql } from "../../db/sql.js";
 import { query } from "../../db/atomic.js";
 import { getDb } from "../../db/client.js";
+import { createdKeyset, type CreatedKey } from "../../db/paging.js";
 import { toIso, toNumber } from "../../db/values.js";
 import type { Tenant } from "../auth/session.js";
 import { exportResponse } from "../http/export.js";
@@ -16,9 +17,10 @@ import type { MovementExportLineOut, MovementExportQuery } from "./schemas.js";
 export const EXPORT_PAGE_MOVEMENTS = 2000;
 
 type Line = v.InferOutput<typeof MovementExportLineOut>;
-type Key = { at: string; id: string };
 
-async function page(tenantId: string, input: v.InferOutput<typeof MovementExportQuery>, after: Key | null) {
+const keyset = createdKeyset("m", EXPORT_PAGE_MOVEMENTS);
+
+async function page(tenantId: string, input: v.InferOutput<typeof MovementExportQuery>, after: CreatedKey | null) {
   const { db } = await getDb();
   const filters = [sql`m.tenant_id = ${tenantId}`];
   if (input.itemId) filters.push(sql`m.item_id = ${input.itemId}`);
@@ -26,43 +28,33 @@ async function page(tenantId: string, input: v.InferOutput<typeof MovementExport
   // Days are the tenant's calendar days (its timezone), both ends inclusive, as the order list's.
   if (input.from) filters.push(sql`m.created_at >= ${dayStartIn(tenantId, input.from)}`);
   if (input.to) filters.push(sql`m.created_at < ${dayEndIn(tenantId, input.to)}`);
-  if (after) filters.push(sql`(m.created_at, m.id) > (${after.at}::timestamptz, ${after.id}::uuid)`);
+  if (after) filters.push(keyset.after(after));
   const rows = await query(
     db,
-    sql`SELECT m.id, m.created_at, m.created_at::text AS key_at, m.item_id, i.name AS item_name, i.sku, m.delta, m.reason, m.order_id, m.purchase_order_id, m.note, m.created_by
+    sql`SELECT m.id, m.created_at, ${keyset.key}, m.item_id, i.name AS item_name, i.sku, m.delta, m.reason, m.order_id, m.purchase_order_id, m.note, m.created_by
         FROM stock_movements m JOIN items i ON i.id = m.item_id
         WHERE ${sql.join(filters, sql` AND `)}
-        ORDER BY m.created_at, m.id
-        LIMIT ${EXPORT_PAGE_MOVEMENTS + 1}`,
+        ${keyset.orderAndLimit}`,
   );
-  const more = rows.length > EXPORT_PAGE_MOVEMENTS;
-  const kept = more ? rows.slice(0, EXPORT_PAGE_MOVEMENTS) : rows;
-  const last = kept.at(-1);
-  return {
-    rows: kept.map(
-      (r): Line => ({
-        id: String(r.id),
-        createdAt: toIso(r.created_at),
-        itemId: String(r.item_id),
-        itemName: String(r.item_name),
-        sku: (r.sku as string | null) ?? null,
-        delta: toNumber(r.delta),
-        reason: r.reason as Line["reason"],
-        orderId: (r.order_id as string | null) ?? null,
-        purchaseOrderId: (r.purchase_order_id as string | null) ?? null,
-        note: (r.note as string | null) ?? null,
-        createdBy: (r.created_by as string | null) ?? null,
-      }),
-    ),
-    more,
-    last: last ? { at: String(last.key_at), id: String(last.id) } : null,
-  };
+  return keyset.page(rows, (r): Line => ({
+    id: String(r.id),
+    createdAt: toIso(r.created_at),
+    itemId: String(r.item_id),
+    itemName: String(r.item_name),
+    sku: (r.sku as string | null) ?? null,
+    delta: toNumber(r.delta),
+    reason: r.reason as Line["reason"],
+    orderId: (r.order_id as string | null) ?? null,
+    purchaseOrderId: (r.purchase_order_id as string | null) ?? null,
+    note: (r.note as string | null) ?? null,
+    createdBy: (r.created_by as string | null) ?? null,
+  }));
 }
 
 const COLUMNS: (keyof Line)[] = ["createdAt", "id", "itemId", "itemName", "sku", "delta", "reason", "orderId", "purchaseOrderId", "note", "createdBy"];
 
 export async function exportMovements(tenant: Tenant, input: v.InferOutput<typeof MovementExportQuery>, context: { requestId: string; path: string }) {
-  const pages = await keysetPages<Line, Key>((after) => page(tenant.id, input, after));
+  const pages = await keysetPages<Line, CreatedKey>((after) => page(tenant.id, input, after));
   return exportResponse(pages, context, {
     name: "stock-movements",
     format: input.format,

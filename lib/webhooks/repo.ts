@@ -2,23 +2,16 @@ import { sql } from "../../db/sql.js";
 import { query } from "../../db/atomic.js";
 import type { Db } from "../../db/client.js";
 import { fromJson } from "../../db/values.js";
-import { DELIVERY_COLUMNS, endpointJson, enqueueCte, toDelivery, type DeliveryInfo } from "../delivery/repo.js";
+import { DELIVERY_COLUMNS, endpointJson, enqueueCte, toDelivery, type DeliveryInfo, type EndpointState } from "../delivery/repo.js";
 import type { WebhookCreateInput, WebhookUpdateInput } from "./schemas.js";
 
 // Webhook endpoints are the delivery engine's endpoints of kind "webhook".
 
-export interface Webhook {
+export interface Webhook extends EndpointState {
   id: string;
   url: string;
   events: string[];
   description: string | null;
-  enabled: boolean;
-  disabledReason: string | null;
-  disabledAt: string | null;
-  failingSince: string | null;
-  version: number;
-  createdAt: string;
-  updatedAt: string;
 }
 
 // A JS array in a drizzle template expands to a parameter list, not an array: pass it as JSON.
