@@ -1,12 +1,12 @@
 import { createHmac } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm/sql/sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { query } from "../db/atomic.js";
 import { ApiError } from "../lib/http/errors.js";
-import { MAX_BLOB_IMPORT_BYTES, importPrefix } from "../lib/items/import-blob.js";
+import { IMPORT_FILE_TTL_MS, MAX_BLOB_IMPORT_BYTES, importPrefix } from "../lib/items/import-blob.js";
 import { MAX_IMPORT_BYTES } from "../lib/items/import.js";
 import { getBlobStore, readCapped } from "../lib/platform/blob.js";
 import { call, errorOf } from "./support/client.js";
@@ -57,7 +57,7 @@ describe.each(dbTargets())("item import from a Blob upload on %s", (name) => {
     const t = await ctx.tenant();
     const admin = t.users.admin.token;
     const csv = await upload(t.id, "items.csv", "\uFEFFname,sku,priceCents,stock,category\r\nTea,T-1,450,20,Drinks\r\nCake,C-1,300,,\r\n");
-    expect(csv.pathname).toMatch(new RegExp(`^tenants/${t.id}/imports/items-[A-Za-z0-9_-]+\\.csv$`));
+    expect(csv.pathname).toMatch(new RegExp(`^imports/${t.id}/items-[A-Za-z0-9_-]+\\.csv$`));
     const r = await importUrl(admin, csv.url);
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ mode: "create", dryRun: false, rows: 2, created: 2, updated: 0, unchanged: 0 });
@@ -120,7 +120,7 @@ describe.each(dbTargets())("item import from a Blob upload on %s", (name) => {
     const image = await store.put(`tenants/${b.id}/items/x/photo.csv`, new TextEncoder().encode(csv), "text/csv");
     const attempts = [
       theirs.url,
-      via(`${importPrefix(b.id)}../../${a.id}/imports/${theirs.pathname.split("/").pop()}`),
+      via(`${importPrefix(b.id)}../${a.id}/${theirs.pathname.split("/").pop()}`),
       via(`${importPrefix(b.id)}./${mine.pathname.split("/").pop()}`),
       via(`${importPrefix(b.id)}/${mine.pathname.split("/").pop()}`),
       via(mine.pathname.replaceAll("/", "\\")),
@@ -242,7 +242,7 @@ describe.each(dbTargets())("item import from a Blob upload on %s", (name) => {
       `${importPrefix(other.id)}items.csv`,
       `tenants/${t.id}/items/x/items.csv`,
       `tenants/${t.id}/imports.csv`,
-      `${importPrefix(t.id)}../../${other.id}/imports/items.csv`,
+      `${importPrefix(t.id)}../${other.id}/items.csv`,
       `${importPrefix(t.id)}sub/items.csv`,
       `${importPrefix(t.id)}.csv`,
       `${importPrefix(t.id)}`,
@@ -263,6 +263,28 @@ describe.each(dbTargets())("item import from a Blob upload on %s", (name) => {
     }
   });
 
+  it("the daily blob-cleanup deletes import files older than a day, any tenant's, and nothing else", async () => {
+    const [t, other] = [await ctx.tenant(), await ctx.tenant()];
+    const store = await getBlobStore();
+    const old = await upload(t.id, "old.csv", "name,sku\n");
+    const theirsOld = await upload(other.id, "old.json", "[]", "application/json");
+    const fresh = await upload(t.id, "fresh.csv", "name,sku,priceCents\nTea,T-1,100\n");
+    const image = await store.put(`tenants/${t.id}/items/x/photo.png`, new Uint8Array([1, 2, 3]), "image/png");
+    const dayAndAMinute = new Date(Date.now() - IMPORT_FILE_TTL_MS - 60_000);
+    for (const blob of [old, theirsOld, image]) utimesSync(join(dir, blob.pathname), dayAndAMinute, dayAndAMinute);
+    const exists = async (url: string) => (await store.head(url)) !== undefined;
+    // An import within the day reads the file (a retry with its key would too).
+    expect((await importUrl(t.users.admin.token, fresh.url, "?dryRun=true")).json).toMatchObject({ dryRun: true, rows: 1, created: 1 });
+    const run = await call("GET", "/api/cron/blob-cleanup", { token: process.env.CRON_SECRET });
+    expect(run.status, run.text).toBe(200);
+    expect(run.json.importFilesDeleted).toBeGreaterThanOrEqual(2);
+    expect([await exists(old.url), await exists(theirsOld.url), await exists(fresh.url), await exists(image.url)]).toEqual([false, false, true, true]);
+    // Once swept, an import naming the file is the 422 of an absent one.
+    refusedUrl(await importUrl(t.users.admin.token, old.url));
+    const again = await call("GET", "/api/cron/blob-cleanup", { token: process.env.CRON_SECRET });
+    expect(again.json.importFilesDeleted).toBe(0);
+  });
+
   it("acknowledges Vercel Blob's signed completion callback; forged or foreign ones are refused", async () => {
     const t = await ctx.tenant();
     const other = await ctx.tenant();
@@ -277,7 +299,7 @@ describe.each(dbTargets())("item import from a Blob upload on %s", (name) => {
     expect(good.json).toEqual({ type: "blob.upload-completed", response: "ok" });
     expect((await callback(`${importPrefix(t.id)}items-abc.csv`, { tenantId: t.id }, "vercel_blob_rw_local_wrongsecret")).status).toBe(401);
     expect((await callback(`${importPrefix(other.id)}items-abc.csv`, { tenantId: t.id })).status).toBe(403);
-    expect((await callback(`${importPrefix(t.id)}../../${other.id}/imports/x.csv`, { tenantId: t.id })).status).toBe(403);
+    expect((await callback(`${importPrefix(t.id)}../${other.id}/x.csv`, { tenantId: t.id })).status).toBe(403);
   });
 });
 

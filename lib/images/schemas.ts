@@ -18,7 +18,7 @@ export const ClientUploadEvent = v.looseObject({
 export const IMAGE_MEDIA_TYPES = Object.keys(IMAGE_TYPES);
 
 // Output schemas. Item answers use ItemOut (lib/items/schemas.ts).
-export const BlobCleanupOut = v.strictObject({ attempted: countOut });
+export const BlobCleanupOut = v.strictObject({ attempted: countOut, importFilesDeleted: countOut });
 /** @vercel/blob's handleUpload answers: a client token, or the acknowledgement of a completion callback. */
 export const ClientUploadOut = v.union([
   v.strictObject({ type: v.literal("blob.generate-client-token"), clientToken: v.string() }),

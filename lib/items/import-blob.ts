@@ -17,8 +17,21 @@ export const MAX_BLOB_IMPORT_BYTES = 16 * MB;
 /** How long the import waits for the blob store to send the file (the function has 60 s). */
 export const BLOB_IMPORT_TIMEOUT_MS = 20_000;
 
-/** Every import file of a tenant lives under this prefix; the import reads nothing else. */
-export const importPrefix = (tenantId: string) => `tenants/${tenantId}/imports/`;
+/**
+ * Every import file of a tenant lives under this prefix; the import reads nothing else. All tenants'
+ * import files share the top folder `imports/`, so the daily sweep lists them alone (not every image).
+ */
+export const IMPORTS_FOLDER = "imports/";
+export const importPrefix = (tenantId: string) => `${IMPORTS_FOLDER}${tenantId}/`;
+
+/**
+ * How long an uploaded import file is kept: long enough to run the import and retry it with its
+ * Idempotency-Key (a retry reads the file again), short enough that a catalogue with costs does not
+ * sit in a public store. The daily sweep deletes older ones, so a file lives 1–2 days.
+ */
+export const IMPORT_FILE_TTL_MS = 24 * 3600_000;
+/** Deletions per sweep run (one list page): a backlog is worked off over the next runs. */
+const SWEEP_BATCH = 1000;
 
 /** The file types an import takes, by the blob's extension. */
 export const IMPORT_FILE_TYPES = { csv: "text/csv", json: "application/json" } as const;
@@ -88,4 +101,21 @@ export async function readImportFile(auth: AuthContext, url: string): Promise<{ 
   const blob = await store.read(url, { maxBytes: MAX_BLOB_IMPORT_BYTES, timeoutMs: BLOB_IMPORT_TIMEOUT_MS });
   if (!blob) throw notAnImportFile("is not a file uploaded under this shop's imports");
   return { bytes: blob.bytes, type };
+}
+
+/**
+ * Part of the daily blob-cleanup cron: deletes import files uploaded more than IMPORT_FILE_TTL_MS
+ * ago, any tenant's (a purged tenant's too), at most SWEEP_BATCH a run.
+ */
+export async function sweepImportFiles(now = Date.now()): Promise<{ importFilesDeleted: number }> {
+  const store = await getBlobStore();
+  const stale: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.list(IMPORTS_FOLDER, cursor);
+    for (const blob of page.blobs) if (now - blob.uploadedAt.getTime() > IMPORT_FILE_TTL_MS && stale.length < SWEEP_BATCH) stale.push(blob.url);
+    cursor = stale.length < SWEEP_BATCH ? page.cursor : undefined;
+  } while (cursor);
+  await store.del(stale);
+  return { importFilesDeleted: stale.length };
 }

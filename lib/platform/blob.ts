@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from "node:crypto";
-import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, resolve, sep } from "node:path";
 import { ApiError } from "../http/errors.js";
 import { imageTypeOfName } from "../images/sniff.js";
@@ -29,6 +29,14 @@ export interface BlobStore {
    */
   read(url: string, limits: ReadLimits): Promise<(StoredBlob & { bytes: Uint8Array }) | undefined>;
   del(urls: string[]): Promise<void>;
+  /** One page (≤ 1,000) of the blobs under `prefix`, oldest or newest in no promised order; `cursor` for the next page. */
+  list(prefix: string, cursor?: string): Promise<{ blobs: ListedBlob[]; cursor?: string }>;
+}
+
+export interface ListedBlob {
+  url: string;
+  pathname: string;
+  uploadedAt: Date;
 }
 
 export interface ReadLimits {
@@ -155,6 +163,10 @@ async function vercelStore(token: string): Promise<BlobStore> {
     async del(urls) {
       if (urls.length) await blob.del(urls, { token });
     },
+    async list(prefix, cursor) {
+      const page = await blob.list({ prefix, cursor, limit: 1000, token });
+      return { blobs: page.blobs.map((b) => ({ url: b.url, pathname: b.pathname, uploadedAt: new Date(b.uploadedAt) })), cursor: page.hasMore ? page.cursor : undefined };
+    },
   };
 }
 
@@ -252,6 +264,22 @@ function localStore(): BlobStore {
         const pathname = pathnameOf(url);
         if (pathname) await rm(fileOf(pathname), { force: true });
       }
+    },
+    async list(prefix) {
+      // Files, so one page: every file below the prefix's folder whose pathname starts with it.
+      const root = localBlobDir();
+      const folder = localFile(prefix.slice(0, prefix.lastIndexOf("/") + 1) || ".") ?? root;
+      const entries = await readdir(folder, { recursive: true, withFileTypes: true }).catch(() => []);
+      const blobs: ListedBlob[] = [];
+      for (const entry of entries) {
+        if (!entry.isFile()) continue;
+        const file = resolve(entry.parentPath, entry.name);
+        const pathname = file.slice(root.length + 1).split(sep).join("/");
+        if (!pathname.startsWith(prefix)) continue;
+        const info = await stat(file).catch(() => undefined);
+        if (info) blobs.push({ url: urlOf(pathname), pathname, uploadedAt: info.mtime });
+      }
+      return { blobs };
     },
   };
 }

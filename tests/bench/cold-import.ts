@@ -73,8 +73,10 @@ export async function buildForNode(root: string): Promise<string> {
       copyFileSync(join(root, dir, file), join(outdir, dir, file));
     }
   }
-  // "type": "module" for the .js files, and lib/health reads the version from ../../package.json.
+  // "type": "module" for the .js files, and lib/health reads the version from ../../package.json;
+  // api/openapi.json.ts imports the committed document from the root.
   copyFileSync(join(root, "package.json"), join(outdir, "package.json"));
+  copyFileSync(join(root, "openapi.json"), join(outdir, "openapi.json"));
   cpSync(join(root, "migrations"), join(outdir, "migrations"), { recursive: true });
   return outdir;
 }

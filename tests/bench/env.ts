@@ -13,6 +13,8 @@ process.env.AUTH_CACHE_TTL_MS ??= "600000";
 // the request path (its cost is part of every request) with limits it never reaches.
 process.env.RATE_LIMIT_API = "1000000000";
 process.env.RATE_LIMIT_PUBLIC = "1000000000";
+process.env.RATE_LIMIT_TENANT = "1000000000";
+process.env.RATE_LIMIT_STORE = "1000000000";
 process.env.RATE_LIMIT_AUTH_FAILURES = "1000000000";
 delete process.env.DATABASE_URL;
 delete process.env.NEON_DATABASE_URL;
