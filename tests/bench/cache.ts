@@ -17,6 +17,7 @@ import { startUpstashBridge } from "../support/upstash-bridge.js";
 process.env.LOG_LEVEL = "silent";
 process.env.DEV_AUTH_SECRET ??= "bench-dev-secret-0123456789abcdef";
 process.env.RATE_LIMIT_API = "100000000";
+process.env.RATE_LIMIT_TENANT = "100000000";
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 400);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);

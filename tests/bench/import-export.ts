@@ -17,6 +17,7 @@ import { createTenant, insertItem } from "../support/fixtures.js";
 process.env.LOG_LEVEL = "silent";
 process.env.DEV_AUTH_SECRET ??= "bench-dev-secret-0123456789abcdef";
 process.env.RATE_LIMIT_API = "100000000";
+process.env.RATE_LIMIT_TENANT = "100000000";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
