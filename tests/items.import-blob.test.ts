@@ -1,5 +1,7 @@
 import { createHmac } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm/sql/sql";
@@ -401,5 +403,56 @@ describe("item import from Vercel Blob (the store's HTTP read, fetch faked)", ()
     expect((await importUrl(admin, mine, "?dryRun=true")).status).toBe(413);
     answer = async () => new Response(new ReadableStream({ pull: (c) => c.enqueue(new Uint8Array(MB)) }));
     expect((await importUrl(admin, mine, "?dryRun=true")).status).toBe(413);
+  });
+});
+
+describe("the import file sweep against Vercel Blob's API (a local stand-in at VERCEL_BLOB_API_URL)", () => {
+  withTarget("pglite");
+  const slot = globalThis as typeof globalThis & { __tallyBlob?: unknown };
+  const requests: { method: string; url: string; body: string }[] = [];
+  let listing: () => { status: number; body: unknown } = () => ({ status: 200, body: { blobs: [], hasMore: false } });
+  let server: Server;
+  beforeAll(async () => {
+    server = createServer((request, response) => {
+      let body = "";
+      request.on("data", (chunk) => (body += chunk));
+      request.on("end", () => {
+        requests.push({ method: request.method ?? "", url: request.url ?? "", body });
+        const answer = request.method === "GET" ? listing() : { status: 200, body: {} };
+        response.writeHead(answer.status, { "content-type": "application/json" });
+        response.end(JSON.stringify(answer.body));
+      });
+    });
+    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+    process.env.VERCEL_BLOB_API_URL = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    process.env.BLOB_READ_WRITE_TOKEN = `vercel_blob_rw_sweepstore_${"0".repeat(30)}`;
+    delete slot.__tallyBlob;
+  });
+  afterAll(async () => {
+    delete process.env.VERCEL_BLOB_API_URL;
+    delete process.env.BLOB_READ_WRITE_TOKEN;
+    delete slot.__tallyBlob;
+    await new Promise((done) => server.close(done));
+  });
+  const cron = () => call("GET", "/api/cron/blob-cleanup", { token: process.env.CRON_SECRET });
+
+  it("lists only imports/, deletes what is older than a day; a failing store leaves them for the next run", async () => {
+    const blob = (pathname: string, ageMs: number) => ({ url: `https://sweepstore.public.blob.vercel-storage.com/${pathname}`, downloadUrl: "", pathname, size: 9, uploadedAt: new Date(Date.now() - ageMs).toISOString(), etag: "e" });
+    const old = blob("imports/a/old-x.csv", IMPORT_FILE_TTL_MS + 60_000);
+    const fresh = blob("imports/b/new-y.json", 60_000);
+    listing = () => ({ status: 200, body: { blobs: [old, fresh], hasMore: false } });
+    requests.length = 0;
+    const run = await cron();
+    expect(run.status, run.text).toBe(200);
+    expect(run.json.importFilesDeleted).toBe(1);
+    const list = requests.find((r) => r.method === "GET")!;
+    expect(new URL(list.url, "http://x").searchParams.get("prefix")).toBe("imports/");
+    const deletion = requests.find((r) => r.method === "POST")!;
+    expect(JSON.parse(deletion.body).urls).toEqual([old.url]);
+
+    listing = () => ({ status: 403, body: { error: { code: "forbidden", message: "Access denied" } } });
+    const refused = await cron();
+    expect(refused.status, refused.text).toBe(200);
+    expect(refused.json.importFilesDeleted).toBe(0);
   });
 });

@@ -1,4 +1,6 @@
 import { ApiError } from "../http/errors.js";
+import { log } from "../platform/log.js";
+import { errorFields } from "../platform/log-error.js";
 import type { AuthContext } from "../auth/session.js";
 import { handleClientUpload, requirePrefix, type ClientUploadBody } from "../platform/blob-upload.js";
 import { canonicalPathname, getBlobStore } from "../platform/blob.js";
@@ -110,12 +112,18 @@ export async function readImportFile(auth: AuthContext, url: string): Promise<{ 
 export async function sweepImportFiles(now = Date.now()): Promise<{ importFilesDeleted: number }> {
   const store = await getBlobStore();
   const stale: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.list(IMPORTS_FOLDER, cursor);
-    for (const blob of page.blobs) if (now - blob.uploadedAt.getTime() > IMPORT_FILE_TTL_MS && stale.length < SWEEP_BATCH) stale.push(blob.url);
-    cursor = stale.length < SWEEP_BATCH ? page.cursor : undefined;
-  } while (cursor);
-  await store.del(stale);
+  try {
+    let cursor: string | undefined;
+    do {
+      const page = await store.list(IMPORTS_FOLDER, cursor);
+      for (const blob of page.blobs) if (now - blob.uploadedAt.getTime() > IMPORT_FILE_TTL_MS && stale.length < SWEEP_BATCH) stale.push(blob.url);
+      cursor = stale.length < SWEEP_BATCH ? page.cursor : undefined;
+    } while (cursor);
+    await store.del(stale);
+  } catch (error) {
+    // The store is down or slow: nothing is lost by waiting, the next daily run sweeps them.
+    log("warn", "import file sweep failed; left for the next run", errorFields(error));
+    return { importFilesDeleted: 0 };
+  }
   return { importFilesDeleted: stale.length };
 }

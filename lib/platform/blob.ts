@@ -29,8 +29,8 @@ export interface BlobStore {
    */
   read(url: string, limits: ReadLimits): Promise<(StoredBlob & { bytes: Uint8Array }) | undefined>;
   del(urls: string[]): Promise<void>;
-  /** One page (≤ 1,000) of the blobs under `prefix`, oldest or newest in no promised order; `cursor` for the next page. */
-  list(prefix: string, cursor?: string): Promise<{ blobs: ListedBlob[]; cursor?: string }>;
+  /** One page (≤ 1,000) of the blobs under `prefix`, in no promised order; `cursor` for the next page. Gives up after `timeoutMs`. */
+  list(prefix: string, cursor?: string, timeoutMs?: number): Promise<{ blobs: ListedBlob[]; cursor?: string }>;
 }
 
 export interface ListedBlob {
@@ -163,8 +163,10 @@ async function vercelStore(token: string): Promise<BlobStore> {
     async del(urls) {
       if (urls.length) await blob.del(urls, { token });
     },
-    async list(prefix, cursor) {
-      const page = await blob.list({ prefix, cursor, limit: 1000, token });
+    async list(prefix, cursor, timeoutMs = 10_000) {
+      // @vercel/blob retries network failures with backoff: without a deadline an unreachable store
+      // would hold the cron until the function's own limit.
+      const page = await blob.list({ prefix, cursor, limit: 1000, token, abortSignal: AbortSignal.timeout(timeoutMs) });
       return { blobs: page.blobs.map((b) => ({ url: b.url, pathname: b.pathname, uploadedAt: new Date(b.uploadedAt) })), cursor: page.hasMore ? page.cursor : undefined };
     },
   };

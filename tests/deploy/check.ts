@@ -5,6 +5,8 @@
 // starting with "deploy:check:" and a non-zero exit; every step has a time limit.
 import { spawn, spawnSync } from "node:child_process";
 import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -237,11 +239,28 @@ async function smokeOne(running: RunningFunction, specs: RouteSpec[]): Promise<n
   return checks;
 }
 
+/**
+ * Vercel Blob's API as far as the functions' smoke requests reach it: listing answers an empty
+ * store (the blob-cleanup cron's import sweep); anything else is a 404 the function must survive.
+ */
+async function startFakeBlobApi(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((request, response) => {
+    const listing = request.method === "GET" && new URL(request.url ?? "/", "http://x").searchParams.has("prefix");
+    response.writeHead(listing ? 200 : 404, { "content-type": "application/json" });
+    response.end(JSON.stringify(listing ? { blobs: [], hasMore: false } : { error: { code: "not_found", message: "not found" } }));
+  });
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((done) => server.close(() => done())) };
+}
+
 async function smoke(node: string, functions: FunctionInfo[], databaseUrl: string): Promise<void> {
   const dir = isolate();
   cleanups.push(stopAll);
   const google = await startFakeGoogle();
   cleanups.push(() => google.close());
+  const blobApi = await startFakeBlobApi();
+  cleanups.push(() => blobApi.close());
   const owner = await seedOwner(databaseUrl);
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
@@ -252,8 +271,10 @@ async function smoke(node: string, functions: FunctionInfo[], databaseUrl: strin
     GOOGLE_CLIENT_ID: CLIENT_ID,
     GOOGLE_JWKS_URL: google.url,
     CRON_SECRET,
-    // Blob cleanup needs a store in production; with nothing to delete it makes no call.
+    // Blob cleanup needs a store in production: @vercel/blob's real client, sent to a local stand-in
+    // for Vercel Blob's API (VERCEL_BLOB_API_URL is the client's own override) — no internet here.
     BLOB_READ_WRITE_TOKEN: "vercel_blob_rw_deploycheck_0000000000000000000000000000",
+    VERCEL_BLOB_API_URL: blobApi.url,
     LOG_LEVEL: "warn",
   };
   const local = functions.map((f) => ({ ...f, dir: join(dir, `${f.name}.func`) }));
