@@ -121,14 +121,17 @@ export function lotBackCtes(orderId: string, give: string): SQL {
  * raised lots_moved: a lot it read had changed in a way its single snapshot could not see (nothing
  * was written, so running it again — with a fresh snapshot — is safe; so is its Idempotency-Key).
  * Only under such a race does a request take more than one round trip; at most `tries` in all.
+ * Retries wait a few random milliseconds, growing: writers that collided at once would otherwise
+ * collide again (three immediate tries were once all lost under CI load, a 409 for the client).
  */
-export async function retryOnLotsMoved<T>(write: () => Promise<T>, tries = 3): Promise<T> {
+export async function retryOnLotsMoved<T>(write: () => Promise<T>, tries = 5): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await write();
     } catch (error) {
       const failure = classifyDbError(error);
       if (attempt >= tries || failure?.kind !== "rule_failed" || failure.rule?.code !== "lots_moved") throw error;
+      await new Promise((resolve) => setTimeout(resolve, attempt * (5 + Math.random() * 20)));
     }
   }
 }
