@@ -1,15 +1,14 @@
 import { createHmac } from "node:crypto";
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { sql } from "drizzle-orm/sql/sql";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { query } from "../db/atomic.js";
 import { newId } from "../db/ids.js";
 import { getBlobStore, localBlobToken } from "../lib/platform/blob.js";
 import { app, call, errorOf } from "./support/client.js";
 import { insertItem } from "./support/fixtures.js";
-import { htmlPage, makeGif, makePng, tinyJpeg, tinyWebp, zipFile } from "./support/images.js";
+import { htmlPage, makeGif, makePng, tinyJpeg, tinyWebp, useLocalBlobDir, zipFile } from "./support/images.js";
 import { withTarget } from "./support/suite.js";
 
 // The constant the local store used to sign upload callbacks with, before it was derived from the dev secret.
@@ -34,15 +33,7 @@ function filesUnder(dir: string): string[] {
 
 describe("item images on the local blob store", () => {
   const ctx = withTarget("pglite");
-  let dir: string;
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), "tally-blobs-"));
-    process.env.BLOB_LOCAL_DIR = dir;
-  });
-  afterAll(() => {
-    delete process.env.BLOB_LOCAL_DIR;
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const blobDir = useLocalBlobDir("blobs");
   const put = (token: string, id: string, bytes: Uint8Array, contentType: string) => call("PUT", `/api/items/${id}/image`, { token, rawBody: bytes, headers: { "content-type": contentType } });
   const imageOf = async (id: string) => (await query(ctx.db, sql`SELECT image_url FROM items WHERE id = ${id}`))[0]!.image_url as string | null;
 
@@ -66,7 +57,7 @@ describe("item images on the local blob store", () => {
   it("rejects mislabelled, non-image, truncated, oversized and archive bodies, storing nothing", async () => {
     const t = await ctx.tenant();
     const id = await insertItem(ctx.db, t.id);
-    const before = filesUnder(dir).length;
+    const before = filesUnder(blobDir.root()).length;
     const cases: [Uint8Array, string, number][] = [
       [makePng(), "image/jpeg", 415],
       [htmlPage(), "text/html", 415],
@@ -83,7 +74,7 @@ describe("item images on the local blob store", () => {
     }
     const oversized = await put(t.users.admin.token, id, new Uint8Array(4 * 1024 * 1024 + 1), "image/png");
     expect(oversized.status).toBe(413);
-    expect(filesUnder(dir).length).toBe(before);
+    expect(filesUnder(blobDir.root()).length).toBe(before);
     expect(await imageOf(id)).toBeNull();
     expect((await put(t.users.staff.token, id, makePng(), "image/png")).status).toBe(403);
   });
@@ -92,7 +83,7 @@ describe("item images on the local blob store", () => {
     const t = await ctx.tenant();
     const admin = t.users.admin.token;
     const id = await insertItem(ctx.db, t.id);
-    const prefix = join(dir, "tenants", t.id, "items", id);
+    const prefix = join(blobDir.root(), "tenants", t.id, "items", id);
     await put(admin, id, makePng(), "image/png");
     await put(admin, id, makeGif(), "image/gif");
     const third = await put(admin, id, tinyJpeg(), "image/jpeg");
@@ -115,7 +106,7 @@ describe("item images on the local blob store", () => {
     const removed = await call("DELETE", `/api/items/${other}/image`, { token: admin });
     expect(removed.json.imageUrl).toBeNull();
     await app().settle();
-    expect(filesUnder(join(dir, "tenants", t.id, "items", other))).toHaveLength(0);
+    expect(filesUnder(join(blobDir.root(), "tenants", t.id, "items", other))).toHaveLength(0);
   });
 
   it("issues client-upload tokens only to admins, for their own items, for allowed types", async () => {

@@ -1,8 +1,7 @@
 import { createHmac } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, utimesSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm/sql/sql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,6 +9,7 @@ import { query } from "../db/atomic.js";
 import { ApiError } from "../lib/http/errors.js";
 import { IMPORT_FILE_TTL_MS, MAX_BLOB_IMPORT_BYTES, importPrefix } from "../lib/items/import-blob.js";
 import { MAX_IMPORT_BYTES } from "../lib/items/import.js";
+import { useLocalBlobDir } from "./support/images.js";
 import { getBlobStore, readCapped } from "../lib/platform/blob.js";
 import { call, errorOf } from "./support/client.js";
 import { withTarget } from "./support/suite.js";
@@ -26,15 +26,7 @@ const MB = 1024 * 1024;
 
 describe.each(dbTargets())("item import from a Blob upload on %s", (name) => {
   const ctx = withTarget(name);
-  let dir: string;
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), "tally-import-blobs-"));
-    process.env.BLOB_LOCAL_DIR = dir;
-  });
-  afterAll(() => {
-    delete process.env.BLOB_LOCAL_DIR;
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const blobDir = useLocalBlobDir("import-blobs");
 
   const one = async (q: ReturnType<typeof sql>) => (await query(ctx.db, q))[0]!;
   const count = async (q: ReturnType<typeof sql>) => Number((await one(q)).n);
@@ -130,7 +122,7 @@ describe.each(dbTargets())("item import from a Blob upload on %s", (name) => {
       via(mine.pathname, "http://169.254.169.254/api/dev/blob"),
       `https://store.public.blob.vercel-storage.com/${mine.pathname}`,
       `http://127.0.0.1:1/${mine.pathname}`,
-      `file:///${join(dir, mine.pathname)}`,
+      `file:///${join(blobDir.root(), mine.pathname)}`,
       image.url,
       via(`${importPrefix(b.id)}missing.csv`),
       via(`${importPrefix(a.id)}missing.csv`),
@@ -170,8 +162,8 @@ describe.each(dbTargets())("item import from a Blob upload on %s", (name) => {
     const admin = t.users.admin.token;
     // 20 MB written straight into the local store (as a client upload past the token's maximum would be).
     const pathname = `${importPrefix(t.id)}huge-abc.csv`;
-    mkdirSync(join(dir, importPrefix(t.id)), { recursive: true });
-    writeFileSync(join(dir, pathname), Buffer.alloc(20 * MB, 0x61));
+    mkdirSync(join(blobDir.root(), importPrefix(t.id)), { recursive: true });
+    writeFileSync(join(blobDir.root(), pathname), Buffer.alloc(20 * MB, 0x61));
     const base = (await upload(t.id, "probe.csv", "x")).url.split("?")[0]!;
     const huge = (await (await getBlobStore()).head(`${base}?pathname=${encodeURIComponent(pathname)}`))!;
     expect(huge.size).toBe(20 * MB);
@@ -273,7 +265,7 @@ describe.each(dbTargets())("item import from a Blob upload on %s", (name) => {
     const fresh = await upload(t.id, "fresh.csv", "name,sku,priceCents\nTea,T-1,100\n");
     const image = await store.put(`tenants/${t.id}/items/x/photo.png`, new Uint8Array([1, 2, 3]), "image/png");
     const dayAndAMinute = new Date(Date.now() - IMPORT_FILE_TTL_MS - 60_000);
-    for (const blob of [old, theirsOld, image]) utimesSync(join(dir, blob.pathname), dayAndAMinute, dayAndAMinute);
+    for (const blob of [old, theirsOld, image]) utimesSync(join(blobDir.root(), blob.pathname), dayAndAMinute, dayAndAMinute);
     const exists = async (url: string) => (await store.head(url)) !== undefined;
     // An import within the day reads the file (a retry with its key would too).
     expect((await importUrl(t.users.admin.token, fresh.url, "?dryRun=true")).json).toMatchObject({ dryRun: true, rows: 1, created: 1 });

@@ -1,28 +1,17 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { sql } from "drizzle-orm/sql/sql";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { query } from "../db/atomic.js";
 import { newId } from "../db/ids.js";
 import { getBlobStore } from "../lib/platform/blob.js";
 import { call } from "./support/client.js";
 import { insertCustomer, insertFeedback, insertItem, tokenFor, type TestTenant } from "./support/fixtures.js";
-import { makePng } from "./support/images.js";
+import { makePng, useLocalBlobDir } from "./support/images.js";
 import { withTarget } from "./support/suite.js";
 import { dbTargets } from "./support/targets.js";
 
 describe.each(dbTargets())("tenant purge on %s", (name) => {
   const ctx = withTarget(name);
-  let dir: string;
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), "tally-purge-blobs-"));
-    process.env.BLOB_LOCAL_DIR = dir;
-  });
-  afterAll(() => {
-    delete process.env.BLOB_LOCAL_DIR;
-    rmSync(dir, { recursive: true, force: true });
-  });
+  useLocalBlobDir("purge-blobs");
 
   const cron = (path: string) => call("GET", path, { token: "test-cron-secret" });
   const exists = async (id: string) => (await query(ctx.db, sql`SELECT 1 FROM tenants WHERE id = ${id}`)).length === 1;

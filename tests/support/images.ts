@@ -1,4 +1,7 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import { deflateSync } from "node:zlib";
 
 // Real image bytes for upload tests. PNG and GIF are built here; JPEG and WebP need a real encoder,
@@ -55,3 +58,20 @@ export const tinyWebp = () => fixture("tiny.webp");
 export const htmlPage = () => Buffer.from("<!doctype html><html><body><script>alert(1)</script></body></html>");
 /** A zip archive's local file header: what a renamed .zip looks like. */
 export const zipFile = () => Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00, 0x00, 0x00]), Buffer.alloc(64, 1)]);
+
+/**
+ * A throwaway local blob store for the calling describe block (BLOB_LOCAL_DIR, removed after):
+ * `root()` is its directory once the block's beforeAll has run.
+ */
+export function useLocalBlobDir(label: string): { root(): string } {
+  let dir = "";
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), `tally-${label}-`));
+    process.env.BLOB_LOCAL_DIR = dir;
+  });
+  afterAll(() => {
+    delete process.env.BLOB_LOCAL_DIR;
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { root: () => dir };
+}
