@@ -44,8 +44,7 @@ export function forgetPrincipals(): void {
   principals.clear();
 }
 
-/** The Authorization header's bearer token; 401 when the header is missing or malformed. */
-export function bearerToken(request: Request): string {
+function bearerToken(request: Request): string {
   const header = request.headers.get("authorization");
   const match = header ? /^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(header) : null;
   if (!match) {
@@ -92,14 +91,22 @@ async function signedIn(token: string, requestedSlug: string | null): Promise<{ 
   return { identity, principal };
 }
 
-/** A person's token, no tenant needed. API keys act for a tenant, never as a person: 403. */
-export async function authenticateUser(request: Request): Promise<UserContext> {
+/**
+ * The bearer token of a route that only people may call: an API key there is 403 (`refusal`), a
+ * malformed one 401 — a failed authentication, which counts toward the per-IP limit.
+ */
+export function personToken(request: Request, refusal: string): string {
   const token = bearerToken(request);
   if (token.startsWith(KEY_MARK)) {
-    // A malformed key is a failed authentication (it counts toward the per-IP limit); a key is not a person.
     if (!isWellFormedKey(token)) throw new ApiError("unauthorized", "The API key is invalid, expired or revoked.", undefined, { "WWW-Authenticate": 'Bearer error="invalid_token"' });
-    throw new ApiError("forbidden", "API keys cannot act as a person; sign in with a user token.");
+    throw new ApiError("forbidden", refusal);
   }
+  return token;
+}
+
+/** A person's token, no tenant needed. API keys act for a tenant, never as a person: 403. */
+export async function authenticateUser(request: Request): Promise<UserContext> {
+  const token = personToken(request, "API keys cannot act as a person; sign in with a user token.");
   const { identity, principal } = await signedIn(token, null);
   return { userId: principal.userId, email: principal.email, emailVerified: identity.emailVerified, name: principal.name, memberships: principal.memberships };
 }

@@ -1,5 +1,4 @@
-import { isWellFormedKey, KEY_MARK } from "../auth/api-key-format.js";
-import { bearerToken } from "../auth/session.js";
+import { personToken } from "../auth/session.js";
 import { verifyBearer } from "../auth/verify.js";
 import { ApiError } from "../http/errors.js";
 
@@ -24,11 +23,7 @@ export interface ShopperAccount {
  */
 export async function signedInShopper(request: Request): Promise<ShopperAccount | undefined> {
   if (request.headers.get("authorization") === null) return undefined;
-  const token = bearerToken(request);
-  if (token.startsWith(KEY_MARK)) {
-    if (!isWellFormedKey(token)) throw new ApiError("unauthorized", "The API key is invalid, expired or revoked.", undefined, { "WWW-Authenticate": 'Bearer error="invalid_token"' });
-    throw new ApiError("forbidden", "API keys act for a tenant, not a shopper; sign in with Google.");
-  }
+  const token = personToken(request, "API keys act for a tenant, not a shopper; sign in with Google.");
   const identity = await verifyBearer(token);
   if (!identity.email || !identity.emailVerified) {
     throw new ApiError("forbidden", "Sign in with an account whose email address is verified: a shopper's orders are found by it.");
