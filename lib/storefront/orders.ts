@@ -109,10 +109,9 @@ export async function getShopperOrder(slug: string, id: string, request: Request
 
 /** The orders of this shop session and, for a signed-in shopper, of their account (any session). */
 export async function listMyOrders(slug: string, request: Request, input: { limit: number; cursor?: string }) {
-  const session = sessionFrom(request);
-  const account = await signedInShopper(request);
-  // Without a (well-formed) session or an account there is nobody's orders to list; the statement still checks the shop.
-  const access: repo.Access = { sessionHash: session && SESSION_ID.test(session) ? hashSecret(session) : undefined, customerEmail: account?.email };
+  // An order's token opens that order only, not a list. Without a (well-formed) session or an
+  // account there is nobody's orders to list; the statement still checks the shop.
+  const { tokenHash: _oneOrder, ...access } = (await credentialsOf(request))?.access ?? {};
   const { db } = await getDb();
   const page = await repo.listOrders(db, slug, access, input.limit, input.cursor);
   if (!page.tenantId) throw notFound("Shop");
